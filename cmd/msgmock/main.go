@@ -1,0 +1,294 @@
+// Command msgmock is a local mock and sandbox server for the Conversations
+// API and the Workspace Messages API. Run it with no arguments to serve the
+// built-in fixtures on 127.0.0.1:8080; see the README for the rest.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/msgmock/msgmock/fixtures"
+	"github.com/msgmock/msgmock/mock"
+	"github.com/msgmock/msgmock/scenarios"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = ""
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	var exit exitCode
+	switch {
+	case errors.As(err, &exit):
+		os.Exit(int(exit))
+	case err != nil:
+		fmt.Fprintln(os.Stderr, "msgmock:", err)
+		os.Exit(2)
+	}
+}
+
+// exitCode is an error that only sets the exit status; what there was to
+// say has been printed already.
+type exitCode int
+
+func (e exitCode) Error() string { return "exit status " + strconv.Itoa(int(e)) }
+
+const usage = `msgmock — a mock server for the Conversations and Workspace Messages APIs
+
+Usage:
+  msgmock [serve] [flags]   serve (the default)
+  msgmock validate [DIR]    check a fixtures directory (default ./fixtures)
+  msgmock version           print the version
+
+Every serve flag can also be set as MSGMOCK_<FLAG> (upper case, dashes as
+underscores); the flag wins.
+
+Serve flags:
+`
+
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cmd := "serve"
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		cmd, args = args[0], args[1:]
+	}
+	switch cmd {
+	case "serve":
+		return serve(ctx, args, getenv, stdout, stderr)
+	case "validate":
+		return validate(args, stdout, stderr)
+	case "version":
+		fmt.Fprintln(stdout, "msgmock", versionString())
+		return nil
+	case "help":
+		fmt.Fprint(stdout, usage)
+		newServeFlags(stdout).fs.PrintDefaults()
+		return nil
+	}
+	fmt.Fprintf(stderr, "msgmock: unknown command %q (serve, validate, version, help)\n", cmd)
+	return exitCode(2)
+}
+
+func versionString() string {
+	if version != "" {
+		return version
+	}
+	if info, ok := debug.ReadBuildInfo(); ok && info.Main.Version != "" && info.Main.Version != "(devel)" {
+		return info.Main.Version
+	}
+	return "dev"
+}
+
+type serveFlags struct {
+	fs         *flag.FlagSet
+	addr       string
+	fixtures   string
+	scenario   string
+	seed       uint64
+	now        string
+	watch      bool
+	logFormat  string
+	adminToken string
+}
+
+func newServeFlags(out io.Writer) *serveFlags {
+	f := &serveFlags{fs: flag.NewFlagSet("serve", flag.ContinueOnError)}
+	f.fs.SetOutput(out)
+	f.fs.Usage = func() {
+		fmt.Fprint(out, usage)
+		f.fs.PrintDefaults()
+	}
+	f.fs.StringVar(&f.addr, "addr", "127.0.0.1:8080", "listen address (:0 picks a free port)")
+	f.fs.StringVar(&f.fixtures, "fixtures", "", "fixtures directory (default ./fixtures if it exists, else the built-in fixtures)")
+	f.fs.StringVar(&f.scenario, "scenario", "default", "scenario active at start")
+	f.fs.Uint64Var(&f.seed, "seed", 0, "seed for ids, fake text, chance and latency samples (0: random)")
+	f.fs.StringVar(&f.now, "now", "", "freeze the clock at this RFC 3339 instant")
+	f.fs.BoolVar(&f.watch, "watch", true, "hot-reload the fixtures directory")
+	f.fs.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
+	f.fs.StringVar(&f.adminToken, "admin-token", "", "if set, /__mock/* requires Authorization: Bearer <it>")
+	return f
+}
+
+// parse reads the flags, then fills each one not given from its
+// MSGMOCK_<FLAG> environment variable.
+func (f *serveFlags) parse(args []string, getenv func(string) string) error {
+	if err := f.fs.Parse(args); err != nil {
+		return err
+	}
+	if f.fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q", f.fs.Arg(0))
+	}
+	given := map[string]bool{}
+	f.fs.Visit(func(fl *flag.Flag) { given[fl.Name] = true })
+	var err error
+	f.fs.VisitAll(func(fl *flag.Flag) {
+		if given[fl.Name] || err != nil {
+			return
+		}
+		env := "MSGMOCK_" + strings.ToUpper(strings.ReplaceAll(fl.Name, "-", "_"))
+		if v := getenv(env); v != "" {
+			if e := f.fs.Set(fl.Name, v); e != nil {
+				err = fmt.Errorf("%s=%q: %v", env, v, e)
+			}
+		}
+	})
+	if err != nil {
+		return err
+	}
+	if f.logFormat != "text" && f.logFormat != "json" {
+		return fmt.Errorf("--log-format must be text or json, got %q", f.logFormat)
+	}
+	return nil
+}
+
+// fixturesSource picks the fixtures: the named directory, else ./fixtures
+// if there is one, else the built-in set embedded in the binary.
+func fixturesSource(dir string) (source string, fsys fs.FS, prefix string, err error) {
+	if dir == "" {
+		if info, statErr := os.Stat("fixtures"); statErr == nil && info.IsDir() {
+			dir = "fixtures"
+		}
+	}
+	if dir == "" {
+		return "built-in", fixtures.FS, "built-in", nil
+	}
+	info, err := os.Stat(dir)
+	if err != nil {
+		return "", nil, "", fmt.Errorf("fixtures directory: %w", err)
+	}
+	if !info.IsDir() {
+		return "", nil, "", fmt.Errorf("fixtures: %s is not a directory", dir)
+	}
+	return dir, os.DirFS(dir), dir, nil
+}
+
+func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	f := newServeFlags(stderr)
+	if err := f.parse(args, getenv); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		fmt.Fprintln(stderr, "msgmock:", err)
+		return exitCode(2)
+	}
+	var logger *slog.Logger
+	if f.logFormat == "json" {
+		logger = slog.New(slog.NewJSONHandler(stderr, nil))
+	} else {
+		logger = slog.New(slog.NewTextHandler(stderr, nil))
+	}
+	var frozen *time.Time
+	if f.now != "" {
+		t, err := time.Parse(time.RFC3339Nano, f.now)
+		if err != nil {
+			return fmt.Errorf("--now must be an RFC 3339 time such as 2026-03-15T14:22:11Z: %q", f.now)
+		}
+		frozen = &t
+	}
+	source, fsys, prefix, err := fixturesSource(f.fixtures)
+	if err != nil {
+		return err
+	}
+	store, err := scenarios.NewFSStore(source, fsys, prefix, time.Now)
+	if err != nil {
+		var probs scenarios.Problems
+		if errors.As(err, &probs) {
+			for _, line := range probs.Strings() {
+				fmt.Fprintln(stderr, line)
+			}
+			return fmt.Errorf("fixtures %s: %d problem(s); nothing served", source, len(probs))
+		}
+		return fmt.Errorf("fixtures %s: %w", source, err)
+	}
+	if f.scenario != "default" && store.Current().Scenario(f.scenario) == nil {
+		return fmt.Errorf("--scenario %q: no such scenario in %s (have: %s)", f.scenario, source, strings.Join(store.Current().Names, ", "))
+	}
+	ln, err := net.Listen("tcp", f.addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	m := mock.NewServer(mock.Options{
+		Fixtures:   store,
+		Clock:      mock.NewClock(frozen),
+		Seed:       f.seed,
+		Scenario:   f.scenario,
+		AdminToken: f.adminToken,
+		Logger:     logger,
+		Version:    versionString(),
+	})
+	httpSrv := &http.Server{
+		Handler:           m,
+		ReadHeaderTimeout: 10 * time.Second,
+		MaxHeaderBytes:    1 << 20,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	// Streams and reply timers end as soon as shutdown starts; in-flight
+	// requests are then drained by Shutdown.
+	httpSrv.RegisterOnShutdown(m.Close)
+	fmt.Fprintf(stdout, "msgmock %s listening on http://%s (fixtures: %s)\n", versionString(), ln.Addr(), source)
+
+	errc := make(chan error, 1)
+	go func() { errc <- httpSrv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		m.Close()
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err = httpSrv.Shutdown(shutdownCtx)
+	m.Close()
+	if err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return nil
+}
+
+// validate loads a fixtures directory as the server would and prints every
+// problem; it exits 1 when there is any.
+func validate(args []string, stdout, stderr io.Writer) error {
+	if len(args) > 1 {
+		fmt.Fprintln(stderr, "usage: msgmock validate [DIR]")
+		return exitCode(2)
+	}
+	dir := "fixtures"
+	if len(args) == 1 {
+		dir = args[0]
+	}
+	info, err := os.Stat(dir)
+	if err != nil || !info.IsDir() {
+		fmt.Fprintf(stderr, "msgmock validate: %s is not a readable directory\n", dir)
+		return exitCode(1)
+	}
+	set, err := scenarios.Load(os.DirFS(dir), dir)
+	if err != nil {
+		var probs scenarios.Problems
+		if errors.As(err, &probs) {
+			for _, line := range probs.Strings() {
+				fmt.Fprintln(stdout, line)
+			}
+		} else {
+			fmt.Fprintln(stdout, err)
+		}
+		return exitCode(1)
+	}
+	fmt.Fprintf(stdout, "%s: ok (%d files, %d conversations, %d scenarios)\n", dir, len(set.Files), len(set.Conversations), len(set.Names))
+	return nil
+}

@@ -1,0 +1,8 @@
+module github.com/msgmock/msgmock
+
+go 1.26.8
+
+require (
+	github.com/brianvoe/gofakeit/v7 v7.18.1
+	gopkg.in/yaml.v3 v3.0.1
+)

@@ -1,0 +1,191 @@
+package mock
+
+import (
+	"crypto/subtle"
+	"encoding/json"
+	"net/http"
+	"strconv"
+
+	"github.com/msgmock/msgmock/scenarios"
+	"time"
+)
+
+// The admin API (/__mock/*) speaks plain JSON; its errors are {"error": "…"}.
+
+func writeAdminError(w http.ResponseWriter, status int, message string) {
+	writeJSON(w, status, map[string]string{"error": message})
+}
+
+// admin guards an admin route with --admin-token; nil methods is the
+// catch-all that answers 404.
+func (s *Server) admin(m methods) http.Handler {
+	var next http.Handler = s.notFound()
+	if m != nil {
+		next = s.dispatch(m)
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.adminToken != "" {
+			tok, _ := bearer(r.Header)
+			if subtle.ConstantTimeCompare([]byte(tok), []byte(s.adminToken)) != 1 {
+				w.Header().Set("WWW-Authenticate", "Bearer")
+				writeAdminError(w, http.StatusUnauthorized, "the admin API requires Authorization: Bearer <admin token>")
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (s *Server) handleHealth() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+}
+
+type wireReload struct {
+	OK     bool     `json:"ok"`
+	At     string   `json:"at"`
+	Errors []string `json:"errors"`
+}
+
+type wireStatus struct {
+	Version        string     `json:"version"`
+	Fixtures       string     `json:"fixtures"`
+	ActiveScenario string     `json:"active_scenario"`
+	Scenarios      []string   `json:"scenarios"`
+	Reload         wireReload `json:"reload"`
+	Generation     int        `json:"generation"`
+}
+
+func (s *Server) handleStatus() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		set := s.fixtures.Current()
+		st := s.fixtures.Status()
+		errs := st.Errors
+		if errs == nil {
+			errs = []string{}
+		}
+		names := set.Names
+		if names == nil {
+			names = []string{}
+		}
+		writeJSON(w, http.StatusOK, wireStatus{
+			Version:        s.version,
+			Fixtures:       s.fixtures.Source(),
+			ActiveScenario: s.activeScenario(r, set),
+			Scenarios:      names,
+			Reload:         wireReload{OK: st.OK, At: st.At.Format(time.RFC3339Nano), Errors: errs},
+			Generation:     st.Generation,
+		})
+	})
+}
+
+// activeScenario is the scenario a request without X-Mock-Scenario runs:
+// its session's, else the server's.
+func (s *Server) activeScenario(r *http.Request, set *scenarios.Set) string {
+	sess := s.session(r, set)
+	sess.mu.Lock()
+	name := sess.scenario
+	sess.mu.Unlock()
+	if name == "" {
+		name = *s.scenario.Load()
+	}
+	return name
+}
+
+func (s *Server) handleReset() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		set := s.fixtures.Current()
+		sess := s.session(r, set)
+		sess.mu.Lock()
+		sess.clear()
+		sess.sync(set)
+		sess.mu.Unlock()
+		writeJSON(w, http.StatusOK, map[string]string{"status": "reset"})
+	})
+}
+
+type wireRequests struct {
+	Requests []wireJournalEntry `json:"requests"`
+}
+
+func (s *Server) handleRequests() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		limit := 0
+		if v := q.Get("limit"); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 {
+				writeAdminError(w, http.StatusBadRequest, "limit must be a positive whole number")
+				return
+			}
+			limit = n
+		}
+		path := q.Get("path")
+		set := s.fixtures.Current()
+		sess := s.session(r, set)
+		sess.mu.Lock()
+		var picked []*JournalEntry
+		for _, e := range sess.journal {
+			if path == "" || e.path == path {
+				picked = append(picked, e)
+			}
+		}
+		sess.mu.Unlock()
+		if limit > 0 && len(picked) > limit {
+			picked = picked[len(picked)-limit:]
+		}
+		out := wireRequests{Requests: make([]wireJournalEntry, len(picked))}
+		for i, e := range picked {
+			out.Requests[i] = e.wire()
+		}
+		writeJSON(w, http.StatusOK, out)
+	})
+}
+
+func (s *Server) handleClearRequests() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		set := s.fixtures.Current()
+		sess := s.session(r, set)
+		sess.mu.Lock()
+		sess.journal = nil
+		sess.mu.Unlock()
+		w.WriteHeader(http.StatusNoContent)
+	})
+}
+
+// handleClock reads (GET) or moves (POST {"now"} or {"advance"}) the clock.
+func (s *Server) handleClock() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost {
+			var req struct {
+				Now     *string `json:"now"`
+				Advance *string `json:"advance"`
+			}
+			body, tooLarge, ok := readBody(r, 64<<10)
+			if !ok {
+				return
+			}
+			if tooLarge || json.Unmarshal(body, &req) != nil || (req.Now == nil) == (req.Advance == nil) {
+				writeAdminError(w, http.StatusBadRequest, `send {"now":"<RFC 3339>"} or {"advance":"<duration such as 90s>"}`)
+				return
+			}
+			if req.Now != nil {
+				t, err := time.Parse(time.RFC3339Nano, *req.Now)
+				if err != nil {
+					writeAdminError(w, http.StatusBadRequest, "now must be an RFC 3339 time such as 2026-03-15T14:22:11Z")
+					return
+				}
+				s.clock.Set(t)
+			} else {
+				d, err := time.ParseDuration(*req.Advance)
+				if err != nil {
+					writeAdminError(w, http.StatusBadRequest, "advance must be a duration such as 90s, 15m or -1h")
+					return
+				}
+				s.clock.Advance(d)
+			}
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"now": s.clock.Now().Format(time.RFC3339Nano), "frozen": s.clock.Frozen()})
+	})
+}

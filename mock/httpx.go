@@ -1,0 +1,137 @@
+package mock
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+)
+
+var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// writeJSON writes v compactly, without HTML escaping and without a
+// trailing newline: the bytes FastAPI's JSONResponse would send.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	buf := bufPool.Get().(*bytes.Buffer)
+	buf.Reset()
+	defer bufPool.Put(buf)
+	enc := json.NewEncoder(buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		// Only a bug can get here (every wire type encodes); say so plainly.
+		http.Error(w, "msgmock: cannot encode response: "+err.Error(), http.StatusInternalServerError)
+		return
+	}
+	b := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", strconv.Itoa(len(b)))
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+}
+
+// drainLimit is how much of an oversized body is read and thrown away
+// before answering 413, so that a client still sending gets its answer
+// instead of a reset connection.
+const drainLimit = 32 << 20
+
+// readBody reads the request body up to limit bytes. tooLarge reports a
+// body over the limit; ok false means the client went away mid-body.
+func readBody(r *http.Request, limit int64) (body []byte, tooLarge, ok bool) {
+	if r.Body == nil || r.Body == http.NoBody {
+		return nil, false, true
+	}
+	if r.ContentLength > limit {
+		_, _ = io.CopyN(io.Discard, r.Body, drainLimit)
+		return nil, true, true
+	}
+	size := r.ContentLength
+	if size < 0 || size > limit {
+		size = 512
+	}
+	buf := bytes.NewBuffer(make([]byte, 0, size+1))
+	n, err := buf.ReadFrom(io.LimitReader(r.Body, limit+1))
+	if err != nil {
+		return nil, false, false
+	}
+	if n > limit {
+		_, _ = io.CopyN(io.Discard, r.Body, drainLimit)
+		return nil, true, true
+	}
+	return buf.Bytes(), false, true
+}
+
+// isJSONMediaType reports whether a Content-Type is application/json,
+// parameters such as charset allowed.
+func isJSONMediaType(ct string) bool {
+	if i := strings.IndexByte(ct, ';'); i >= 0 {
+		ct = ct[:i]
+	}
+	return strings.EqualFold(strings.TrimSpace(ct), "application/json")
+}
+
+// preferredCode returns the status of a Prefer: code=NNN header (Prism's
+// convention), or 0. Codes outside 400–599 are ignored: they would not
+// replace the normal answer with anything.
+func preferredCode(h http.Header) int {
+	for _, v := range h.Values("Prefer") {
+		for _, part := range strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ';' }) {
+			k, val, found := strings.Cut(strings.TrimSpace(part), "=")
+			if !found || !strings.EqualFold(strings.TrimSpace(k), "code") {
+				continue
+			}
+			code, err := strconv.Atoi(strings.Trim(strings.TrimSpace(val), `"`))
+			if err == nil && code >= 400 && code <= 599 {
+				return code
+			}
+		}
+	}
+	return 0
+}
+
+// bearer returns the token of an Authorization: Bearer header. The scheme
+// is case-insensitive, as RFC 9110 has it.
+func bearer(h http.Header) (string, bool) {
+	v := h.Get("Authorization")
+	if len(v) < 7 || !strings.EqualFold(v[:7], "bearer ") {
+		return "", false
+	}
+	tok := strings.TrimSpace(v[7:])
+	return tok, tok != ""
+}
+
+// methods routes one path by method. A method it lacks gets the API's 405
+// with an Allow header; HEAD is served by GET, as Starlette does.
+type methods map[string]http.Handler
+
+func (m methods) allow() string {
+	list := make([]string, 0, len(m)+1)
+	for k := range m {
+		list = append(list, k)
+		if k == http.MethodGet {
+			list = append(list, http.MethodHead)
+		}
+	}
+	sort.Strings(list)
+	return strings.Join(list, ", ")
+}
+
+func (s *Server) dispatch(m methods) http.Handler {
+	allow := m.allow()
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := m[r.Method]
+		if h == nil && r.Method == http.MethodHead {
+			h = m[http.MethodGet]
+		}
+		if h == nil {
+			w.Header().Set("Allow", allow)
+			s.methodNotAllowed(w, r)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}

@@ -1,0 +1,179 @@
+package mock
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/msgmock/msgmock/scenarios"
+)
+
+const (
+	corsMethods = "GET, POST, PUT, DELETE, OPTIONS"
+	corsHeaders = "Authorization, Content-Type, X-Workspace-Id, x-api-key, X-Mock-Scenario, X-Mock-Session, Prefer, Last-Event-ID"
+	corsExpose  = "Retry-After, WWW-Authenticate, Allow"
+)
+
+// exchange is the response writer every handler gets. Besides recording the
+// status for the journal and log line, it carries what the handler learnt
+// (the body it read, the scenario and rule that answered), which saves a
+// context allocation per request.
+type exchange struct {
+	http.ResponseWriter
+	status   int
+	body     []byte
+	scenario string
+	rule     string
+	hijacked bool
+}
+
+var exchangePool = sync.Pool{New: func() any { return new(exchange) }}
+
+func (e *exchange) WriteHeader(code int) {
+	if e.status == 0 {
+		e.status = code
+	}
+	e.ResponseWriter.WriteHeader(code)
+}
+
+func (e *exchange) Write(b []byte) (int, error) {
+	if e.status == 0 {
+		e.status = http.StatusOK
+	}
+	return e.ResponseWriter.Write(b)
+}
+
+func (e *exchange) Flush() {
+	if f, ok := e.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// Hijack lets faults drop the connection.
+func (e *exchange) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	h, ok := e.ResponseWriter.(http.Hijacker)
+	if !ok {
+		return nil, nil, errors.New("connection cannot be hijacked")
+	}
+	e.hijacked = true
+	return h.Hijack()
+}
+
+func (e *exchange) Unwrap() http.ResponseWriter { return e.ResponseWriter }
+
+// exchangeOf returns the exchange behind w; a bare writer gets a throwaway one.
+func exchangeOf(w http.ResponseWriter) *exchange {
+	if e, ok := w.(*exchange); ok {
+		return e
+	}
+	return &exchange{ResponseWriter: w}
+}
+
+// apiOf tells which API a path belongs to; admin is "".
+func apiOf(path string) scenarios.API {
+	switch {
+	case strings.HasPrefix(path, "/api/") || path == "/api":
+		return scenarios.APIWorkspace
+	case strings.HasPrefix(path, "/__mock/") || path == "/__mock":
+		return ""
+	default:
+		return scenarios.APIConversations
+	}
+}
+
+// middleware wraps every request: CORS, panic recovery into the API's own
+// 500, then one journal entry and one log line.
+func (s *Server) middleware(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		set := s.fixtures.Current()
+		if s.cors(w, r, set) {
+			return
+		}
+		ex := exchangePool.Get().(*exchange)
+		*ex = exchange{ResponseWriter: w}
+		defer exchangePool.Put(ex)
+		func() {
+			defer func() {
+				if p := recover(); p != nil {
+					if p == http.ErrAbortHandler {
+						panic(p)
+					}
+					s.log.Error("panic in handler", "method", r.Method, "path", r.URL.Path, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+					if ex.status == 0 && !ex.hijacked {
+						s.internalError(ex, r)
+					}
+				}
+			}()
+			next.ServeHTTP(ex, r)
+		}()
+		elapsed := time.Since(start)
+		api := apiOf(r.URL.Path)
+		if api != "" {
+			s.record(r, ex, set, elapsed)
+		}
+		s.logRequest(r, ex, elapsed)
+	})
+}
+
+// cors sets the CORS headers and answers a preflight; it reports whether it did.
+func (s *Server) cors(w http.ResponseWriter, r *http.Request, set *scenarios.Set) bool {
+	origin := r.Header.Get("Origin")
+	allowed := origin != "" && set.Settings.CORS.AllowsOrigin(origin)
+	h := w.Header()
+	if allowed {
+		// The origin is echoed rather than "*" so that fetch with
+		// credentials: 'include' works too.
+		h.Set("Access-Control-Allow-Origin", origin)
+		h.Set("Access-Control-Allow-Credentials", "true")
+		h.Set("Access-Control-Expose-Headers", corsExpose)
+		h.Add("Vary", "Origin")
+	}
+	if r.Method != http.MethodOptions || r.Header.Get("Access-Control-Request-Method") == "" {
+		return false
+	}
+	if allowed {
+		h.Set("Access-Control-Allow-Methods", corsMethods)
+		h.Set("Access-Control-Allow-Headers", corsHeaders)
+		h.Set("Access-Control-Max-Age", "600")
+	}
+	w.WriteHeader(http.StatusNoContent)
+	s.logRequest(r, &exchange{status: http.StatusNoContent}, 0)
+	return true
+}
+
+func (s *Server) internalError(w http.ResponseWriter, r *http.Request) {
+	switch apiOf(r.URL.Path) {
+	case scenarios.APIWorkspace:
+		writeDetail(w, http.StatusInternalServerError, "Internal Server Error")
+	case scenarios.APIConversations:
+		writeEnvelopeError(w, http.StatusInternalServerError, msgEnqueueFailed)
+	default:
+		writeAdminError(w, http.StatusInternalServerError, "internal error; see the server log")
+	}
+}
+
+func (s *Server) logRequest(r *http.Request, ex *exchange, elapsed time.Duration) {
+	if !s.log.Enabled(r.Context(), slog.LevelInfo) {
+		return
+	}
+	status := ex.status
+	if status == 0 && !ex.hijacked {
+		status = http.StatusOK
+	}
+	s.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
+		slog.String("method", r.Method),
+		slog.String("path", r.URL.Path),
+		slog.Int("status", status),
+		slog.Duration("duration", elapsed),
+		slog.String("scenario", ex.scenario),
+		slog.String("rule", ex.rule),
+	)
+}

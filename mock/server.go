@@ -1,0 +1,118 @@
+// Package mock is msgmock's HTTP server: the Conversations API, the
+// Workspace Messages API, the in-memory store, events and the admin API.
+//
+// It reads its configuration from a *scenarios.Store, one immutable
+// snapshot per request, and never touches the file system itself.
+package mock
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"io"
+	"log/slog"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/msgmock/msgmock/scenarios"
+)
+
+// Options are a Server's dependencies. Only Fixtures is required.
+type Options struct {
+	Fixtures   *scenarios.Store
+	Clock      *Clock       // default: the wall clock
+	Seed       uint64       // 0: a random seed
+	Scenario   string       // active at start; default "default"
+	AdminToken string       // if set, /__mock/* requires Authorization: Bearer <it>
+	Logger     *slog.Logger // default: discard
+	Version    string
+}
+
+// Server serves both APIs and the admin API. It is an http.Handler.
+type Server struct {
+	fixtures   *scenarios.Store
+	clock      *Clock
+	seed       uint64
+	adminToken string
+	log        *slog.Logger
+	version    string
+	handler    http.Handler
+
+	sessions *sessions
+	scenario atomic.Pointer[string] // the server-wide active scenario
+
+	// ctx ends when Close is called; reply timers and streams watch it.
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+// NewServer returns a Server reading its configuration from opts.Fixtures.
+func NewServer(opts Options) *Server {
+	if opts.Fixtures == nil {
+		panic("mock.NewServer: Options.Fixtures is required")
+	}
+	s := &Server{
+		fixtures:   opts.Fixtures,
+		clock:      opts.Clock,
+		seed:       opts.Seed,
+		adminToken: opts.AdminToken,
+		log:        opts.Logger,
+		version:    opts.Version,
+	}
+	if s.clock == nil {
+		s.clock = NewClock(nil)
+	}
+	if s.seed == 0 {
+		var b [8]byte
+		_, _ = rand.Read(b[:])
+		s.seed = binary.LittleEndian.Uint64(b[:]) | 1
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if s.version == "" {
+		s.version = "dev"
+	}
+	name := opts.Scenario
+	if name == "" {
+		name = "default"
+	}
+	s.scenario.Store(&name)
+	s.sessions = newSessions(s.seed)
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.handler = s.middleware(s.routes())
+	return s
+}
+
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+// Close stops scheduled replies and ends open streams, then waits for them.
+// In-flight requests are the http.Server's to drain (Shutdown).
+func (s *Server) Close() {
+	s.cancel()
+	s.wg.Wait()
+}
+
+// Seed returns the seed in use (the drawn one when Options.Seed was 0).
+func (s *Server) Seed() uint64 { return s.seed }
+
+// session returns the request's session, merged with the current fixtures.
+// The caller must hold it locked while using it.
+func (s *Server) session(r *http.Request, set *scenarios.Set) *session {
+	sess := s.sessions.get(r.Header.Get("X-Mock-Session"), s.clock.Now(), set.Settings.Retention.Sessions)
+	return sess
+}
+
+// lockSession locks the request's session and brings it up to date with set.
+func (s *Server) lockSession(r *http.Request, set *scenarios.Set) *session {
+	sess := s.session(r, set)
+	sess.mu.Lock()
+	sess.sync(set)
+	return sess
+}
+
+// timestampA renders a Conversations API timestamp: RFC 3339, UTC, whole seconds.
+func timestampA(t time.Time) string { return t.UTC().Truncate(time.Second).Format(time.RFC3339) }

@@ -1,0 +1,262 @@
+package scenarios
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"path"
+	"sort"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// maxFileSize bounds one fixtures file; a larger one is a problem, not a read.
+const maxFileSize = 4 << 20
+
+// Set is one complete, valid configuration. It is never mutated once
+// published: a reload builds a new Set and swaps it in whole.
+type Set struct {
+	Settings      Settings
+	Conversations []Conversation
+	Scenarios     map[string]*Scenario
+	Names         []string // scenario names, sorted
+	Files         []string // the files read, relative to the fixtures root
+	Digest        string   // hash of every file's path and content
+}
+
+// Scenario returns the named scenario, or nil.
+func (s *Set) Scenario(name string) *Scenario {
+	if s == nil {
+		return nil
+	}
+	return s.Scenarios[name]
+}
+
+// Load reads every fixtures file below root of fsys and builds a Set. Any
+// problem in any file fails the whole load: the error is Problems, holding
+// all of them. Problem files are named prefix/relative-path.
+func Load(fsys fs.FS, prefix string) (*Set, error) {
+	files, probs := readTree(fsys, prefix)
+	if len(probs) > 0 {
+		return nil, probs
+	}
+	return build(files)
+}
+
+// file is one fixtures file, read.
+type file struct {
+	name string // as shown in problems
+	data []byte
+}
+
+// Skipped reports whether a fixtures path is one that msgmock ignores:
+// hidden files and folders, editor leftovers, and anything not YAML.
+func Skipped(name string) bool {
+	base := path.Base(name)
+	if strings.HasPrefix(base, ".") || strings.HasSuffix(base, "~") || strings.HasPrefix(base, "#") {
+		return true
+	}
+	for _, suf := range []string{".swp", ".swo", ".swx", ".tmp", ".bak", ".orig"} {
+		if strings.HasSuffix(base, suf) {
+			return true
+		}
+	}
+	return !(strings.HasSuffix(base, ".yaml") || strings.HasSuffix(base, ".yml"))
+}
+
+func readTree(fsys fs.FS, prefix string) ([]file, Problems) {
+	var files []file
+	var probs Problems
+	display := func(p string) string {
+		if prefix == "" {
+			return p
+		}
+		return path.Join(prefix, p)
+	}
+	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			probs = append(probs, Problem{File: display(p), Msg: "cannot read: " + errText(err)})
+			if d != nil && d.IsDir() {
+				return fs.SkipDir
+			}
+			return nil
+		}
+		if d.IsDir() {
+			if p != "." && strings.HasPrefix(d.Name(), ".") {
+				return fs.SkipDir
+			}
+			return nil
+		}
+		if Skipped(p) {
+			return nil
+		}
+		// Stat follows a symlink: a FIFO or device behind a .yaml name would
+		// block a plain read forever, so only regular files are opened.
+		info, err := fs.Stat(fsys, p)
+		if err != nil {
+			probs = append(probs, Problem{File: display(p), Msg: "cannot read: " + errText(err)})
+			return nil
+		}
+		if !info.Mode().IsRegular() {
+			if info.IsDir() {
+				return nil // a symlink to a folder: not followed, which also rules out loops
+			}
+			probs = append(probs, Problem{File: display(p), Msg: "not a regular file (" + info.Mode().Type().String() + "); skip it or remove it"})
+			return nil
+		}
+		if info.Size() > maxFileSize {
+			probs = append(probs, Problem{File: display(p), Msg: fmt.Sprintf("file is %d bytes; fixtures files may be at most %d", info.Size(), maxFileSize)})
+			return nil
+		}
+		data, err := readLimited(fsys, p)
+		if err != nil {
+			probs = append(probs, Problem{File: display(p), Msg: "cannot read: " + errText(err)})
+			return nil
+		}
+		files = append(files, file{name: display(p), data: data})
+		return nil
+	})
+	if err != nil {
+		probs = append(probs, Problem{File: display("."), Msg: "cannot read: " + errText(err)})
+	}
+	sort.Slice(files, func(i, j int) bool { return files[i].name < files[j].name })
+	return files, probs
+}
+
+func readLimited(fsys fs.FS, p string) ([]byte, error) {
+	f, err := fsys.Open(p)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxFileSize+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > maxFileSize {
+		return nil, fmt.Errorf("larger than %d bytes", maxFileSize)
+	}
+	return data, nil
+}
+
+// errText strips the path from a *fs.PathError: the problem names the file already.
+func errText(err error) string {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err.Error()
+	}
+	return err.Error()
+}
+
+// build turns read files into a Set, collecting every problem.
+func build(files []file) (*Set, error) {
+	set := &Set{Settings: DefaultSettings(), Scenarios: map[string]*Scenario{}}
+	var probs Problems
+	digest := sha256.New()
+	settingsFrom := ""
+	convFrom := map[string]string{}
+	scenarioFrom := map[string]string{}
+	for _, f := range files {
+		fmt.Fprintf(digest, "%s\x00%d\x00", f.name, len(f.data))
+		digest.Write(f.data)
+		set.Files = append(set.Files, f.name)
+		doc, ok := parseDoc(f, &probs)
+		if !ok {
+			continue
+		}
+		r := &reader{file: f.name, probs: &probs}
+		top := r.fields(doc, "the file's top level", "settings", "conversations", "scenario")
+		if r.overBudget() {
+			r.errorf(doc, "document aliases too much (more than %d nodes to visit)", maxNodeVisits)
+			continue
+		}
+		if n := top["settings"]; n != nil {
+			if settingsFrom != "" {
+				r.errorf(n, "settings are already defined in %s; only one file may hold settings:", settingsFrom)
+			} else {
+				settingsFrom = f.name
+				set.Settings = r.settings(n)
+			}
+		}
+		if n := top["conversations"]; n != nil {
+			for _, c := range r.conversations(n) {
+				if other, dup := convFrom[c.ID]; dup {
+					r.errorf(n, "conversation %q is already defined in %s", c.ID, other)
+					continue
+				}
+				convFrom[c.ID] = f.name
+				set.Conversations = append(set.Conversations, c)
+			}
+		}
+		if n := top["scenario"]; n != nil {
+			sc := r.scenario(n, f.name)
+			if sc != nil {
+				if other, dup := scenarioFrom[sc.Name]; dup {
+					r.errorf(n, "scenario %q is already defined in %s", sc.Name, other)
+				} else {
+					scenarioFrom[sc.Name] = f.name
+					set.Scenarios[sc.Name] = sc
+				}
+			}
+		}
+		if r.overBudget() {
+			r.errorf(doc, "document aliases too much (more than %d nodes to visit)", maxNodeVisits)
+		}
+	}
+	if len(probs) > 0 {
+		return nil, probs
+	}
+	for name := range set.Scenarios {
+		set.Names = append(set.Names, name)
+	}
+	sort.Strings(set.Names)
+	set.Digest = hex.EncodeToString(digest.Sum(nil))
+	return set, nil
+}
+
+// parseDoc parses one file into its single document's root node. An empty
+// file (or one of only comments) is valid and holds nothing.
+func parseDoc(f file, probs *Problems) (*yaml.Node, bool) {
+	dec := yaml.NewDecoder(bytes.NewReader(f.data))
+	var doc yaml.Node
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, false
+		}
+		*probs = append(*probs, yamlProblem(f.name, err))
+		return nil, false
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); err == nil {
+		*probs = append(*probs, Problem{File: f.name, Line: extra.Line, Col: extra.Column, Msg: "a fixtures file holds one YAML document; split this one into its own file"})
+		return nil, false
+	} else if !errors.Is(err, io.EOF) {
+		*probs = append(*probs, yamlProblem(f.name, err))
+		return nil, false
+	}
+	if len(doc.Content) == 0 {
+		return nil, false
+	}
+	root := doc.Content[0]
+	if root.Kind == yaml.ScalarNode && root.Tag == "!!null" {
+		return nil, false
+	}
+	return root, true
+}
+
+// yamlProblem turns a yaml.v3 syntax error ("yaml: line 3: …") into a Problem.
+func yamlProblem(name string, err error) Problem {
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	p := Problem{File: name, Line: 1, Col: 1, Msg: "invalid YAML: " + msg}
+	var line int
+	if n, _ := fmt.Sscanf(msg, "line %d:", &line); n == 1 {
+		p.Line = line
+		p.Msg = "invalid YAML: " + strings.TrimSpace(strings.SplitN(msg, ":", 2)[1])
+	}
+	return p
+}

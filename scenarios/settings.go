@@ -1,0 +1,254 @@
+package scenarios
+
+import (
+	"encoding/base64"
+	"fmt"
+	"net/url"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// AuthMode says which API keys are accepted.
+type AuthMode string
+
+const (
+	// AuthAny accepts every non-empty key that is not listed as expired.
+	AuthAny AuthMode = "any"
+	// AuthListed accepts only listed keys that are not expired.
+	AuthListed AuthMode = "listed"
+)
+
+// Token is one API key of the settings.
+type Token struct {
+	Token       string
+	OwnerID     string
+	WorkspaceID string
+	Expired     bool
+}
+
+// Auth is the settings' auth section.
+type Auth struct {
+	Mode   AuthMode
+	Tokens map[string]Token
+}
+
+// Webhook is one receiver of events.
+type Webhook struct {
+	URL    string
+	Secret string   // as written, "whsec_…"
+	Key    []byte   // the HMAC key: the secret's bytes after whsec_, base64-decoded
+	Events []string // empty: every event type
+}
+
+// Retention bounds what the server keeps in memory; past a limit the oldest
+// goes first.
+type Retention struct {
+	Conversations           int // per session; fixture conversations are never evicted
+	MessagesPerConversation int
+	Journal                 int // per session
+	Events                  int // per session
+	Sessions                int // X-Mock-Session sessions besides the default one
+}
+
+// CORS lists the browser origins allowed; "*" allows any.
+type CORS struct {
+	Origins []string
+}
+
+// AllowsOrigin reports whether a browser at origin may call the server.
+func (c CORS) AllowsOrigin(origin string) bool {
+	for _, o := range c.Origins {
+		if o == "*" || strings.EqualFold(o, origin) {
+			return true
+		}
+	}
+	return false
+}
+
+// Settings is the server-wide configuration of a fixtures directory.
+type Settings struct {
+	Auth       Auth
+	Workspaces []string // empty: every workspace is allowed
+	Webhooks   []Webhook
+	AutoCreate bool // conversations.auto_create
+	Retention  Retention
+	CORS       CORS
+	BodyLimit  int64
+	File       string // the file that held settings:, "" when all are defaults
+}
+
+// DefaultSettings are the settings of a directory that has no settings: key.
+func DefaultSettings() Settings {
+	return Settings{
+		Auth:       Auth{Mode: AuthAny, Tokens: map[string]Token{}},
+		AutoCreate: true,
+		Retention: Retention{
+			Conversations:           1000,
+			MessagesPerConversation: 1000,
+			Journal:                 1000,
+			Events:                  10_000,
+			Sessions:                100,
+		},
+		CORS:      CORS{Origins: []string{"*"}},
+		BodyLimit: 1 << 20,
+	}
+}
+
+// WorkspaceAllowed reports whether requests may act in workspace id.
+func (s *Settings) WorkspaceAllowed(id string) bool {
+	return len(s.Workspaces) == 0 || contains(s.Workspaces, id)
+}
+
+func (r *reader) settings(n *yaml.Node) Settings {
+	s := DefaultSettings()
+	s.File = r.file
+	f := r.fields(n, "settings", "auth", "workspaces", "webhooks", "conversations", "retention", "cors", "body_limit")
+	if v := f["auth"]; v != nil {
+		s.Auth = r.auth(v)
+	}
+	if v := f["workspaces"]; v != nil {
+		ws, _ := r.strList(v, "settings.workspaces")
+		s.Workspaces = ws
+	}
+	if v := f["webhooks"]; v != nil {
+		for i, item := range r.seq(v, "settings.webhooks") {
+			if wh, ok := r.webhook(item, fmt.Sprintf("settings.webhooks[%d]", i)); ok {
+				s.Webhooks = append(s.Webhooks, wh)
+			}
+		}
+	}
+	if v := f["conversations"]; v != nil {
+		c := r.fields(v, "settings.conversations", "auto_create")
+		if b := c["auto_create"]; b != nil {
+			s.AutoCreate, _ = r.boolean(b, "settings.conversations.auto_create")
+		}
+	}
+	if v := f["retention"]; v != nil {
+		s.Retention = r.retention(v, s.Retention)
+	}
+	if v := f["cors"]; v != nil {
+		c := r.fields(v, "settings.cors", "origins")
+		if o := c["origins"]; o != nil {
+			s.CORS.Origins, _ = r.strList(o, "settings.cors.origins")
+		}
+	}
+	if v := f["body_limit"]; v != nil {
+		if lim, ok := r.size(v, "settings.body_limit"); ok {
+			if lim > 64<<20 {
+				r.errorf(v, "settings.body_limit must be at most 64MiB")
+			}
+			s.BodyLimit = lim
+		}
+	}
+	return s
+}
+
+func (r *reader) auth(n *yaml.Node) Auth {
+	a := Auth{Mode: AuthAny, Tokens: map[string]Token{}}
+	f := r.fields(n, "settings.auth", "mode", "tokens")
+	if v := f["mode"]; v != nil {
+		if m, ok := r.str(v, "settings.auth.mode"); ok {
+			switch AuthMode(m) {
+			case AuthAny, AuthListed:
+				a.Mode = AuthMode(m)
+			default:
+				r.errorf(v, "settings.auth.mode must be any or listed, got %q", m)
+			}
+		}
+	}
+	if v := f["tokens"]; v != nil {
+		for i, item := range r.seq(v, "settings.auth.tokens") {
+			what := fmt.Sprintf("settings.auth.tokens[%d]", i)
+			tf := r.fields(item, what, "token", "owner_id", "workspace_id", "expired")
+			if tf == nil {
+				continue
+			}
+			var t Token
+			if tn := tf["token"]; tn == nil {
+				r.errorf(item, "%s: token is required", what)
+				continue
+			} else if t.Token, _ = r.nonEmpty(tn, what+".token"); t.Token == "" {
+				continue
+			}
+			if v := tf["owner_id"]; v != nil {
+				t.OwnerID, _ = r.str(v, what+".owner_id")
+			}
+			if v := tf["workspace_id"]; v != nil {
+				t.WorkspaceID, _ = r.str(v, what+".workspace_id")
+			}
+			if v := tf["expired"]; v != nil {
+				t.Expired, _ = r.boolean(v, what+".expired")
+			}
+			if _, dup := a.Tokens[t.Token]; dup {
+				r.errorf(tf["token"], "%s: token %q is listed twice", what, t.Token)
+				continue
+			}
+			a.Tokens[t.Token] = t
+		}
+	}
+	return a
+}
+
+func (r *reader) webhook(n *yaml.Node, what string) (Webhook, bool) {
+	f := r.fields(n, what, "url", "secret", "events")
+	if f == nil {
+		return Webhook{}, false
+	}
+	var wh Webhook
+	ok := true
+	if v := f["url"]; v == nil {
+		r.errorf(n, "%s: url is required", what)
+		ok = false
+	} else if s, good := r.nonEmpty(v, what+".url"); good {
+		u, err := url.Parse(s)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			r.errorf(v, "%s.url must be an absolute http or https URL, got %q", what, s)
+			ok = false
+		}
+		wh.URL = s
+	} else {
+		ok = false
+	}
+	if v := f["secret"]; v == nil {
+		r.errorf(n, "%s: secret is required (whsec_ followed by base64)", what)
+		ok = false
+	} else if s, good := r.nonEmpty(v, what+".secret"); good {
+		key, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(s, "whsec_"))
+		if err != nil || len(key) == 0 {
+			r.errorf(v, "%s.secret must be whsec_ followed by base64, as Standard Webhooks secrets are", what)
+			ok = false
+		}
+		wh.Secret, wh.Key = s, key
+	} else {
+		ok = false
+	}
+	if v := f["events"]; v != nil {
+		evs, good := r.strList(v, what+".events")
+		for _, e := range evs {
+			if e != "message.created" && e != "message.delta" {
+				r.errorf(v, "%s.events: unknown event type %q (message.created, message.delta)", what, e)
+				good = false
+			}
+		}
+		wh.Events, ok = evs, ok && good
+	}
+	return wh, ok
+}
+
+func (r *reader) retention(n *yaml.Node, ret Retention) Retention {
+	f := r.fields(n, "settings.retention", "conversations", "messages_per_conversation", "journal", "events", "sessions")
+	set := func(key string, dst *int, max int) {
+		if v := f[key]; v != nil {
+			if x, ok := r.integer(v, "settings.retention."+key, 1, max); ok {
+				*dst = x
+			}
+		}
+	}
+	set("conversations", &ret.Conversations, 1_000_000)
+	set("messages_per_conversation", &ret.MessagesPerConversation, 1_000_000)
+	set("journal", &ret.Journal, 1_000_000)
+	set("events", &ret.Events, 10_000_000)
+	set("sessions", &ret.Sessions, 100_000)
+	return ret
+}
