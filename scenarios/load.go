@@ -228,7 +228,7 @@ func parseDoc(f file, probs *Problems) (*yaml.Node, bool) {
 		if errors.Is(err, io.EOF) {
 			return nil, false
 		}
-		*probs = append(*probs, yamlProblem(f.name, err))
+		*probs = append(*probs, yamlProblem(f, err))
 		return nil, false
 	}
 	var extra yaml.Node
@@ -236,7 +236,7 @@ func parseDoc(f file, probs *Problems) (*yaml.Node, bool) {
 		*probs = append(*probs, Problem{File: f.name, Line: extra.Line, Col: extra.Column, Msg: "a fixtures file holds one YAML document; split this one into its own file"})
 		return nil, false
 	} else if !errors.Is(err, io.EOF) {
-		*probs = append(*probs, yamlProblem(f.name, err))
+		*probs = append(*probs, yamlProblem(f, err))
 		return nil, false
 	}
 	if len(doc.Content) == 0 {
@@ -249,14 +249,39 @@ func parseDoc(f file, probs *Problems) (*yaml.Node, bool) {
 	return root, true
 }
 
-// yamlProblem turns a yaml.v3 syntax error ("yaml: line 3: …") into a Problem.
-func yamlProblem(name string, err error) Problem {
+// yamlProblem turns a yaml.v3 syntax error ("yaml: line 3: …") into a
+// Problem. yaml.v3 names the line where the enclosing block began, which for
+// a mis-indented key can be far above the mistake; the first prefix of the
+// file that fails to parse ends at the line that broke it.
+func yamlProblem(f file, err error) Problem {
 	msg := strings.TrimPrefix(err.Error(), "yaml: ")
-	p := Problem{File: name, Line: 1, Col: 1, Msg: "invalid YAML: " + msg}
+	p := Problem{File: f.name, Line: 1, Col: 1, Msg: "invalid YAML: " + msg}
 	var line int
 	if n, _ := fmt.Sscanf(msg, "line %d:", &line); n == 1 {
 		p.Line = line
 		p.Msg = "invalid YAML: " + strings.TrimSpace(strings.SplitN(msg, ":", 2)[1])
 	}
+	if bad := firstFailingLine(f.data); bad > p.Line {
+		p.Line = bad
+	}
 	return p
+}
+
+// firstFailingLine returns the 1-based number of the first line whose prefix
+// of the document fails to parse, or 0. It gives up on long files, where the
+// quadratic search would cost more than the hint is worth.
+func firstFailingLine(data []byte) int {
+	lines := bytes.SplitAfter(data, []byte("\n"))
+	if len(lines) > 2000 {
+		return 0
+	}
+	end := 0
+	for i, l := range lines {
+		end += len(l)
+		var n yaml.Node
+		if err := yaml.Unmarshal(data[:end], &n); err != nil {
+			return i + 1
+		}
+	}
+	return 0
 }
