@@ -50,10 +50,7 @@ func (s *Server) record(r *http.Request, ex *exchange, set *scenarios.Set, elaps
 	sess.mu.Lock()
 	sess.journalSeq++
 	e.seq = sess.journalSeq
-	sess.journal = append(sess.journal, e)
-	if over := len(sess.journal) - limit; over > 0 {
-		sess.journal = append(sess.journal[:0:0], sess.journal[over:]...)
-	}
+	sess.journal = dropOldest(append(sess.journal, e), limit, nil)
 	sess.mu.Unlock()
 }
 

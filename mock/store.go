@@ -217,12 +217,7 @@ func (s *session) newEventID() string {
 func (s *session) addMessage(c *conversation, m *Message, ret scenarios.Retention) *Event {
 	c.messages = append(c.messages, m)
 	s.msgs[m.ID] = m
-	if over := len(c.messages) - ret.MessagesPerConversation; over > 0 {
-		for _, old := range c.messages[:over] {
-			delete(s.msgs, old.ID)
-		}
-		c.messages = append(c.messages[:0:0], c.messages[over:]...)
-	}
+	c.messages = dropOldest(c.messages, ret.MessagesPerConversation, func(old *Message) { delete(s.msgs, old.ID) })
 	return s.addEvent("message.created", m, "", m.CreatedAt, ret)
 }
 
@@ -231,12 +226,7 @@ func (s *session) addEvent(typ string, m *Message, delta string, at time.Time, r
 	ev := &Event{ID: s.newEventID(), Seq: s.nextSeq, Type: typ, CreatedAt: at, Message: m, Delta: delta}
 	s.events = append(s.events, ev)
 	s.eventSeq[ev.ID] = ev.Seq
-	if over := len(s.events) - ret.Events; over > 0 {
-		for _, old := range s.events[:over] {
-			delete(s.eventSeq, old.ID)
-		}
-		s.events = append(s.events[:0:0], s.events[over:]...)
-	}
+	s.events = dropOldest(s.events, ret.Events, func(old *Event) { delete(s.eventSeq, old.ID) })
 	close(s.notify)
 	s.notify = make(chan struct{})
 	return ev
@@ -244,17 +234,30 @@ func (s *session) addEvent(typ string, m *Message, delta string, at time.Time, r
 
 // evict drops the oldest non-fixture conversations past the retention limit.
 func (s *session) evict(ret scenarios.Retention) {
-	over := len(s.created) - ret.Conversations
-	if over <= 0 {
-		return
-	}
-	for _, c := range s.created[:over] {
+	s.created = dropOldest(s.created, ret.Conversations, func(c *conversation) {
 		for _, m := range c.messages {
 			delete(s.msgs, m.ID)
 		}
 		delete(s.convs, c.id)
+	})
+}
+
+// dropOldest drops the first len(list)-limit elements, calling onDrop for
+// each. It re-slices instead of copying, clearing the dropped slots so the
+// backing array keeps nothing alive: append reallocates now and then and
+// copies only what is kept, so each insertion costs O(1) amortised.
+func dropOldest[T any](list []*T, limit int, onDrop func(*T)) []*T {
+	over := len(list) - limit
+	if over <= 0 {
+		return list
 	}
-	s.created = append(s.created[:0:0], s.created[over:]...)
+	for i := 0; i < over; i++ {
+		if onDrop != nil {
+			onDrop(list[i])
+		}
+		list[i] = nil
+	}
+	return list[over:]
 }
 
 // sessions maps X-Mock-Session ids to sessions. The default session ("")
