@@ -12,6 +12,9 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("/v1/", s.notFound())
 
 	// Workspace Messages API (seed 001).
+	mux.Handle("/api/v1/messages", s.dispatch(methods{http.MethodPost: s.handleCreateB(), http.MethodGet: s.handleListB()}))
+	mux.Handle("/api/v1/messages/{message_id}", s.dispatch(methods{http.MethodGet: s.handleGetB()}))
+	mux.Handle("/api/v1/conversations", s.dispatch(methods{http.MethodGet: s.handleConversationsB()}))
 	mux.Handle("/api/", s.notFound())
 
 	// Admin API.

@@ -29,7 +29,7 @@ type Message struct {
 	Tags        json.RawMessage
 	ToolCalls   json.RawMessage
 	Attachments json.RawMessage
-	SentAt      time.Time
+	SentAt      string // as Pydantic serialised the request's created_at (or now)
 	Checksum    string
 }
 
@@ -145,7 +145,7 @@ func fixtureMessage(c *conversation, fm scenarios.Message) *Message {
 	}
 	if c.api == scenarios.APIWorkspace {
 		m.WorkspaceID, m.OwnerID, m.MessageType = c.workspaceID, fm.OwnerID, fm.MessageType
-		m.ToolCalls, m.Attachments, m.SentAt = fm.ToolCalls, fm.Attachments, fm.CreatedAt
+		m.ToolCalls, m.Attachments, m.SentAt = fm.ToolCalls, fm.Attachments, pydanticTimestamp(fm.CreatedAt)
 		if fm.Tags != nil {
 			m.Tags, _ = json.Marshal(fm.Tags)
 		}
@@ -155,6 +155,25 @@ func fixtureMessage(c *conversation, fm scenarios.Message) *Message {
 		m.Checksum = checksum(m.Text)
 	}
 	return m
+}
+
+// ordered returns the session's conversations of api: fixtures in the
+// order the fixtures list them, then the others oldest first.
+func (s *session) ordered(api scenarios.API) []*conversation {
+	var out []*conversation
+	if s.fixtures != nil {
+		for i := range s.fixtures.Conversations {
+			if c := s.convs[s.fixtures.Conversations[i].ID]; c != nil && c.fixture && c.api == api {
+				out = append(out, c)
+			}
+		}
+	}
+	for _, c := range s.created {
+		if c.api == api {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 // conversation returns the conversation id of api, or nil.

@@ -3,12 +3,33 @@ package mock
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
+	"mime"
 	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/msgmock/msgmock/scenarios"
 )
+
+// The Workspace Messages API's wire format (seed 001): a FastAPI service.
+// Errors are {"detail": …}; validation errors are Pydantic's (pydantic.go);
+// a body that is not JSON gets CPython's parser message (pyjson.go).
 
 // DefaultWorkspace is the workspace of requests that name none and whose
 // key has none.
 const DefaultWorkspace = "wsp_default"
+
+const (
+	detailNotAuthenticated   = "Not authenticated"
+	detailInvalidCredentials = "Invalid authentication credentials"
+	detailWorkspaceForbidden = "Not authorized for this workspace"
+	detailConvNotFound       = "Conversation not found"
+	detailMessageNotFound    = "Message not found"
+	detailBodyParse          = "There was an error parsing the body"
+	detailTooLarge           = "Request Entity Too Large"
+)
 
 // detail is FastAPI's error body.
 type detail struct {
@@ -19,8 +40,536 @@ func writeDetail(w http.ResponseWriter, status int, message string) {
 	writeJSON(w, status, detail{Detail: message})
 }
 
+func writeValidation(w http.ResponseWriter, errs []pyErr) {
+	writeJSON(w, http.StatusUnprocessableEntity, validationErrors{Detail: errs})
+}
+
+// workspaceError answers status in the detail shape with SPEC §5's default
+// for the Workspace API (Prefer: code=NNN, scripted responses).
+func workspaceError(w http.ResponseWriter, status int, message string) {
+	h := w.Header()
+	switch status {
+	case http.StatusUnauthorized:
+		h.Set("WWW-Authenticate", "Bearer")
+	case http.StatusTooManyRequests, http.StatusServiceUnavailable:
+		h.Set("Retry-After", "1")
+	}
+	if status == http.StatusUnprocessableEntity && message == "" {
+		writeValidation(w, []pyErr{{Type: "value_error", Loc: loc("body"), Msg: "Value error, scripted failure", Input: nil}})
+		return
+	}
+	if message == "" {
+		message = defaultDetail(status)
+	}
+	writeDetail(w, status, message)
+}
+
+func defaultDetail(status int) string {
+	switch status {
+	case 400:
+		return "Bad Request"
+	case 401:
+		return detailNotAuthenticated
+	case 403:
+		return "Forbidden"
+	case 404:
+		return detailConvNotFound
+	case 413:
+		return detailTooLarge
+	}
+	if text := http.StatusText(status); text != "" {
+		return text
+	}
+	return "Error " + strconv.Itoa(status)
+}
+
 // checksum is a message's checksum: hex SHA-256 of its content.
 func checksum(content string) string {
 	sum := sha256.Sum256([]byte(content))
 	return hex.EncodeToString(sum[:])
+}
+
+// wireMessageB is a Message as the seed's response lists it: all 17 keys,
+// in the response model's order, null where unset.
+type wireMessageB struct {
+	ConversationID  string          `json:"conversation_id"`
+	SenderID        string          `json:"sender_id"`
+	Content         string          `json:"content"`
+	WorkspaceID     string          `json:"workspace_id"`
+	CreatedAt       string          `json:"created_at"`
+	UpdatedAt       string          `json:"updated_at"`
+	ID              string          `json:"id"`
+	Role            string          `json:"role"`
+	ToolCalls       json.RawMessage `json:"tool_calls"`
+	MessageType     string          `json:"message_type"`
+	Tags            json.RawMessage `json:"tags"`
+	Checksum        string          `json:"checksum"`
+	Attachments     json.RawMessage `json:"attachments"`
+	ParentMessageID *string         `json:"parent_message_id"`
+	MetaData        json.RawMessage `json:"meta_data"`
+	SentAt          string          `json:"sent_at"`
+	OwnerID         *string         `json:"owner_id"`
+}
+
+func nullable(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+func messageB(m *Message) wireMessageB {
+	ts := pydanticTimestamp(m.CreatedAt)
+	meta := m.Metadata
+	if meta == nil {
+		meta = json.RawMessage(`{}`)
+	}
+	return wireMessageB{
+		ConversationID: m.ConversationID, SenderID: m.SenderID, Content: m.Text, WorkspaceID: m.WorkspaceID,
+		CreatedAt: ts, UpdatedAt: ts, ID: m.ID, Role: m.Role, ToolCalls: m.ToolCalls,
+		MessageType: m.MessageType, Tags: m.Tags, Checksum: m.Checksum, Attachments: m.Attachments,
+		ParentMessageID: nullable(m.ReplyTo), MetaData: meta, SentAt: m.SentAt, OwnerID: nullable(m.OwnerID),
+	}
+}
+
+// createRequestB is a validated POST /api/v1/messages body.
+type createRequestB struct {
+	Content        string
+	SenderID       string
+	SentAt         string // the request's created_at as Pydantic renders it, or ""
+	Role           string
+	MessageType    string
+	ToolCalls      json.RawMessage
+	ParentID       string
+	Tags           json.RawMessage
+	MetaData       json.RawMessage
+	Attachments    json.RawMessage
+	ConversationID string
+}
+
+func rawOf(v *pyValue) json.RawMessage {
+	b, _ := v.MarshalJSON()
+	return b
+}
+
+// validateCreateB checks the body against the service's models, in their
+// field order, collecting every problem as Pydantic does.
+func validateCreateB(body *pyValue) (createRequestB, []pyErr) {
+	pv := &pyValidator{}
+	req := createRequestB{Role: "user", MessageType: "text"}
+	if body.kind != pyObject {
+		pv.add("model_attributes_type", loc("body"), msgModelAttrs, body, nil)
+		return req, pv.errs
+	}
+	if c := pv.field(body, "content", loc("body", "content"), true); c != nil {
+		if c.kind != pyObject {
+			pv.add("model_attributes_type", loc("body", "content"), msgModelAttrs, c, nil)
+		} else {
+			validateContentB(pv, c, &req)
+		}
+	}
+	if v := pv.field(body, "conversation_id", loc("body", "conversation_id"), false); v != nil {
+		req.ConversationID, _ = pv.str(v, loc("body", "conversation_id"), true)
+	}
+	if v := pv.field(body, "enable_memories", loc("body", "enable_memories"), false); v != nil {
+		pv.boolean(v, loc("body", "enable_memories"), true)
+	}
+	return req, pv.errs
+}
+
+func validateContentB(pv *pyValidator, c *pyValue, req *createRequestB) {
+	at := func(name string) []any { return loc("body", "content", name) }
+	if v := pv.field(c, "content", at("content"), true); v != nil {
+		req.Content, _ = pv.str(v, at("content"), false)
+	}
+	if v := pv.field(c, "sender_id", at("sender_id"), true); v != nil {
+		req.SenderID, _ = pv.str(v, at("sender_id"), false)
+	}
+	if v := pv.field(c, "created_at", at("created_at"), false); v != nil {
+		if t, ok := pv.datetime(v, at("created_at")); ok {
+			req.SentAt = t.String()
+		}
+	}
+	if v := pv.field(c, "role", at("role"), false); v != nil {
+		if s, ok := pv.str(v, at("role"), false); ok {
+			req.Role = s
+		}
+	}
+	if v := pv.field(c, "message_type", at("message_type"), false); v != nil {
+		if s, ok := pv.str(v, at("message_type"), false); ok {
+			req.MessageType = s
+		}
+	}
+	if v := pv.field(c, "tool_calls", at("tool_calls"), false); v != nil && pv.list(v, at("tool_calls"), pyObject) {
+		req.ToolCalls = rawOf(v)
+	}
+	if v := pv.field(c, "parent_message_id", at("parent_message_id"), false); v != nil {
+		req.ParentID, _ = pv.str(v, at("parent_message_id"), true)
+	}
+	if v := pv.field(c, "tags", at("tags"), false); v != nil && pv.list(v, at("tags"), pyString) {
+		req.Tags = rawOf(v)
+	}
+	if v := pv.field(c, "meta_data", at("meta_data"), false); v != nil && pv.dict(v, at("meta_data"), false) {
+		req.MetaData = rawOf(v)
+	}
+	if v := pv.field(c, "attachments", at("attachments"), false); v != nil && pv.list(v, at("attachments"), pyObject) {
+		req.Attachments = rawOf(v)
+	}
+}
+
+// isFastAPIJSON reports whether FastAPI would parse a body of this
+// Content-Type as JSON: application/json or application/*+json.
+func isFastAPIJSON(ct string) bool {
+	mt, _, err := mime.ParseMediaType(ct)
+	if err != nil {
+		mt = strings.ToLower(strings.TrimSpace(strings.SplitN(ct, ";", 2)[0]))
+	}
+	main, sub, _ := strings.Cut(mt, "/")
+	return main == "application" && (sub == "json" || strings.HasSuffix(sub, "+json"))
+}
+
+// authorizeB checks Authorization: Bearer, else x-api-key, and answers the
+// 401 itself when the key is missing or refused.
+func authorizeB(w http.ResponseWriter, r *http.Request, set *scenarios.Set) (scenarios.Token, bool) {
+	key := ""
+	if v := r.Header.Get("Authorization"); v != "" {
+		scheme, cred, _ := strings.Cut(strings.TrimSpace(v), " ")
+		cred = strings.TrimSpace(cred)
+		if cred == "" {
+			workspaceError(w, http.StatusUnauthorized, detailNotAuthenticated)
+			return scenarios.Token{}, false
+		}
+		if !strings.EqualFold(scheme, "bearer") {
+			workspaceError(w, http.StatusUnauthorized, detailInvalidCredentials)
+			return scenarios.Token{}, false
+		}
+		key = cred
+	} else {
+		key = strings.TrimSpace(r.Header.Get("X-Api-Key"))
+	}
+	if key == "" {
+		workspaceError(w, http.StatusUnauthorized, detailNotAuthenticated)
+		return scenarios.Token{}, false
+	}
+	tok, ok := checkKey(set, key)
+	if !ok {
+		workspaceError(w, http.StatusUnauthorized, detailInvalidCredentials)
+		return tok, false
+	}
+	return tok, true
+}
+
+// workspaceOf picks the request's workspace and answers 403 when the
+// settings list workspaces and this one is not among them.
+func workspaceOf(w http.ResponseWriter, r *http.Request, set *scenarios.Set, tok scenarios.Token) (string, bool) {
+	ws := strings.TrimSpace(r.Header.Get("X-Workspace-Id"))
+	if ws == "" {
+		ws = tok.WorkspaceID
+	}
+	if ws == "" {
+		ws = DefaultWorkspace
+	}
+	if !set.Settings.WorkspaceAllowed(ws) {
+		workspaceError(w, http.StatusForbidden, detailWorkspaceForbidden)
+		return "", false
+	}
+	return ws, true
+}
+
+// handleCreateB serves POST /api/v1/messages in FastAPI's order of checks.
+func (s *Server) handleCreateB() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ex := exchangeOf(w)
+		set := s.fixtures.Current()
+		body, tooLarge, ok := readBody(r, set.Settings.BodyLimit)
+		if !ok {
+			return
+		}
+		ex.body = body
+		if tooLarge {
+			workspaceError(w, http.StatusRequestEntityTooLarge, "")
+			return
+		}
+		// 1. JSON: parsed before any dependency runs, so before auth.
+		var parsed *pyValue
+		rawBody := false
+		if len(body) > 0 {
+			if ct := r.Header.Get("Content-Type"); ct == "" || isFastAPIJSON(ct) {
+				v, jerr, decodable := pyParse(body)
+				if !decodable || (jerr != nil && jerr.msg == "maximum recursion depth exceeded") {
+					workspaceError(w, http.StatusBadRequest, detailBodyParse)
+					return
+				}
+				if jerr != nil {
+					writeValidation(w, []pyErr{{Type: "json_invalid", Loc: loc("body", jerr.pos), Msg: "JSON decode error",
+						Input: struct{}{}, Ctx: map[string]string{"error": jerr.msg}}})
+					return
+				}
+				parsed = &v
+			} else {
+				rawBody = true
+			}
+		}
+		// 2. Auth.
+		tok, ok := authorizeB(w, r, set)
+		if !ok {
+			return
+		}
+		// 3. Validation.
+		var req createRequestB
+		switch {
+		case rawBody:
+			writeValidation(w, []pyErr{{Type: "model_attributes_type", Loc: loc("body"), Msg: msgModelAttrs, Input: strings.ToValidUTF8(string(body), "\uFFFD")}})
+			return
+		case parsed == nil || parsed.kind == pyNull:
+			writeValidation(w, []pyErr{{Type: "missing", Loc: loc("body"), Msg: msgMissing, Input: nil}})
+			return
+		default:
+			var errs []pyErr
+			if req, errs = validateCreateB(parsed); len(errs) > 0 {
+				writeValidation(w, errs)
+				return
+			}
+		}
+		// 4. Workspace.
+		ws, ok := workspaceOf(w, r, set, tok)
+		if !ok {
+			return
+		}
+		s.createB(w, r, set, req, ws, tok, parsed)
+	})
+}
+
+// createB runs the checks that need the session and stores the message.
+func (s *Server) createB(w http.ResponseWriter, r *http.Request, set *scenarios.Set, req createRequestB, ws string, tok scenarios.Token, body *pyValue) {
+	ret := set.Settings.Retention
+	sess := s.lockSession(r, set)
+	var conv *conversation
+	if req.ConversationID != "" {
+		if conv = sess.conversation(scenarios.APIWorkspace, req.ConversationID); conv == nil || conv.workspaceID != ws {
+			sess.mu.Unlock()
+			writeDetail(w, http.StatusNotFound, detailConvNotFound)
+			return
+		}
+	} else if !set.Settings.AutoCreate {
+		sess.mu.Unlock()
+		writeValidation(w, []pyErr{{Type: "missing", Loc: loc("body", "conversation_id"), Msg: msgMissing, Input: body}})
+		return
+	}
+	if code := preferredCode(r.Header); code != 0 {
+		sess.mu.Unlock()
+		workspaceError(w, code, "")
+		return
+	}
+	now := s.clock.Now()
+	if conv == nil {
+		conv = sess.newConversation(scenarios.APIWorkspace, ws, now, ret)
+	}
+	sentAt := req.SentAt
+	if sentAt == "" {
+		sentAt = pydanticTimestamp(now)
+	}
+	m := &Message{
+		ID: sess.newMessageID(scenarios.APIWorkspace), ConversationID: conv.id, API: scenarios.APIWorkspace,
+		SenderID: req.SenderID, Role: req.Role, Text: req.Content, Metadata: req.MetaData, ReplyTo: req.ParentID,
+		CreatedAt: now, WorkspaceID: ws, OwnerID: tok.OwnerID, MessageType: req.MessageType,
+		Tags: req.Tags, ToolCalls: req.ToolCalls, Attachments: req.Attachments, SentAt: sentAt, Checksum: checksum(req.Content),
+	}
+	sess.addMessage(conv, m, ret)
+	sess.mu.Unlock()
+	writeJSON(w, http.StatusCreated, []wireMessageB{messageB(m)})
+}
+
+// queryParams validates query parameters as FastAPI's Query(…) does; every
+// problem is collected, in parameter order.
+type queryParams struct {
+	r  *http.Request
+	pv pyValidator
+}
+
+func (q *queryParams) get(name string) (string, bool) {
+	vs, ok := q.r.URL.Query()[name]
+	if !ok || len(vs) == 0 {
+		return "", false
+	}
+	return vs[len(vs)-1], true // Starlette's QueryParams.get takes the last
+}
+
+func (q *queryParams) required(name string) string {
+	v, ok := q.get(name)
+	if !ok {
+		q.pv.add("missing", loc("query", name), msgMissing, nil, nil)
+	}
+	return v
+}
+
+func (q *queryParams) integer(name string, def int, ge int, le int) int {
+	v, ok := q.get(name)
+	if !ok {
+		return def
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(v))
+	switch {
+	case err != nil:
+		q.pv.add("int_parsing", loc("query", name), msgIntParse, v, nil)
+	case n < ge:
+		q.pv.add("greater_than_equal", loc("query", name), "Input should be greater than or equal to "+strconv.Itoa(ge), v, map[string]int{"ge": ge})
+	case le > 0 && n > le:
+		q.pv.add("less_than_equal", loc("query", name), "Input should be less than or equal to "+strconv.Itoa(le), v, map[string]int{"le": le})
+	default:
+		return n
+	}
+	return def
+}
+
+// literal checks a Literal[...] parameter; Pydantic lists the choices as
+// 'a', 'b' or 'c'.
+func (q *queryParams) literal(name, def string, choices ...string) string {
+	v, ok := q.get(name)
+	if !ok {
+		return def
+	}
+	for _, c := range choices {
+		if v == c {
+			return v
+		}
+	}
+	quoted := make([]string, len(choices))
+	for i, c := range choices {
+		quoted[i] = "'" + c + "'"
+	}
+	expected := strings.Join(quoted[:len(quoted)-1], ", ") + " or " + quoted[len(quoted)-1]
+	q.pv.add("literal_error", loc("query", name), "Input should be "+expected, v, map[string]string{"expected": expected})
+	return def
+}
+
+// handleListB serves GET /api/v1/messages.
+func (s *Server) handleListB() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		set := s.fixtures.Current()
+		tok, ok := authorizeB(w, r, set)
+		if !ok {
+			return
+		}
+		q := &queryParams{r: r}
+		convID := q.required("conversation_id")
+		skip := q.integer("skip", 0, 0, 0)
+		limit := q.integer("limit", 100, 1, 1000)
+		orderBy := q.literal("order_by", "created_at", "created_at", "updated_at", "sent_at")
+		desc := q.literal("order_direction", "asc", "asc", "desc") == "desc"
+		if len(q.pv.errs) > 0 {
+			writeValidation(w, q.pv.errs)
+			return
+		}
+		ws, ok := workspaceOf(w, r, set, tok)
+		if !ok {
+			return
+		}
+		sess := s.lockSession(r, set)
+		conv := sess.conversation(scenarios.APIWorkspace, convID)
+		if conv == nil || conv.workspaceID != ws {
+			sess.mu.Unlock()
+			writeDetail(w, http.StatusNotFound, detailConvNotFound)
+			return
+		}
+		msgs := append([]*Message(nil), conv.messages...)
+		sess.mu.Unlock()
+		key := func(m *Message) string {
+			if orderBy == "sent_at" {
+				return m.SentAt
+			}
+			return m.CreatedAt.UTC().Format("2006-01-02T15:04:05.000000")
+		}
+		sort.SliceStable(msgs, func(i, j int) bool {
+			if desc {
+				return key(msgs[i]) > key(msgs[j])
+			}
+			return key(msgs[i]) < key(msgs[j])
+		})
+		out := make([]wireMessageB, 0, limit)
+		for i := skip; i < len(msgs) && len(out) < limit; i++ {
+			out = append(out, messageB(msgs[i]))
+		}
+		writeJSON(w, http.StatusOK, out)
+	})
+}
+
+// handleGetB serves GET /api/v1/messages/{message_id}.
+func (s *Server) handleGetB() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		set := s.fixtures.Current()
+		tok, ok := authorizeB(w, r, set)
+		if !ok {
+			return
+		}
+		ws, ok := workspaceOf(w, r, set, tok)
+		if !ok {
+			return
+		}
+		sess := s.lockSession(r, set)
+		m := sess.msgs[r.PathValue("message_id")]
+		sess.mu.Unlock()
+		if m == nil || m.API != scenarios.APIWorkspace || m.WorkspaceID != ws {
+			writeDetail(w, http.StatusNotFound, detailMessageNotFound)
+			return
+		}
+		writeJSON(w, http.StatusOK, messageB(m))
+	})
+}
+
+type wireConversationB struct {
+	ID           string `json:"id"`
+	WorkspaceID  string `json:"workspace_id"`
+	CreatedAt    string `json:"created_at"`
+	UpdatedAt    string `json:"updated_at"`
+	MessageCount int    `json:"message_count"`
+}
+
+type conversationsB struct {
+	Data       []wireConversationB `json:"data"`
+	TotalCount int                 `json:"total_count"`
+}
+
+// handleConversationsB serves GET /api/v1/conversations: the workspace's
+// conversations, newest first, with skip and limit.
+func (s *Server) handleConversationsB() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		set := s.fixtures.Current()
+		tok, ok := authorizeB(w, r, set)
+		if !ok {
+			return
+		}
+		q := &queryParams{r: r}
+		skip := q.integer("skip", 0, 0, 0)
+		limit := q.integer("limit", 100, 1, 1000)
+		if len(q.pv.errs) > 0 {
+			writeValidation(w, q.pv.errs)
+			return
+		}
+		ws, ok := workspaceOf(w, r, set, tok)
+		if !ok {
+			return
+		}
+		sess := s.lockSession(r, set)
+		var all []wireConversationB
+		convs := sess.ordered(scenarios.APIWorkspace)
+		for i := len(convs) - 1; i >= 0; i-- {
+			c := convs[i]
+			if c.workspaceID != ws {
+				continue
+			}
+			updated := c.createdAt
+			if n := len(c.messages); n > 0 && c.messages[n-1].CreatedAt.After(updated) {
+				updated = c.messages[n-1].CreatedAt
+			}
+			all = append(all, wireConversationB{ID: c.id, WorkspaceID: c.workspaceID, CreatedAt: pydanticTimestamp(c.createdAt),
+				UpdatedAt: pydanticTimestamp(updated), MessageCount: len(c.messages)})
+		}
+		sess.mu.Unlock()
+		out := conversationsB{Data: []wireConversationB{}, TotalCount: len(all)}
+		for i := skip; i < len(all) && len(out.Data) < limit; i++ {
+			out.Data = append(out.Data, all[i])
+		}
+		writeJSON(w, http.StatusOK, out)
+	})
 }

@@ -1,0 +1,358 @@
+package mock
+
+import (
+	"math"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Pydantic v2's validation errors as FastAPI renders them (without "url").
+// The messages below are Pydantic's own, character for character.
+
+const (
+	msgMissing    = "Field required"
+	msgString     = "Input should be a valid string"
+	msgList       = "Input should be a valid list"
+	msgDict       = "Input should be a valid dictionary"
+	msgModelAttrs = "Input should be a valid dictionary or object to extract fields from"
+	msgBoolParse  = "Input should be a valid boolean, unable to interpret input"
+	msgBoolType   = "Input should be a valid boolean"
+	msgDatetime   = "Input should be a valid datetime"
+	msgIntParse   = "Input should be a valid integer, unable to parse string as an integer"
+)
+
+// pyErr is one item of a 422 detail list. Input is any JSON-encodable value
+// (usually a *pyValue or a query string); Ctx is nil when Pydantic has none.
+type pyErr struct {
+	Type  string `json:"type"`
+	Loc   []any  `json:"loc"`
+	Msg   string `json:"msg"`
+	Input any    `json:"input"`
+	Ctx   any    `json:"ctx,omitempty"`
+}
+
+type validationErrors struct {
+	Detail []pyErr `json:"detail"`
+}
+
+func loc(parts ...any) []any { return parts }
+
+// pyValidator collects every problem of one request, in model field order.
+type pyValidator struct {
+	errs []pyErr
+}
+
+func (pv *pyValidator) add(typ string, l []any, msg string, input any, ctx any) {
+	pv.errs = append(pv.errs, pyErr{Type: typ, Loc: l, Msg: msg, Input: input, Ctx: ctx})
+}
+
+// field looks key up in obj; a missing required field is reported with the
+// whole object as its input, as Pydantic does.
+func (pv *pyValidator) field(obj *pyValue, key string, l []any, required bool) *pyValue {
+	v, ok := obj.get(key)
+	if !ok {
+		if required {
+			pv.add("missing", l, msgMissing, obj, nil)
+		}
+		return nil
+	}
+	return v
+}
+
+func (pv *pyValidator) str(v *pyValue, l []any, nullable bool) (string, bool) {
+	if v.kind == pyNull && nullable {
+		return "", false
+	}
+	if v.kind != pyString {
+		pv.add("string_type", l, msgString, v, nil)
+		return "", false
+	}
+	return v.str, true
+}
+
+// boolean applies Pydantic's lax rules: true/false, 0/1, 0.0/1.0, and the
+// strings it recognises in any case.
+func (pv *pyValidator) boolean(v *pyValue, l []any, nullable bool) (bool, bool) {
+	switch v.kind {
+	case pyNull:
+		if nullable {
+			return false, false
+		}
+		pv.add("bool_type", l, msgBoolType, v, nil)
+	case pyBool:
+		return v.b, true
+	case pyInt, pyFloat:
+		if v.num == 0 || v.num == 1 {
+			return v.num == 1, true
+		}
+		pv.add("bool_parsing", l, msgBoolParse, v, nil)
+	case pyString:
+		switch strings.ToLower(v.str) {
+		case "0", "off", "f", "false", "n", "no":
+			return false, true
+		case "1", "on", "t", "true", "y", "yes":
+			return true, true
+		}
+		pv.add("bool_parsing", l, msgBoolParse, v, nil)
+	default:
+		pv.add("bool_type", l, msgBoolType, v, nil)
+	}
+	return false, false
+}
+
+func (pv *pyValidator) dict(v *pyValue, l []any, nullable bool) bool {
+	if v.kind == pyNull && nullable {
+		return false
+	}
+	if v.kind != pyObject {
+		pv.add("dict_type", l, msgDict, v, nil)
+		return false
+	}
+	return true
+}
+
+// list checks a list whose items are strings (itemKind pyString) or
+// dictionaries (pyObject), reporting each bad item at its index.
+func (pv *pyValidator) list(v *pyValue, l []any, itemKind pyKind) bool {
+	if v.kind == pyNull {
+		return false
+	}
+	if v.kind != pyArray {
+		pv.add("list_type", l, msgList, v, nil)
+		return false
+	}
+	ok := true
+	for i := range v.items {
+		il := append(append([]any(nil), l...), i)
+		switch itemKind {
+		case pyString:
+			_, good := pv.str(&v.items[i], il, false)
+			ok = ok && good
+		case pyObject:
+			ok = pv.dict(&v.items[i], il, false) && ok
+		}
+	}
+	return ok
+}
+
+// pyTime is a datetime as Pydantic parsed it: naive or with a fixed offset,
+// kept so that it serialises back as Pydantic would.
+type pyTime struct {
+	t     time.Time
+	naive bool
+}
+
+// String renders t as Pydantic serialises a datetime: microseconds only when
+// non-zero, "Z" for UTC, "+HH:MM" for other offsets, nothing when naive.
+func (p pyTime) String() string {
+	t := p.t
+	s := t.Format("2006-01-02T15:04:05")
+	if us := t.Nanosecond() / 1000; us != 0 {
+		s += "." + padLeft(strconv.Itoa(us), 6)
+	}
+	if p.naive {
+		return s
+	}
+	_, off := t.Zone()
+	if off == 0 {
+		return s + "Z"
+	}
+	sign := "+"
+	if off < 0 {
+		sign, off = "-", -off
+	}
+	return s + sign + padLeft(strconv.Itoa(off/3600), 2) + ":" + padLeft(strconv.Itoa(off%3600/60), 2)
+}
+
+// pydanticTimestamp renders an instant in UTC the way Pydantic does.
+func pydanticTimestamp(t time.Time) string { return pyTime{t: t.UTC()}.String() }
+
+// datetime validates a datetime | None field the way pydantic-core does:
+// RFC 3339-like text, a date alone (midnight), or a Unix timestamp.
+func (pv *pyValidator) datetime(v *pyValue, l []any) (pyTime, bool) {
+	switch v.kind {
+	case pyNull:
+		return pyTime{}, false
+	case pyInt, pyFloat:
+		if t, ok := unixTimestamp(v.num); ok {
+			return t, true
+		}
+		pv.add("datetime_parsing", l, "Input should be a valid datetime, dates after 9999 are not supported as unix timestamps", v,
+			map[string]string{"error": "dates after 9999 are not supported as unix timestamps"})
+		return pyTime{}, false
+	case pyString:
+		if t, ok := parseSpeedateTime(v.str); ok {
+			return t, true
+		}
+		if t, ok := unixTimestampText(v.str); ok {
+			return t, true
+		}
+		d, problem := parseSpeedateDate(v.str)
+		if problem == "" {
+			return pyTime{t: d, naive: true}, true
+		}
+		pv.add("datetime_from_date_parsing", l, "Input should be a valid datetime or date, "+problem, v, map[string]string{"error": problem})
+		return pyTime{}, false
+	}
+	pv.add("datetime_type", l, msgDatetime, v, nil)
+	return pyTime{}, false
+}
+
+// unixTimestamp follows speedate: seconds, or milliseconds past 2e10.
+func unixTimestamp(f float64) (pyTime, bool) {
+	if math.Abs(f) > 2e10 {
+		f /= 1000
+	}
+	if f > 253402300799 || f < -62135596800 {
+		return pyTime{}, false
+	}
+	sec := math.Floor(f)
+	us := math.Round((f - sec) * 1e6)
+	return pyTime{t: time.Unix(int64(sec), int64(us)*1000).UTC()}, true
+}
+
+func unixTimestampText(s string) (pyTime, bool) {
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil || strings.ContainsAny(s, "eEnNiI_xX") {
+		return pyTime{}, false
+	}
+	return unixTimestamp(f)
+}
+
+// parseSpeedateDate checks YYYY-MM-DD as speedate's Date parser does and
+// returns its documented error text for the first thing wrong.
+func parseSpeedateDate(s string) (time.Time, string) {
+	if len(s) < 10 {
+		return time.Time{}, "input is too short"
+	}
+	num := func(from, to int) (int, bool) {
+		n := 0
+		for i := from; i < to; i++ {
+			if s[i] < '0' || s[i] > '9' {
+				return 0, false
+			}
+			n = n*10 + int(s[i]-'0')
+		}
+		return n, true
+	}
+	year, ok := num(0, 4)
+	if !ok {
+		return time.Time{}, "invalid character in year"
+	}
+	if s[4] != '-' {
+		return time.Time{}, "invalid date separator, expected `-`"
+	}
+	month, ok := num(5, 7)
+	if !ok {
+		return time.Time{}, "invalid character in month"
+	}
+	if s[7] != '-' {
+		return time.Time{}, "invalid date separator, expected `-`"
+	}
+	day, ok := num(8, 10)
+	if !ok {
+		return time.Time{}, "invalid character in day"
+	}
+	if month < 1 || month > 12 {
+		return time.Time{}, "month value is outside expected range of 1-12"
+	}
+	if day < 1 || day > daysIn(year, month) {
+		return time.Time{}, "day value is outside expected range"
+	}
+	if len(s) > 10 {
+		return time.Time{}, "unexpected extra characters at the end of the input"
+	}
+	if year == 0 {
+		return time.Time{}, "year 0 is out of range"
+	}
+	return time.Date(year, time.Month(month), day, 0, 0, 0, 0, time.UTC), ""
+}
+
+func daysIn(year, month int) int {
+	return time.Date(year, time.Month(month)+1, 0, 0, 0, 0, 0, time.UTC).Day()
+}
+
+// parseSpeedateTime accepts what speedate's DateTime parser does:
+// YYYY-MM-DD, a separator (T, t, _ or space), HH:MM[:SS[.ffffff…]], then
+// an optional Z/z or ±HH[:MM] offset.
+func parseSpeedateTime(s string) (pyTime, bool) {
+	d, problem := parseSpeedateDate(safePrefix(s, 10))
+	if problem != "" || len(s) < 16 || !strings.ContainsRune("Tt_ ", rune(s[10])) {
+		return pyTime{}, false
+	}
+	two := func(i int) (int, bool) {
+		if i+2 > len(s) || s[i] < '0' || s[i] > '9' || s[i+1] < '0' || s[i+1] > '9' {
+			return 0, false
+		}
+		return int(s[i]-'0')*10 + int(s[i+1]-'0'), true
+	}
+	hour, ok1 := two(11)
+	minute, ok2 := two(14)
+	if !ok1 || !ok2 || s[13] != ':' || hour > 23 || minute > 59 {
+		return pyTime{}, false
+	}
+	i, sec, nanos := 16, 0, 0
+	if i < len(s) && s[i] == ':' {
+		var ok bool
+		if sec, ok = two(i + 1); !ok || sec > 59 {
+			return pyTime{}, false
+		}
+		i += 3
+		if i < len(s) && (s[i] == '.' || s[i] == ',') {
+			j := i + 1
+			for j < len(s) && s[j] >= '0' && s[j] <= '9' {
+				j++
+			}
+			if j == i+1 {
+				return pyTime{}, false
+			}
+			frac := s[i+1 : j]
+			if len(frac) > 6 {
+				frac = frac[:6] // microsecond precision, the rest dropped
+			}
+			us, _ := strconv.Atoi(frac + strings.Repeat("0", 6-len(frac)))
+			nanos, i = us*1000, j
+		}
+	}
+	base := time.Date(d.Year(), d.Month(), d.Day(), hour, minute, sec, nanos, time.UTC)
+	if i == len(s) {
+		return pyTime{t: base, naive: true}, true
+	}
+	if (s[i] == 'Z' || s[i] == 'z') && i+1 == len(s) {
+		return pyTime{t: base}, true
+	}
+	if s[i] != '+' && s[i] != '-' {
+		return pyTime{}, false
+	}
+	oh, ok := two(i + 1)
+	if !ok {
+		return pyTime{}, false
+	}
+	j, om := i+3, 0
+	if j < len(s) && s[j] == ':' {
+		j++
+	}
+	if j < len(s) {
+		if om, ok = two(j); !ok || om > 59 {
+			return pyTime{}, false
+		}
+		j += 2
+	}
+	if j != len(s) || oh > 23 {
+		return pyTime{}, false
+	}
+	off := oh*3600 + om*60
+	if s[i] == '-' {
+		off = -off
+	}
+	zone := time.FixedZone("", off)
+	return pyTime{t: time.Date(base.Year(), base.Month(), base.Day(), hour, minute, sec, nanos, zone)}, true
+}
+
+func safePrefix(s string, n int) string {
+	if len(s) < n {
+		return s
+	}
+	return s[:n]
+}

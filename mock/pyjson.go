@@ -1,0 +1,467 @@
+package mock
+
+import (
+	"bytes"
+	"math"
+	"strconv"
+	"strings"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// The Workspace API is a FastAPI service: Starlette parses the body with
+// Python's json.loads and FastAPI reports a failure with CPython's own
+// message and character offset. pyValue and pyParse reproduce that parser
+// (the C scanner's messages, as of Python 3.12), and pyValue.writeTo
+// re-serialises a value as json.dumps(ensure_ascii=False) does, for the
+// "input" of validation errors.
+
+type pyKind uint8
+
+const (
+	pyNull pyKind = iota
+	pyBool
+	pyInt
+	pyFloat
+	pyString
+	pyArray
+	pyObject
+)
+
+type pyValue struct {
+	kind  pyKind
+	b     bool
+	str   string    // string value; the literal text of a number
+	num   float64   // numbers
+	items []pyValue // arrays; objects: values, parallel to keys
+	keys  []string  // objects, first-seen order; a repeated key keeps its first place and last value
+}
+
+// get returns the value of key in an object.
+func (v *pyValue) get(key string) (*pyValue, bool) {
+	for i, k := range v.keys {
+		if k == key {
+			return &v.items[i], true
+		}
+	}
+	return nil, false
+}
+
+type pyJSONError struct {
+	msg string
+	pos int // in characters (code points), as Python counts
+}
+
+type pyParser struct {
+	s   []byte
+	err *pyJSONError
+}
+
+// pyParse parses body as json.loads would. It returns a syntax error with
+// CPython's message, or ok false when Python could not even decode the bytes
+// (invalid UTF-8), for which FastAPI answers 400 instead of 422.
+func pyParse(body []byte) (v pyValue, jerr *pyJSONError, ok bool) {
+	body = bytes.TrimPrefix(body, []byte("\xef\xbb\xbf")) // json.loads(bytes) decodes with utf-8-sig
+	if !utf8.Valid(body) {
+		return pyValue{}, nil, false
+	}
+	p := &pyParser{s: body}
+	i := p.ws(0)
+	v, end := p.value(i)
+	if p.err != nil {
+		return pyValue{}, p.errAt(), true
+	}
+	end = p.ws(end)
+	if end != len(body) {
+		p.fail("Extra data", end)
+		return pyValue{}, p.errAt(), true
+	}
+	return v, nil, true
+}
+
+func (p *pyParser) fail(msg string, pos int) {
+	if p.err == nil {
+		p.err = &pyJSONError{msg: msg, pos: pos}
+	}
+}
+
+// errAt converts the byte offset of the error to a character offset.
+func (p *pyParser) errAt() *pyJSONError {
+	e := *p.err
+	if e.pos > len(p.s) {
+		e.pos = len(p.s)
+	}
+	e.pos = utf8.RuneCount(p.s[:e.pos])
+	return &e
+}
+
+func (p *pyParser) ws(i int) int {
+	for i < len(p.s) && (p.s[i] == ' ' || p.s[i] == '\t' || p.s[i] == '\n' || p.s[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// maxPyDepth stands in for Python's recursion limit: CPython raises
+// RecursionError on deeply nested input, which FastAPI turns into its
+// generic 400, as it does for undecodable bytes.
+const maxPyDepth = 900
+
+func (p *pyParser) value(i int) (pyValue, int) {
+	return p.valueDepth(i, 0)
+}
+
+func (p *pyParser) valueDepth(i, depth int) (pyValue, int) {
+	if depth > maxPyDepth {
+		p.fail("maximum recursion depth exceeded", i)
+		return pyValue{}, i
+	}
+	if i >= len(p.s) {
+		p.fail("Expecting value", i)
+		return pyValue{}, i
+	}
+	switch c := p.s[i]; {
+	case c == '"':
+		s, end := p.str(i + 1)
+		return pyValue{kind: pyString, str: s}, end
+	case c == '{':
+		return p.object(i+1, depth)
+	case c == '[':
+		return p.array(i+1, depth)
+	case c == 'n' && bytes.HasPrefix(p.s[i:], []byte("null")):
+		return pyValue{kind: pyNull}, i + 4
+	case c == 't' && bytes.HasPrefix(p.s[i:], []byte("true")):
+		return pyValue{kind: pyBool, b: true}, i + 4
+	case c == 'f' && bytes.HasPrefix(p.s[i:], []byte("false")):
+		return pyValue{kind: pyBool}, i + 5
+	case c == '-' || (c >= '0' && c <= '9'):
+		if v, end, ok := p.number(i); ok {
+			return v, end
+		}
+	}
+	// NaN and Infinity, which Python accepts, are refused: FastAPI could not
+	// serialise them back (allow_nan=False) and would fail with a 500.
+	p.fail("Expecting value", i)
+	return pyValue{}, i
+}
+
+// number matches Python's NUMBER_RE: -?(0|[1-9]\d*)(\.\d+)?([eE][-+]?\d+)?
+func (p *pyParser) number(i int) (pyValue, int, bool) {
+	s, j := p.s, i
+	if j < len(s) && s[j] == '-' {
+		j++
+	}
+	switch {
+	case j < len(s) && s[j] == '0':
+		j++
+	case j < len(s) && s[j] >= '1' && s[j] <= '9':
+		for j < len(s) && s[j] >= '0' && s[j] <= '9' {
+			j++
+		}
+	default:
+		return pyValue{}, i, false
+	}
+	isFloat := false
+	if j+1 < len(s) && s[j] == '.' && s[j+1] >= '0' && s[j+1] <= '9' {
+		isFloat = true
+		j += 2
+		for j < len(s) && s[j] >= '0' && s[j] <= '9' {
+			j++
+		}
+	}
+	if j < len(s) && (s[j] == 'e' || s[j] == 'E') {
+		k := j + 1
+		if k < len(s) && (s[k] == '+' || s[k] == '-') {
+			k++
+		}
+		if k < len(s) && s[k] >= '0' && s[k] <= '9' {
+			for k < len(s) && s[k] >= '0' && s[k] <= '9' {
+				k++
+			}
+			isFloat, j = true, k
+		}
+	}
+	text := string(s[i:j])
+	f, _ := strconv.ParseFloat(text, 64)
+	if isFloat {
+		if math.IsInf(f, 0) {
+			p.fail("Expecting value", i) // see valueDepth: Python would fail to serialise it
+			return pyValue{}, i, true
+		}
+		return pyValue{kind: pyFloat, str: text, num: f}, j, true
+	}
+	return pyValue{kind: pyInt, str: text, num: f}, j, true
+}
+
+// str scans a string whose opening quote is at begin-1, as scanstring does.
+func (p *pyParser) str(begin int) (string, int) {
+	s := p.s
+	var sb strings.Builder
+	i := begin
+	for {
+		j := i
+		for j < len(s) && s[j] != '"' && s[j] != '\\' && s[j] > 0x1f {
+			j++
+		}
+		sb.Write(s[i:j])
+		if j >= len(s) {
+			p.fail("Unterminated string starting at", begin-1)
+			return "", j
+		}
+		switch c := s[j]; {
+		case c == '"':
+			return sb.String(), j + 1
+		case c <= 0x1f:
+			p.fail("Invalid control character at", j)
+			return "", j
+		}
+		// A backslash escape.
+		j++
+		if j >= len(s) {
+			p.fail("Unterminated string starting at", begin-1)
+			return "", j
+		}
+		c := s[j]
+		if c != 'u' {
+			r, ok := map[byte]byte{'"': '"', '\\': '\\', '/': '/', 'b': '\b', 'f': '\f', 'n': '\n', 'r': '\r', 't': '\t'}[c]
+			if !ok {
+				p.fail("Invalid \\escape", j-1)
+				return "", j
+			}
+			sb.WriteByte(r)
+			i = j + 1
+			continue
+		}
+		r, next, ok := hex4(s, j+1)
+		if !ok {
+			p.fail("Invalid \\uXXXX escape", j)
+			return "", j
+		}
+		if utf16.IsSurrogate(r) && r < 0xdc00 && next+1 < len(s) && s[next] == '\\' && s[next+1] == 'u' {
+			if r2, after, ok2 := hex4(s, next+2); ok2 && r2 >= 0xdc00 && r2 <= 0xdfff {
+				r, next = utf16.DecodeRune(r, r2), after
+			}
+		}
+		if utf16.IsSurrogate(r) {
+			r = utf8.RuneError // a lone surrogate: Python keeps it; UTF-8 cannot
+		}
+		sb.WriteRune(r)
+		i = next
+	}
+}
+
+func hex4(s []byte, i int) (rune, int, bool) {
+	// CPython wants the four digits and at least one more character.
+	if i+4 >= len(s) {
+		return 0, i, false
+	}
+	v, err := strconv.ParseUint(string(s[i:i+4]), 16, 32)
+	if err != nil {
+		return 0, i, false
+	}
+	return rune(v), i + 4, true
+}
+
+func (p *pyParser) object(i, depth int) (pyValue, int) {
+	s := p.s
+	v := pyValue{kind: pyObject}
+	i = p.ws(i)
+	if i < len(s) && s[i] == '}' {
+		return v, i + 1
+	}
+	if i >= len(s) || s[i] != '"' {
+		p.fail("Expecting property name enclosed in double quotes", i)
+		return v, i
+	}
+	i++
+	for {
+		key, end := p.str(i)
+		if p.err != nil {
+			return v, end
+		}
+		end = p.ws(end)
+		if end >= len(s) || s[end] != ':' {
+			p.fail("Expecting ':' delimiter", end)
+			return v, end
+		}
+		val, after := p.valueDepth(p.ws(end+1), depth+1)
+		if p.err != nil {
+			return v, after
+		}
+		if prev, dup := v.get(key); dup {
+			*prev = val
+		} else {
+			v.keys = append(v.keys, key)
+			v.items = append(v.items, val)
+		}
+		after = p.ws(after)
+		if after < len(s) && s[after] == '}' {
+			return v, after + 1
+		}
+		if after >= len(s) || s[after] != ',' {
+			p.fail("Expecting ',' delimiter", after)
+			return v, after
+		}
+		i = p.ws(after + 1)
+		if i >= len(s) || s[i] != '"' {
+			p.fail("Expecting property name enclosed in double quotes", i)
+			return v, i
+		}
+		i++
+	}
+}
+
+func (p *pyParser) array(i, depth int) (pyValue, int) {
+	s := p.s
+	v := pyValue{kind: pyArray}
+	i = p.ws(i)
+	if i < len(s) && s[i] == ']' {
+		return v, i + 1
+	}
+	for {
+		val, after := p.valueDepth(i, depth+1)
+		if p.err != nil {
+			return v, after
+		}
+		v.items = append(v.items, val)
+		after = p.ws(after)
+		if after < len(s) && s[after] == ']' {
+			return v, after + 1
+		}
+		if after >= len(s) || s[after] != ',' {
+			p.fail("Expecting ',' delimiter", after)
+			return v, after
+		}
+		i = p.ws(after + 1)
+	}
+}
+
+// MarshalJSON writes v as Python's json.dumps(v, ensure_ascii=False,
+// separators=(",", ":")) would.
+func (v pyValue) MarshalJSON() ([]byte, error) {
+	var b bytes.Buffer
+	v.writeTo(&b)
+	return b.Bytes(), nil
+}
+
+func (v *pyValue) writeTo(b *bytes.Buffer) {
+	switch v.kind {
+	case pyNull:
+		b.WriteString("null")
+	case pyBool:
+		if v.b {
+			b.WriteString("true")
+		} else {
+			b.WriteString("false")
+		}
+	case pyInt:
+		b.WriteString(pyIntText(v.str))
+	case pyFloat:
+		b.WriteString(pyFloatRepr(v.num))
+	case pyString:
+		pyQuote(b, v.str)
+	case pyArray:
+		b.WriteByte('[')
+		for i := range v.items {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			v.items[i].writeTo(b)
+		}
+		b.WriteByte(']')
+	case pyObject:
+		b.WriteByte('{')
+		for i, k := range v.keys {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			pyQuote(b, k)
+			b.WriteByte(':')
+			v.items[i].writeTo(b)
+		}
+		b.WriteByte('}')
+	}
+}
+
+// pyIntText normalises an integer literal as Python's int() would print it.
+func pyIntText(s string) string {
+	neg := strings.HasPrefix(s, "-")
+	digits := strings.TrimLeft(strings.TrimPrefix(s, "-"), "0")
+	if digits == "" {
+		return "0"
+	}
+	if neg {
+		return "-" + digits
+	}
+	return digits
+}
+
+// pyFloatRepr is Python's repr(float): the shortest round-trip digits, in
+// fixed notation for exponents from -4 to 15, else scientific with a signed,
+// at least two-digit exponent; integral values keep ".0".
+func pyFloatRepr(f float64) string {
+	if f == 0 {
+		if math.Signbit(f) {
+			return "-0.0"
+		}
+		return "0.0"
+	}
+	digits := strconv.FormatFloat(math.Abs(f), 'e', -1, 64) // d.ddde±XX
+	mant, expText, _ := strings.Cut(digits, "e")
+	exp, _ := strconv.Atoi(expText)
+	sign := ""
+	if f < 0 {
+		sign = "-"
+	}
+	if exp < -4 || exp >= 16 {
+		es := "+"
+		if exp < 0 {
+			es, exp = "-", -exp
+		}
+		return sign + mant + "e" + es + padLeft(strconv.Itoa(exp), 2)
+	}
+	s := strconv.FormatFloat(math.Abs(f), 'f', -1, 64)
+	if !strings.Contains(s, ".") {
+		s += ".0"
+	}
+	return sign + s
+}
+
+func padLeft(s string, n int) string {
+	for len(s) < n {
+		s = "0" + s
+	}
+	return s
+}
+
+// pyQuote writes s as a JSON string the way json.dumps(ensure_ascii=False) does.
+func pyQuote(b *bytes.Buffer, s string) {
+	b.WriteByte('"')
+	for _, r := range s {
+		switch r {
+		case '"':
+			b.WriteString(`\"`)
+		case '\\':
+			b.WriteString(`\\`)
+		case '\n':
+			b.WriteString(`\n`)
+		case '\r':
+			b.WriteString(`\r`)
+		case '\t':
+			b.WriteString(`\t`)
+		case '\b':
+			b.WriteString(`\b`)
+		case '\f':
+			b.WriteString(`\f`)
+		default:
+			if r < 0x20 {
+				b.WriteString(`\u00`)
+				b.WriteByte(hexes[r>>4])
+				b.WriteByte(hexes[r&0xf])
+			} else {
+				b.WriteRune(r)
+			}
+		}
+	}
+	b.WriteByte('"')
+}
