@@ -480,12 +480,14 @@ func (s *Server) handleListB() http.Handler {
 			}
 			return m.CreatedAt.UTC().Format("2006-01-02T15:04:05.000000")
 		}
-		sort.SliceStable(msgs, func(i, j int) bool {
-			if desc {
-				return key(msgs[i]) > key(msgs[j])
+		// desc is the exact reverse of asc, so equal timestamps (a frozen
+		// clock) list the later message first.
+		sort.SliceStable(msgs, func(i, j int) bool { return key(msgs[i]) < key(msgs[j]) })
+		if desc {
+			for i, j := 0, len(msgs)-1; i < j; i, j = i+1, j-1 {
+				msgs[i], msgs[j] = msgs[j], msgs[i]
 			}
-			return key(msgs[i]) < key(msgs[j])
-		})
+		}
 		out := make([]wireMessageB, 0, limit)
 		for i := skip; i < len(msgs) && len(out) < limit; i++ {
 			out = append(out, messageB(msgs[i]))
@@ -553,8 +555,12 @@ func (s *Server) handleConversationsB() http.Handler {
 		sess := s.lockSession(r, set)
 		var all []wireConversationB
 		convs := sess.ordered(scenarios.APIWorkspace)
-		for i := len(convs) - 1; i >= 0; i-- {
-			c := convs[i]
+		// Newest first; among equals (a frozen clock), the later created first.
+		for i, j := 0, len(convs)-1; i < j; i, j = i+1, j-1 {
+			convs[i], convs[j] = convs[j], convs[i]
+		}
+		sort.SliceStable(convs, func(i, j int) bool { return convs[i].createdAt.After(convs[j].createdAt) })
+		for _, c := range convs {
 			if c.workspaceID != ws {
 				continue
 			}
