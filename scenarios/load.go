@@ -26,7 +26,7 @@ type Set struct {
 	Scenarios     map[string]*Scenario
 	Names         []string // scenario names, sorted
 	Files         []string // the files read, relative to the fixtures root
-	Digest        string   // hash of every file's path and content
+	Digest        string   // hash of every file's relative path and content
 }
 
 // Scenario returns the named scenario, or nil.
@@ -51,6 +51,7 @@ func Load(fsys fs.FS, prefix string) (*Set, error) {
 // file is one fixtures file, read.
 type file struct {
 	name string // as shown in problems
+	rel  string // relative to the fixtures root
 	data []byte
 }
 
@@ -118,7 +119,7 @@ func readTree(fsys fs.FS, prefix string) ([]file, Problems) {
 			probs = append(probs, Problem{File: display(p), Msg: "cannot read: " + errText(err)})
 			return nil
 		}
-		files = append(files, file{name: display(p), data: data})
+		files = append(files, file{name: display(p), rel: p, data: data})
 		return nil
 	})
 	if err != nil {
@@ -162,7 +163,7 @@ func build(files []file) (*Set, error) {
 	convFrom := map[string]string{}
 	scenarioFrom := map[string]string{}
 	for _, f := range files {
-		fmt.Fprintf(digest, "%s\x00%d\x00", f.name, len(f.data))
+		fmt.Fprintf(digest, "%s\x00%d\x00", f.rel, len(f.data))
 		digest.Write(f.data)
 		set.Files = append(set.Files, f.name)
 		doc, ok := parseDoc(f, &probs)

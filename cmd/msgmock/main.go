@@ -215,6 +215,15 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		}
 		return fmt.Errorf("fixtures %s: %w", source, err)
 	}
+	if f.fixtures == "" && source != "built-in" && isBuiltin(store.Current()) {
+		// Run from a checkout of msgmock: ./fixtures is the built-in set's
+		// source, served from disk so that edits to it are picked up.
+		source = "built-in (./" + source + ")"
+		store, err = scenarios.NewFSStore(source, fsys, prefix, time.Now)
+		if err != nil {
+			return err
+		}
+	}
 	if f.scenario != "default" && store.Current().Scenario(f.scenario) == nil {
 		return fmt.Errorf("--scenario %q: no such scenario in %s (have: %s)", f.scenario, source, strings.Join(store.Current().Names, ", "))
 	}
@@ -259,6 +268,13 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	return nil
+}
+
+// isBuiltin reports whether set was loaded from files identical to the
+// embedded built-in fixtures.
+func isBuiltin(set *scenarios.Set) bool {
+	builtin, err := scenarios.Load(fixtures.FS, "built-in")
+	return err == nil && builtin.Digest == set.Digest
 }
 
 // validate loads a fixtures directory as the server would and prints every

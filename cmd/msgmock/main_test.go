@@ -449,3 +449,17 @@ func init() {
 		testdataAbs = abs
 	}
 }
+
+// TestRunFromCheckout: `go run ./cmd/msgmock` at the repository root finds
+// ./fixtures, which is the built-in set's source, and says so.
+func TestRunFromCheckout(t *testing.T) {
+	wd, _ := os.Getwd()
+	if err := os.Chdir(filepath.Join(wd, "..", "..")); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.Chdir(wd) })
+	r := start(t, nil)
+	if r.source != "built-in (./fixtures)" {
+		t.Errorf("fixtures source %q, want built-in (./fixtures)", r.source)
+	}
+}
