@@ -35,7 +35,7 @@ func (b *syncBuffer) String() string {
 	return b.buf.String()
 }
 
-var listenLine = regexp.MustCompile(`listening on (http://\S+) \(fixtures: ([^)]+)\)`)
+var listenLine = regexp.MustCompile(`(?m)listening on (http://\S+) \(fixtures: (.*)\)$`)
 
 type running struct {
 	url    string
