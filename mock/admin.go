@@ -189,3 +189,36 @@ func (s *Server) handleClock() http.Handler {
 		writeJSON(w, http.StatusOK, map[string]any{"now": s.clock.Now().Format(time.RFC3339Nano), "frozen": s.clock.Frozen()})
 	})
 }
+
+// handleSetScenario serves PUT /__mock/scenario {"name": "…"}: the active
+// scenario of the request's session (X-Mock-Session), or of the server.
+func (s *Server) handleSetScenario() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var req struct {
+			Name string `json:"name"`
+		}
+		body, tooLarge, ok := readBody(r, 64<<10)
+		if !ok {
+			return
+		}
+		if tooLarge || json.Unmarshal(body, &req) != nil || req.Name == "" {
+			writeAdminError(w, http.StatusBadRequest, `send {"name":"<scenario>"}`)
+			return
+		}
+		set := s.fixtures.Current()
+		if set.Scenario(req.Name) == nil && req.Name != "default" {
+			writeAdminError(w, http.StatusNotFound, "no scenario "+strconv.Quote(req.Name)+"; see GET /__mock/status for the names")
+			return
+		}
+		if id := r.Header.Get("X-Mock-Session"); id != "" {
+			sess := s.session(r, set)
+			sess.mu.Lock()
+			sess.scenario = req.Name
+			sess.mu.Unlock()
+		} else {
+			name := req.Name
+			s.scenario.Store(&name)
+		}
+		writeJSON(w, http.StatusOK, map[string]string{"active_scenario": req.Name})
+	})
+}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/msgmock/msgmock/scenarios"
 )
@@ -275,6 +276,31 @@ func (s *Server) sendA(w http.ResponseWriter, r *http.Request, set *scenarios.Se
 		conversationsError(w, code, "", req.ConversationID)
 		return
 	}
+	// 5. Scenario rules.
+	ex := exchangeOf(w)
+	name, known := s.scenarioName(r, set, sess)
+	if !known {
+		sess.mu.Unlock()
+		writeEnvelopeError(w, http.StatusBadRequest, "Unknown scenario: "+name+".")
+		return
+	}
+	ex.scenario = name
+	facts := factsA(r, req)
+	rule := sess.evaluate(set, name, &facts)
+	var resp *scenarios.Respond
+	var latency time.Duration
+	if rule != nil {
+		ex.rule, resp = rule.Name, rule.Respond
+		if resp != nil {
+			latency = sess.sample(resp.Latency)
+		}
+	}
+	if resp.IsError() {
+		sess.mu.Unlock()
+		s.scriptedError(w, r, scenarios.APIConversations, resp, latency, req.ConversationID)
+		return
+	}
+	// 6. Store and answer.
 	now := s.clock.Now()
 	if conv == nil {
 		conv = sess.newConversation(scenarios.APIConversations, "", now, ret)
@@ -285,8 +311,21 @@ func (s *Server) sendA(w http.ResponseWriter, r *http.Request, set *scenarios.Se
 		ReplyTo: req.ReplyTo, CreatedAt: now,
 	}
 	sess.addMessage(conv, m, ret)
+	var planned []plannedReply
+	if req.AutoReply {
+		planned = s.planReplies(sess, rule, conv, m, r)
+		s.schedule(sess, conv, planned)
+	}
 	sess.mu.Unlock()
-	writeEnvelope(w, http.StatusOK, msgSent, sentA{ConversationID: conv.id, Message: messageA(m), AutoReplyEnqueued: false})
+	if !wait(r.Context(), latency) {
+		return
+	}
+	applyHeaders(w, resp)
+	if resp != nil && resp.Body != nil {
+		writeRaw(w, respondStatus(resp, http.StatusOK), resp.Body)
+		return
+	}
+	writeEnvelope(w, respondStatus(resp, http.StatusOK), msgSent, sentA{ConversationID: conv.id, Message: messageA(m), AutoReplyEnqueued: len(planned) > 0})
 }
 
 // handleConversationMessagesA serves GET /v1/conversations/{id}/messages.

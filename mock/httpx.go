@@ -28,7 +28,9 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	}
 	b := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
 	h := w.Header()
-	h.Set("Content-Type", "application/json")
+	if h.Get("Content-Type") == "" {
+		h.Set("Content-Type", "application/json")
+	}
 	h.Set("Content-Length", strconv.Itoa(len(b)))
 	w.WriteHeader(status)
 	_, _ = w.Write(b)

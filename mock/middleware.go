@@ -100,26 +100,24 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 		ex := exchangePool.Get().(*exchange)
 		*ex = exchange{ResponseWriter: w}
 		defer exchangePool.Put(ex)
-		func() {
-			defer func() {
-				if p := recover(); p != nil {
-					if p == http.ErrAbortHandler {
-						panic(p)
-					}
-					s.log.Error("panic in handler", "method", r.Method, "path", r.URL.Path, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
-					if ex.status == 0 && !ex.hijacked {
-						s.internalError(ex, r)
-					}
+		defer func() {
+			p := recover()
+			if p != nil && p != http.ErrAbortHandler {
+				s.log.Error("panic in handler", "method", r.Method, "path", r.URL.Path, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+				if ex.status == 0 && !ex.hijacked {
+					s.internalError(ex, r)
 				}
-			}()
-			next.ServeHTTP(ex, r)
+			}
+			elapsed := time.Since(start)
+			if apiOf(r.URL.Path) != "" {
+				s.record(r, ex, set, elapsed)
+			}
+			s.logRequest(r, ex, elapsed)
+			if p == http.ErrAbortHandler {
+				panic(p) // a fault: let net/http drop the connection
+			}
 		}()
-		elapsed := time.Since(start)
-		api := apiOf(r.URL.Path)
-		if api != "" {
-			s.record(r, ex, set, elapsed)
-		}
-		s.logRequest(r, ex, elapsed)
+		next.ServeHTTP(ex, r)
 	})
 }
 

@@ -20,6 +20,7 @@ func (s *Server) routes() http.Handler {
 	// Admin API.
 	mux.Handle("/__mock/health", s.admin(methods{http.MethodGet: s.handleHealth()}))
 	mux.Handle("/__mock/status", s.admin(methods{http.MethodGet: s.handleStatus()}))
+	mux.Handle("/__mock/scenario", s.admin(methods{http.MethodPut: s.handleSetScenario()}))
 	mux.Handle("/__mock/reset", s.admin(methods{http.MethodPost: s.handleReset()}))
 	mux.Handle("/__mock/requests", s.admin(methods{http.MethodGet: s.handleRequests(), http.MethodDelete: s.handleClearRequests()}))
 	mux.Handle("/__mock/clock", s.admin(methods{http.MethodGet: s.handleClock(), http.MethodPost: s.handleClock()}))

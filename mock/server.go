@@ -42,6 +42,7 @@ type Server struct {
 
 	sessions *sessions
 	scenario atomic.Pointer[string] // the server-wide active scenario
+	jobs     *scheduler             // delayed replies and stream chunks
 
 	// ctx ends when Close is called; reply timers and streams watch it.
 	ctx    context.Context
@@ -83,6 +84,12 @@ func NewServer(opts Options) *Server {
 	s.scenario.Store(&name)
 	s.sessions = newSessions(s.seed)
 	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.jobs = newScheduler()
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		s.jobs.run(s.ctx)
+	}()
 	s.handler = s.middleware(s.routes())
 	return s
 }

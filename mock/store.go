@@ -77,6 +77,7 @@ type session struct {
 
 	scenario string // active scenario; "" = the server's
 	runtime  ruleState
+	epoch    uint64 // bumped by reset: replies scheduled before it are dropped
 	lastUsed time.Time
 }
 
@@ -101,6 +102,7 @@ func (s *session) clear() {
 	s.notify = make(chan struct{})
 	s.journal = nil
 	s.runtime = ruleState{}
+	s.epoch++
 	s.rand.reset()
 }
 
@@ -231,18 +233,24 @@ func (s *session) newEventID() string {
 	}
 }
 
-// addMessage stores m in c, evicting the conversation's oldest messages
-// past the retention limit, and logs its message.created event.
+// addMessage stores m in c and logs its message.created event.
 func (s *session) addMessage(c *conversation, m *Message, ret scenarios.Retention) *Event {
+	return s.storeMessage(c, m, s.newEventID(), ret)
+}
+
+// storeMessage stores m in c, evicting the conversation's oldest messages
+// past the retention limit, and logs its message.created event under the
+// given (pre-drawn) id.
+func (s *session) storeMessage(c *conversation, m *Message, eventID string, ret scenarios.Retention) *Event {
 	c.messages = append(c.messages, m)
 	s.msgs[m.ID] = m
 	c.messages = dropOldest(c.messages, ret.MessagesPerConversation, func(old *Message) { delete(s.msgs, old.ID) })
-	return s.addEvent("message.created", m, "", m.CreatedAt, ret)
+	return s.addEventID("message.created", m, "", eventID, m.CreatedAt, ret)
 }
 
-func (s *session) addEvent(typ string, m *Message, delta string, at time.Time, ret scenarios.Retention) *Event {
+func (s *session) addEventID(typ string, m *Message, delta, id string, at time.Time, ret scenarios.Retention) *Event {
 	s.nextSeq++
-	ev := &Event{ID: s.newEventID(), Seq: s.nextSeq, Type: typ, CreatedAt: at, Message: m, Delta: delta}
+	ev := &Event{ID: id, Seq: s.nextSeq, Type: typ, CreatedAt: at, Message: m, Delta: delta}
 	s.events = append(s.events, ev)
 	s.eventSeq[ev.ID] = ev.Seq
 	s.events = dropOldest(s.events, ret.Events, func(old *Event) { delete(s.eventSeq, old.ID) })

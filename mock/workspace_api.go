@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/msgmock/msgmock/scenarios"
 )
@@ -361,6 +362,34 @@ func (s *Server) createB(w http.ResponseWriter, r *http.Request, set *scenarios.
 		workspaceError(w, code, "")
 		return
 	}
+	// 6. Scenario rules.
+	ex := exchangeOf(w)
+	name, known := s.scenarioName(r, set, sess)
+	if !known {
+		sess.mu.Unlock()
+		writeDetail(w, http.StatusBadRequest, "Unknown scenario: "+name)
+		return
+	}
+	ex.scenario = name
+	facts := scenarios.Facts{
+		API: scenarios.APIWorkspace, Text: req.Content, SenderID: req.SenderID, Role: req.Role,
+		ConversationID: req.ConversationID, WorkspaceID: ws, Header: r.Header, MetadataJSON: req.MetaData,
+	}
+	rule := sess.evaluate(set, name, &facts)
+	var resp *scenarios.Respond
+	var latency time.Duration
+	if rule != nil {
+		ex.rule, resp = rule.Name, rule.Respond
+		if resp != nil {
+			latency = sess.sample(resp.Latency)
+		}
+	}
+	if resp.IsError() {
+		sess.mu.Unlock()
+		s.scriptedError(w, r, scenarios.APIWorkspace, resp, latency, req.ConversationID)
+		return
+	}
+	// 7. Store and answer.
 	now := s.clock.Now()
 	if conv == nil {
 		conv = sess.newConversation(scenarios.APIWorkspace, ws, now, ret)
@@ -376,8 +405,24 @@ func (s *Server) createB(w http.ResponseWriter, r *http.Request, set *scenarios.
 		Tags: req.Tags, ToolCalls: req.ToolCalls, Attachments: req.Attachments, SentAt: sentAt, Checksum: checksum(req.Content),
 	}
 	sess.addMessage(conv, m, ret)
+	planned := s.planReplies(sess, rule, conv, m, r)
+	inline := sess.storeInline(planned, conv, now, ret)
+	s.schedule(sess, conv, planned)
 	sess.mu.Unlock()
-	writeJSON(w, http.StatusCreated, []wireMessageB{messageB(m)})
+	if !wait(r.Context(), latency) {
+		return
+	}
+	applyHeaders(w, resp)
+	if resp != nil && resp.Body != nil {
+		writeRaw(w, respondStatus(resp, http.StatusCreated), resp.Body)
+		return
+	}
+	out := make([]wireMessageB, 0, 1+len(inline))
+	out = append(out, messageB(m))
+	for _, reply := range inline {
+		out = append(out, messageB(reply))
+	}
+	writeJSON(w, respondStatus(resp, http.StatusCreated), out)
 }
 
 // queryParams validates query parameters as FastAPI's Query(…) does; every

@@ -162,6 +162,7 @@ func build(files []file) (*Set, error) {
 	settingsFrom := ""
 	convFrom := map[string]string{}
 	scenarioFrom := map[string]string{}
+	var engine *templateEngine // one per Set, made on the first scenario
 	for _, f := range files {
 		fmt.Fprintf(digest, "%s\x00%d\x00", f.rel, len(f.data))
 		digest.Write(f.data)
@@ -195,7 +196,10 @@ func build(files []file) (*Set, error) {
 			}
 		}
 		if n := top["scenario"]; n != nil {
-			sc := r.scenario(n, f.name)
+			if engine == nil {
+				engine = newTemplateEngine()
+			}
+			sc := r.scenario(n, f.name, engine)
 			if sc != nil {
 				if other, dup := scenarioFrom[sc.Name]; dup {
 					r.errorf(n, "scenario %q is already defined in %s", sc.Name, other)

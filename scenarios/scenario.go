@@ -1,8 +1,16 @@
 package scenarios
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"math"
+	"net/http"
 	"path"
+	"strconv"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
 )
@@ -12,10 +20,122 @@ type Scenario struct {
 	Name        string
 	Description string
 	File        string
+	Digest      string // of the scenario's YAML: runtime counters reset when it changes
+	Rules       []*Rule
 }
 
-func (r *reader) scenario(n *yaml.Node, file string) *Scenario {
-	f := r.fields(n, "scenario", "name", "description", "rules")
+// Rule is one scripted behaviour: when its condition holds and it is
+// enabled, it replaces the response (Respond) and/or schedules replies.
+type Rule struct {
+	Name    string
+	When    When
+	Times   int     // 0: no limit
+	Chance  float64 // 0: always
+	State   *StateStep
+	Respond *Respond
+	Replies []*Reply
+}
+
+// StateStep ties a rule to the scenario's state machine, which starts in "start".
+type StateStep struct {
+	Require string // "" : any state
+	Set     string // "" : unchanged
+}
+
+// Fault kinds.
+const (
+	FaultReset     = "reset"
+	FaultEmpty     = "empty"
+	FaultMalformed = "malformed"
+	FaultTimeout   = "timeout"
+)
+
+// Respond replaces the normal response.
+type Respond struct {
+	Status     int // 0: the normal status
+	Message    string
+	Headers    []Header
+	Body       json.RawMessage
+	Latency    *Latency
+	Fault      string
+	HasMessage bool
+}
+
+// Header is one response header to set.
+type Header struct{ Name, Value string }
+
+// IsError reports whether the response is an error, which stores nothing
+// and schedules no reply.
+func (r *Respond) IsError() bool { return r != nil && (r.Status >= 400 || r.Fault != "") }
+
+// Latency is a delay: fixed, uniform between Min and Max, or log-normal
+// with the given median and 99th percentile.
+type Latency struct {
+	Fixed    time.Duration
+	Min, Max time.Duration
+	Median   time.Duration
+	P99      time.Duration
+}
+
+// Sample draws one delay; uniform and normal are the caller's random draws:
+// a number in [0, 1) and a standard normal variate.
+func (l *Latency) Sample(uniform, normal float64) time.Duration {
+	switch {
+	case l == nil:
+		return 0
+	case l.Median > 0:
+		// ln X ~ N(mu, sigma²) with e^mu = median and e^(mu + 2.326 sigma) = p99.
+		mu := math.Log(float64(l.Median))
+		sigma := (math.Log(float64(l.P99)) - mu) / 2.3263478740408408
+		d := time.Duration(math.Exp(mu + sigma*normal))
+		if d > 10*l.P99 {
+			d = 10 * l.P99 // keep a freak draw from holding a request for hours
+		}
+		return d
+	case l.Max > 0:
+		return l.Min + time.Duration(uniform*float64(l.Max-l.Min))
+	}
+	return l.Fixed
+}
+
+// Random reports whether sampling draws randomness (and how much): a fixed
+// delay draws none, so it leaves the session's stream untouched.
+func (l *Latency) Random() bool { return l != nil && (l.Median > 0 || l.Max > 0) }
+
+// Chunking of a streamed reply.
+const (
+	ChunkWord = "word"
+	ChunkChar = "char"
+)
+
+// Stream says how a reply is delivered in message.delta events.
+type Stream struct {
+	Chunk    string // word, char, or "" with Size characters
+	Size     int
+	Interval time.Duration
+}
+
+// Reply is a message the scenario sends back after a delay.
+type Reply struct {
+	After      *Latency
+	Text       *Template
+	SenderID   string
+	SenderType string // Conversations API
+	Role       string // Workspace API
+	Metadata   json.RawMessage
+	Stream     *Stream
+	Inline     bool
+}
+
+var (
+	scenarioKeys = []string{"name", "description", "rules"}
+	ruleKeys     = []string{"name", "when", "times", "chance", "state", "respond", "reply"}
+	respondKeys  = []string{"status", "message", "headers", "body", "latency", "fault"}
+	replyKeys    = []string{"after", "text", "sender_id", "sender_type", "role", "metadata", "stream", "inline"}
+)
+
+func (r *reader) scenario(n *yaml.Node, file string, engine *templateEngine) *Scenario {
+	f := r.fields(n, "scenario", scenarioKeys...)
 	if f == nil {
 		return nil
 	}
@@ -27,5 +147,320 @@ func (r *reader) scenario(n *yaml.Node, file string) *Scenario {
 	if v := f["description"]; v != nil {
 		sc.Description, _ = r.str(v, "scenario.description")
 	}
+	names := map[string]bool{}
+	if v := f["rules"]; v != nil {
+		for i, item := range r.seq(v, "scenario.rules") {
+			rule := r.rule(item, fmt.Sprintf("rules[%d]", i), engine)
+			if rule == nil {
+				continue
+			}
+			if rule.Name == "" {
+				rule.Name = "rule-" + strconv.Itoa(i+1)
+			}
+			if names[rule.Name] {
+				r.errorf(item, "rules[%d]: duplicate rule name %q in scenario %q", i, rule.Name, sc.Name)
+				continue
+			}
+			names[rule.Name] = true
+			sc.Rules = append(sc.Rules, rule)
+		}
+	}
+	if out, err := yaml.Marshal(n); err == nil {
+		sum := sha256.Sum256(out)
+		sc.Digest = hex.EncodeToString(sum[:])
+	}
 	return sc
+}
+
+func (r *reader) rule(n *yaml.Node, what string, engine *templateEngine) *Rule {
+	f := r.fields(n, what, ruleKeys...)
+	if f == nil {
+		return nil
+	}
+	before := len(*r.probs)
+	rule := &Rule{}
+	if v := f["name"]; v != nil {
+		rule.Name, _ = r.nonEmpty(v, what+".name")
+	}
+	if v := f["when"]; v != nil {
+		rule.When = r.when(v, what+".when")
+	}
+	if v := f["times"]; v != nil {
+		rule.Times, _ = r.integer(v, what+".times", 1, math.MaxInt32)
+	}
+	if v := f["chance"]; v != nil {
+		if c, ok := r.float(v, what+".chance", 0, 1); ok {
+			if c == 0 {
+				r.errorf(v, "%s.chance must be above 0 (a rule that never fires does nothing)", what)
+			}
+			rule.Chance = c
+		}
+	}
+	if v := f["state"]; v != nil {
+		sf := r.fields(v, what+".state", "require", "set")
+		st := &StateStep{}
+		if x := sf["require"]; x != nil {
+			st.Require, _ = r.nonEmpty(x, what+".state.require")
+		}
+		if x := sf["set"]; x != nil {
+			st.Set, _ = r.nonEmpty(x, what+".state.set")
+		}
+		if sf != nil && sf["require"] == nil && sf["set"] == nil {
+			r.errorf(v, "%s.state needs require, set or both", what)
+		}
+		rule.State = st
+	}
+	if v := f["respond"]; v != nil {
+		rule.Respond = r.respond(v, what+".respond")
+	}
+	if v := f["reply"]; v != nil {
+		rule.Replies = r.replies(v, what+".reply", rule.When.API, engine)
+	}
+	if f["respond"] == nil && f["reply"] == nil {
+		r.errorf(n, "%s does nothing: give it respond, reply or both", what)
+	}
+	if rule.Respond.IsError() && len(rule.Replies) > 0 {
+		r.errorf(f["reply"], "%s: a reply is never sent when respond is an error or a fault; move it to its own rule", what)
+	}
+	if len(*r.probs) > before {
+		return nil
+	}
+	return rule
+}
+
+func (r *reader) respond(n *yaml.Node, what string) *Respond {
+	f := r.fields(n, what, respondKeys...)
+	if f == nil {
+		return nil
+	}
+	resp := &Respond{}
+	if v := f["status"]; v != nil {
+		resp.Status, _ = r.integer(v, what+".status", 200, 599)
+	}
+	if v := f["message"]; v != nil {
+		resp.Message, _ = r.str(v, what+".message")
+		resp.HasMessage = true
+		if resp.Status < 400 {
+			r.errorf(v, "%s.message applies to an error status (400–599); set status too", what)
+		}
+		if f["body"] != nil {
+			r.errorf(v, "%s: message and body both set the body; give one", what)
+		}
+	}
+	if v := f["headers"]; v != nil {
+		if hn := r.resolve(v); hn != nil && hn.Kind == yaml.MappingNode {
+			for i := 0; i+1 < len(hn.Content); i += 2 {
+				name, ok1 := r.nonEmpty(hn.Content[i], what+".headers name")
+				val, ok2 := r.str(hn.Content[i+1], what+".headers."+name)
+				if ok1 && ok2 {
+					resp.Headers = append(resp.Headers, Header{Name: http.CanonicalHeaderKey(name), Value: val})
+				}
+			}
+		} else {
+			r.errorf(v, "%s.headers must be a mapping of header names to values", what)
+		}
+	}
+	if v := f["body"]; v != nil {
+		resp.Body, _ = r.jsonValue(v, what+".body")
+	}
+	if v := f["latency"]; v != nil {
+		resp.Latency = r.latency(v, what+".latency", true)
+	}
+	if v := f["fault"]; v != nil {
+		if s, ok := r.str(v, what+".fault"); ok {
+			switch s {
+			case FaultReset, FaultEmpty, FaultMalformed, FaultTimeout:
+				resp.Fault = s
+			default:
+				r.errorf(v, "%s.fault must be reset, empty, malformed or timeout, got %q", what, s)
+			}
+		}
+		if resp.Status != 0 || f["body"] != nil {
+			r.errorf(v, "%s: a fault replaces the whole response; drop status and body", what)
+		}
+	}
+	return resp
+}
+
+// latency reads 250ms, {min, max} or (when logNormal) {median, p99}.
+func (r *reader) latency(n *yaml.Node, what string, logNormal bool) *Latency {
+	n = r.resolve(n)
+	if n == nil {
+		return nil
+	}
+	if n.Kind == yaml.ScalarNode {
+		d, ok := r.duration(n, what)
+		if !ok {
+			return nil
+		}
+		return &Latency{Fixed: d}
+	}
+	keys := []string{"min", "max"}
+	if logNormal {
+		keys = append(keys, "median", "p99")
+	}
+	f := r.fields(n, what, keys...)
+	if f == nil {
+		return nil
+	}
+	get := func(k string) (time.Duration, bool) {
+		if v := f[k]; v != nil {
+			return r.duration(v, what+"."+k)
+		}
+		return 0, false
+	}
+	minD, hasMin := get("min")
+	maxD, hasMax := get("max")
+	med, hasMed := get("median")
+	p99, hasP99 := get("p99")
+	switch {
+	case (hasMin || hasMax) && (hasMed || hasP99):
+		r.errorf(n, "%s: give {min, max} (uniform) or {median, p99} (log-normal), not both", what)
+	case hasMin || hasMax:
+		if !hasMin || !hasMax {
+			r.errorf(n, "%s: uniform latency needs both min and max", what)
+			return nil
+		}
+		if minD > maxD {
+			r.errorf(f["min"], "%s: min (%s) is above max (%s)", what, minD, maxD)
+			return nil
+		}
+		return &Latency{Min: minD, Max: maxD}
+	case hasMed || hasP99:
+		if !hasMed || !hasP99 {
+			r.errorf(n, "%s: log-normal latency needs both median and p99", what)
+			return nil
+		}
+		if med <= 0 || p99 < med {
+			r.errorf(f["median"], "%s: needs 0 < median <= p99, got median %s and p99 %s", what, med, p99)
+			return nil
+		}
+		if p99 == med {
+			return &Latency{Fixed: med}
+		}
+		return &Latency{Median: med, P99: p99}
+	default:
+		r.errorf(n, "%s needs a duration, {min, max} or {median, p99}", what)
+	}
+	return nil
+}
+
+func (r *reader) replies(n *yaml.Node, what string, api API, engine *templateEngine) []*Reply {
+	n = r.resolve(n)
+	if n == nil {
+		return nil
+	}
+	if n.Kind == yaml.SequenceNode {
+		var out []*Reply
+		for i, item := range n.Content {
+			if rep := r.reply(item, fmt.Sprintf("%s[%d]", what, i), api, engine); rep != nil {
+				out = append(out, rep)
+			}
+		}
+		return out
+	}
+	if rep := r.reply(n, what, api, engine); rep != nil {
+		return []*Reply{rep}
+	}
+	return nil
+}
+
+func (r *reader) reply(n *yaml.Node, what string, api API, engine *templateEngine) *Reply {
+	f := r.fields(n, what, replyKeys...)
+	if f == nil {
+		return nil
+	}
+	rep := &Reply{SenderID: "agt_assistant", SenderType: "agent", Role: "assistant"}
+	if v := f["after"]; v != nil {
+		rep.After = r.latency(v, what+".after", false)
+	}
+	if v := f["text"]; v == nil {
+		r.errorf(n, "%s: text is required (a template such as \"{{ Sentence }}\")", what)
+	} else if s, ok := r.str(v, what+".text"); ok {
+		t, err := engine.parse(what, s)
+		if err != nil {
+			r.errorf(v, "%s.text: %s", what, templateError(err))
+		}
+		rep.Text = t
+	}
+	if v := f["sender_id"]; v != nil {
+		rep.SenderID, _ = r.nonEmpty(v, what+".sender_id")
+	}
+	if v := f["sender_type"]; v != nil {
+		if s, ok := r.str(v, what+".sender_type"); ok {
+			if s != "user" && s != "agent" && s != "system" {
+				r.errorf(v, "%s.sender_type must be one of: user, agent, system; got %q", what, s)
+			}
+			rep.SenderType = s
+		}
+		if api == APIWorkspace {
+			r.errorf(v, "%s.sender_type is the Conversations API's; this rule is for api: workspace (use role)", what)
+		}
+	}
+	if v := f["role"]; v != nil {
+		rep.Role, _ = r.nonEmpty(v, what+".role")
+		if api == APIConversations {
+			r.errorf(v, "%s.role is the Workspace API's; this rule is for api: conversations (use sender_type)", what)
+		}
+	}
+	if v := f["metadata"]; v != nil {
+		rep.Metadata, _ = r.jsonObject(v, what+".metadata")
+	}
+	if v := f["stream"]; v != nil {
+		rep.Stream = r.stream(v, what+".stream")
+	}
+	if v := f["inline"]; v != nil {
+		rep.Inline, _ = r.boolean(v, what+".inline")
+		if rep.Inline && api == APIConversations {
+			r.errorf(v, "%s.inline is for the Workspace API, whose 201 lists the reply; the Conversations API delivers replies by events", what)
+		}
+		if rep.Inline && f["after"] != nil {
+			r.errorf(f["after"], "%s: an inline reply is part of the response and cannot wait; drop after", what)
+		}
+		if rep.Inline && f["stream"] != nil {
+			r.errorf(f["stream"], "%s: an inline reply is part of the response and cannot be streamed; drop stream", what)
+		}
+	}
+	return rep
+}
+
+func (r *reader) stream(n *yaml.Node, what string) *Stream {
+	f := r.fields(n, what, "chunk", "interval")
+	if f == nil {
+		return nil
+	}
+	st := &Stream{Chunk: ChunkWord, Interval: 50 * time.Millisecond}
+	if v := f["chunk"]; v != nil {
+		if s, ok := r.str(v, what+".chunk"); ok {
+			switch s {
+			case ChunkWord, ChunkChar:
+				st.Chunk = s
+			default:
+				size, err := strconv.Atoi(s)
+				if err != nil || size < 1 || size > 65536 {
+					r.errorf(v, "%s.chunk must be word, char or a number of characters (1–65536), got %q", what, s)
+				}
+				st.Chunk, st.Size = "", size
+			}
+		}
+	}
+	if v := f["interval"]; v != nil {
+		if d, ok := r.duration(v, what+".interval"); ok {
+			st.Interval = d
+		}
+	}
+	return st
+}
+
+// templateError trims text/template's "template: name:1:2: " prefix, which
+// repeats what the problem's location already says.
+func templateError(err error) string {
+	msg := err.Error()
+	if i := strings.Index(msg, ": "); strings.HasPrefix(msg, "template: ") && i >= 0 {
+		rest := msg[i+2:]
+		if j := strings.Index(rest, ": "); j >= 0 {
+			return "template: " + rest[j+2:]
+		}
+	}
+	return msg
 }

@@ -1,0 +1,242 @@
+package scenarios
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"regexp"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Matcher tests one string: equals (the default), contains, prefix, suffix
+// or regex, optionally ignoring case. It is compiled once, at load.
+type Matcher struct {
+	Op         string
+	Value      string
+	IgnoreCase bool
+	re         *regexp.Regexp
+	folded     string // Value lower-cased, when IgnoreCase
+}
+
+// Match reports whether s satisfies the matcher.
+func (m *Matcher) Match(s string) bool {
+	if m.re != nil {
+		return m.re.MatchString(s)
+	}
+	v := m.Value
+	if m.IgnoreCase {
+		s, v = strings.ToLower(s), m.folded
+	}
+	switch m.Op {
+	case "contains":
+		return strings.Contains(s, v)
+	case "prefix":
+		return strings.HasPrefix(s, v)
+	case "suffix":
+		return strings.HasSuffix(s, v)
+	}
+	return s == v
+}
+
+var matcherOps = []string{"equals", "contains", "prefix", "suffix", "regex"}
+
+// matcher reads a string (equals) or {equals|contains|prefix|suffix|regex: v, ignore_case: b}.
+func (r *reader) matcher(n *yaml.Node, what string) *Matcher {
+	n = r.resolve(n)
+	if n == nil {
+		return nil
+	}
+	if n.Kind == yaml.ScalarNode {
+		s, ok := r.str(n, what)
+		if !ok {
+			return nil
+		}
+		return &Matcher{Op: "equals", Value: s}
+	}
+	f := r.fields(n, what, append(matcherOps, "ignore_case")...)
+	if f == nil {
+		return nil
+	}
+	m := &Matcher{}
+	for _, op := range matcherOps {
+		v := f[op]
+		if v == nil {
+			continue
+		}
+		if m.Op != "" {
+			r.errorf(v, "%s: give one of %s, not both %s and %s", what, strings.Join(matcherOps, ", "), m.Op, op)
+			return nil
+		}
+		m.Op = op
+		m.Value, _ = r.str(v, what+"."+op)
+	}
+	if m.Op == "" {
+		r.errorf(n, "%s needs one of %s", what, strings.Join(matcherOps, ", "))
+		return nil
+	}
+	if v := f["ignore_case"]; v != nil {
+		m.IgnoreCase, _ = r.boolean(v, what+".ignore_case")
+	}
+	m.folded = strings.ToLower(m.Value)
+	if m.Op == "regex" {
+		expr := m.Value
+		if m.IgnoreCase {
+			expr = "(?i)" + expr
+		}
+		re, err := regexp.Compile(expr)
+		if err != nil {
+			r.errorf(f["regex"], "%s.regex: %v", what, strings.TrimPrefix(err.Error(), "error parsing regexp: "))
+			return nil
+		}
+		m.re = re
+	}
+	return m
+}
+
+// Facts are what rules can match in a request, the same for both APIs.
+type Facts struct {
+	API            API
+	Text           string // text (Conversations) or content.content (Workspace)
+	SenderID       string
+	Role           string // sender_type or role
+	ConversationID string
+	WorkspaceID    string
+	Header         http.Header
+	MetadataJSON   json.RawMessage // metadata / meta_data as sent; decoded only if a rule asks
+
+	metadata map[string]string
+	decoded  bool
+}
+
+// metadataValue returns the metadata value at key as text: a string as it
+// is, anything else as its JSON.
+func (f *Facts) metadataValue(key string) (string, bool) {
+	if !f.decoded {
+		f.decoded = true
+		var raw map[string]json.RawMessage
+		if json.Unmarshal(f.MetadataJSON, &raw) == nil {
+			f.metadata = make(map[string]string, len(raw))
+			for k, v := range raw {
+				var s string
+				if json.Unmarshal(v, &s) != nil {
+					s = string(v)
+				}
+				f.metadata[k] = s
+			}
+		}
+	}
+	v, ok := f.metadata[key]
+	return v, ok
+}
+
+// When is a rule's condition: every key given must hold.
+type When struct {
+	API            API
+	Text           *Matcher
+	SenderID       *Matcher
+	Role           *Matcher // sender_type or role: the same field in either API
+	ConversationID *Matcher
+	WorkspaceID    *Matcher
+	Headers        []KeyMatcher
+	Metadata       []KeyMatcher
+}
+
+// KeyMatcher matches the value at one key of a map.
+type KeyMatcher struct {
+	Key string
+	M   *Matcher
+}
+
+// UsesMetadata reports whether matching needs the request's metadata.
+func (w *When) UsesMetadata() bool { return len(w.Metadata) > 0 }
+
+// Match reports whether every condition holds for f.
+func (w *When) Match(f *Facts) bool {
+	if w.API != "" && w.API != f.API {
+		return false
+	}
+	for _, c := range [...]struct {
+		m *Matcher
+		v string
+	}{{w.Text, f.Text}, {w.SenderID, f.SenderID}, {w.Role, f.Role}, {w.ConversationID, f.ConversationID}, {w.WorkspaceID, f.WorkspaceID}} {
+		if c.m != nil && !c.m.Match(c.v) {
+			return false
+		}
+	}
+	for _, h := range w.Headers {
+		vs, ok := f.Header[h.Key]
+		if !ok || !h.M.Match(strings.Join(vs, ", ")) {
+			return false
+		}
+	}
+	for _, km := range w.Metadata {
+		v, ok := f.metadataValue(km.Key)
+		if !ok || !km.M.Match(v) {
+			return false
+		}
+	}
+	return true
+}
+
+var whenKeys = []string{"api", "text", "sender_id", "sender_type", "role", "conversation_id", "workspace_id", "headers", "metadata"}
+
+func (r *reader) when(n *yaml.Node, what string) When {
+	var w When
+	f := r.fields(n, what, whenKeys...)
+	if v := f["api"]; v != nil {
+		if s, ok := r.str(v, what+".api"); ok {
+			switch API(s) {
+			case APIConversations, APIWorkspace:
+				w.API = API(s)
+			default:
+				r.errorf(v, "%s.api must be conversations or workspace, got %q", what, s)
+			}
+		}
+	}
+	one := func(key string) *Matcher {
+		if v := f[key]; v != nil {
+			return r.matcher(v, what+"."+key)
+		}
+		return nil
+	}
+	w.Text, w.SenderID, w.ConversationID, w.WorkspaceID = one("text"), one("sender_id"), one("conversation_id"), one("workspace_id")
+	if f["sender_type"] != nil && f["role"] != nil {
+		r.errorf(f["role"], "%s: sender_type and role are the same field (sender_type in the Conversations API, role in the Workspace API); give one", what)
+	}
+	w.Role = one("sender_type")
+	if w.Role == nil {
+		w.Role = one("role")
+	}
+	if v := f["headers"]; v != nil {
+		w.Headers = r.keyMatchers(v, what+".headers", http.CanonicalHeaderKey)
+	}
+	if v := f["metadata"]; v != nil {
+		w.Metadata = r.keyMatchers(v, what+".metadata", func(s string) string { return s })
+	}
+	return w
+}
+
+func (r *reader) keyMatchers(n *yaml.Node, what string, canon func(string) string) []KeyMatcher {
+	n = r.resolve(n)
+	if n == nil {
+		return nil
+	}
+	if n.Kind != yaml.MappingNode {
+		r.errorf(n, "%s must be a mapping of names to matchers", what)
+		return nil
+	}
+	var out []KeyMatcher
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k := r.resolve(n.Content[i])
+		if k == nil || k.Kind != yaml.ScalarNode || k.Value == "" {
+			r.errorf(n.Content[i], "%s: names must be non-empty strings", what)
+			continue
+		}
+		if m := r.matcher(n.Content[i+1], fmt.Sprintf("%s.%s", what, k.Value)); m != nil {
+			out = append(out, KeyMatcher{Key: canon(k.Value), M: m})
+		}
+	}
+	return out
+}

@@ -1,0 +1,114 @@
+package scenarios
+
+import (
+	"errors"
+	"math/rand/v2"
+	"reflect"
+	"strings"
+	"sync"
+	"text/template"
+
+	"github.com/brianvoe/gofakeit/v7"
+)
+
+// maxTemplateOutput bounds what one reply template may produce.
+const maxTemplateOutput = 64 << 10
+
+// RequestData is what a reply template sees as .Request.
+type RequestData struct {
+	Text           string
+	SenderID       string
+	SenderType     string // the Conversations API's sender_type; Role holds the same
+	Role           string
+	ConversationID string
+	MessageID      string
+	Metadata       map[string]any
+	Headers        map[string]string
+}
+
+// templateEngine binds a Set's templates to one gofakeit Faker. Go
+// templates take their functions at parse time, so the Faker cannot be
+// chosen per call; instead its random source is switched to the caller's
+// stream for the length of one execution, under mu. That lock covers CPU
+// work only, and it is what makes fake text follow each session's seed.
+type templateEngine struct {
+	mu    sync.Mutex
+	src   switchSource
+	funcs template.FuncMap
+}
+
+type switchSource struct{ cur rand.Source }
+
+func (s *switchSource) Uint64() uint64 { return s.cur.Uint64() }
+
+// Template is a reply text, parsed once at load.
+type Template struct {
+	Source string
+	tmpl   *template.Template
+	engine *templateEngine
+}
+
+// templateExcluded are gofakeit methods that make no sense in a reply.
+var templateExcluded = map[string]bool{"Template": true, "RandomMapKey": true, "SQL": true, "Struct": true, "Slice": true, "Map": true, "Seed": true}
+
+func newTemplateEngine() *templateEngine {
+	e := &templateEngine{src: switchSource{cur: rand.NewPCG(1, 2)}}
+	faker := gofakeit.NewFaker(&e.src, false)
+	v := reflect.ValueOf(faker)
+	t := v.Type()
+	errType := reflect.TypeOf((*error)(nil)).Elem()
+	funcs := template.FuncMap{}
+	for i := 0; i < t.NumMethod(); i++ {
+		m := t.Method(i)
+		mt := m.Type
+		ok := mt.NumOut() == 1 || (mt.NumOut() == 2 && mt.Out(1).Implements(errType))
+		if !ok || templateExcluded[m.Name] {
+			continue
+		}
+		funcs[m.Name] = v.Method(i).Interface()
+	}
+	funcs["ToUpper"] = strings.ToUpper
+	funcs["ToLower"] = strings.ToLower
+	funcs["Title"] = func(s string) string {
+		if s == "" {
+			return s
+		}
+		return strings.ToUpper(s[:1]) + s[1:]
+	}
+	funcs["Trim"] = strings.TrimSpace
+	e.funcs = funcs
+	return e
+}
+
+func (e *templateEngine) parse(name, text string) (*Template, error) {
+	t, err := template.New(name).Option("missingkey=zero").Funcs(e.funcs).Parse(text)
+	if err != nil {
+		return nil, err
+	}
+	return &Template{Source: text, tmpl: t, engine: e}, nil
+}
+
+type limitedBuffer struct{ strings.Builder }
+
+var errTemplateTooLong = errors.New("template output is larger than 64 KiB")
+
+func (b *limitedBuffer) Write(p []byte) (int, error) {
+	if b.Len()+len(p) > maxTemplateOutput {
+		return 0, errTemplateTooLong
+	}
+	return b.Builder.Write(p)
+}
+
+// Render executes the template on data, drawing every fake value from src.
+func (t *Template) Render(src rand.Source, data RequestData) (string, error) {
+	e := t.engine
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.src.cur = src
+	var out limitedBuffer
+	err := t.tmpl.Execute(&out, struct{ Request RequestData }{data})
+	if err != nil {
+		return "", err
+	}
+	return out.String(), nil
+}
