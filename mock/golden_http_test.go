@@ -103,4 +103,3 @@ func runExchanges(t *testing.T, dir string) {
 }
 
 func TestWorkspaceExchanges(t *testing.T) { runExchanges(t, "workspace") }
-
