@@ -73,6 +73,20 @@ func summarize(set *scenarios.Set) string {
 		}
 	}
 	fmt.Fprintf(&b, "scenarios: %v\n", set.Names)
+	for _, name := range set.Names {
+		sc := set.Scenarios[name]
+		fmt.Fprintf(&b, "scenario %s (%s) %q\n", sc.Name, sc.File, sc.Description)
+		for _, r := range sc.Rules {
+			fmt.Fprintf(&b, "  rule %s times=%d chance=%g state=%+v when=%s\n", r.Name, r.Times, r.Chance, r.State, describeWhen(r.When))
+			if r.Respond != nil {
+				resp := r.Respond
+				fmt.Fprintf(&b, "    respond status=%d message=%q headers=%v body=%s latency=%+v fault=%q\n", resp.Status, resp.Message, resp.Headers, resp.Body, resp.Latency, resp.Fault)
+			}
+			for _, rep := range r.Replies {
+				fmt.Fprintf(&b, "    reply text=%q after=%+v sender=%s/%s/%s meta=%s stream=%+v inline=%v\n", rep.Text.Source, rep.After, rep.SenderID, rep.SenderType, rep.Role, rep.Metadata, rep.Stream, rep.Inline)
+			}
+		}
+	}
 	return b.String()
 }
 
@@ -155,4 +169,28 @@ func TestLoadIsStable(t *testing.T) {
 	if x.Digest == y.Digest {
 		t.Fatalf("digest did not change with the content")
 	}
+}
+
+func describeWhen(w scenarios.When) string {
+	var parts []string
+	if w.API != "" {
+		parts = append(parts, "api="+string(w.API))
+	}
+	m := func(name string, x *scenarios.Matcher) {
+		if x != nil {
+			parts = append(parts, fmt.Sprintf("%s:%s(%q,ci=%v)", name, x.Op, x.Value, x.IgnoreCase))
+		}
+	}
+	m("text", w.Text)
+	m("sender_id", w.SenderID)
+	m("role", w.Role)
+	m("conversation_id", w.ConversationID)
+	m("workspace_id", w.WorkspaceID)
+	for _, h := range w.Headers {
+		m("header "+h.Key, h.M)
+	}
+	for _, k := range w.Metadata {
+		m("metadata "+k.Key, k.M)
+	}
+	return "[" + strings.Join(parts, " ") + "]"
 }

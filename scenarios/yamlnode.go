@@ -1,6 +1,7 @@
 package scenarios
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -275,19 +276,15 @@ func (r *reader) strList(n *yaml.Node, what string) ([]string, bool) {
 	return out, ok
 }
 
-// jsonValue converts a YAML value to its JSON encoding, for free-form
-// fields (metadata, tool calls) that the server stores and serves as JSON.
+// jsonValue converts a YAML value to its JSON encoding, keys in the order
+// written, for free-form fields (metadata, bodies, tool calls) that the
+// server stores and serves as JSON.
 func (r *reader) jsonValue(n *yaml.Node, what string) (json.RawMessage, bool) {
-	v, ok := r.plain(n, what, 0)
-	if !ok {
+	var b bytes.Buffer
+	if !r.writeJSON(&b, n, what, 0) {
 		return nil, false
 	}
-	b, err := json.Marshal(v)
-	if err != nil {
-		r.errorf(n, "%s: %v", what, err)
-		return nil, false
-	}
-	return b, true
+	return b.Bytes(), true
 }
 
 // jsonObject is jsonValue restricted to mappings.
@@ -299,53 +296,75 @@ func (r *reader) jsonObject(n *yaml.Node, what string) (json.RawMessage, bool) {
 	return r.jsonValue(n, what)
 }
 
-func (r *reader) plain(n *yaml.Node, what string, depth int) (any, bool) {
+func (r *reader) writeJSON(b *bytes.Buffer, n *yaml.Node, what string, depth int) bool {
 	n = r.resolve(n)
 	if n == nil || depth > 64 || r.overBudget() {
 		r.errorf(n, "%s is nested too deeply or aliases too much", what)
-		return nil, false
+		return false
 	}
 	switch n.Kind {
 	case yaml.MappingNode:
-		m := make(map[string]any, len(n.Content)/2)
+		b.WriteByte('{')
+		seen := map[string]bool{}
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k := r.resolve(n.Content[i])
 			if k == nil || k.Kind != yaml.ScalarNode {
 				r.errorf(n.Content[i], "%s: keys must be strings", what)
-				return nil, false
+				return false
 			}
-			v, ok := r.plain(n.Content[i+1], what, depth+1)
-			if !ok {
-				return nil, false
+			if seen[k.Value] {
+				r.errorf(k, "%s: duplicate key %q", what, k.Value)
+				return false
 			}
-			m[k.Value] = v
+			seen[k.Value] = true
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			writeJSONScalar(b, k.Value)
+			b.WriteByte(':')
+			if !r.writeJSON(b, n.Content[i+1], what, depth+1) {
+				return false
+			}
 		}
-		return m, true
+		b.WriteByte('}')
+		return true
 	case yaml.SequenceNode:
-		out := make([]any, 0, len(n.Content))
-		for _, c := range n.Content {
-			v, ok := r.plain(c, what, depth+1)
-			if !ok {
-				return nil, false
+		b.WriteByte('[')
+		for i, c := range n.Content {
+			if i > 0 {
+				b.WriteByte(',')
 			}
-			out = append(out, v)
+			if !r.writeJSON(b, c, what, depth+1) {
+				return false
+			}
 		}
-		return out, true
+		b.WriteByte(']')
+		return true
 	case yaml.ScalarNode:
 		var v any
 		if err := n.Decode(&v); err != nil {
 			r.errorf(n, "%s: %v", what, err)
-			return nil, false
+			return false
 		}
-		if f, isFloat := v.(float64); isFloat && (math.IsInf(f, 0) || math.IsNaN(f)) {
-			r.errorf(n, "%s: %s is not a JSON number", what, n.Value)
-			return nil, false
+		switch x := v.(type) {
+		case float64:
+			if math.IsInf(x, 0) || math.IsNaN(x) {
+				r.errorf(n, "%s: %s is not a JSON number", what, n.Value)
+				return false
+			}
+		case time.Time:
+			v = x.UTC().Format(time.RFC3339Nano)
 		}
-		if t, isTime := v.(time.Time); isTime {
-			v = t.UTC().Format(time.RFC3339Nano)
-		}
-		return v, true
+		writeJSONScalar(b, v)
+		return true
 	}
 	r.errorf(n, "%s: unsupported YAML node", what)
-	return nil, false
+	return false
+}
+
+func writeJSONScalar(b *bytes.Buffer, v any) {
+	enc := json.NewEncoder(b)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v) // scalars always encode
+	b.Truncate(b.Len() - 1) // Encode's newline
 }
