@@ -36,13 +36,9 @@ func (s *Server) record(r *http.Request, ex *exchange, set *scenarios.Set, elaps
 	if len(body) > journalBodyLimit {
 		body = append([]byte(nil), body[:journalBodyLimit]...)
 	}
-	status := ex.status
-	if status == 0 && !ex.hijacked {
-		status = http.StatusOK
-	}
 	e := &JournalEntry{
 		at: s.clock.Now(), method: r.Method, path: r.URL.Path, query: r.URL.RawQuery,
-		header: r.Header, body: body, status: status,
+		header: r.Header, body: body, status: finalStatus(r, ex),
 		scenario: ex.scenario, rule: ex.rule, duration: elapsed,
 	}
 	sess := s.session(r, set)
@@ -90,4 +86,21 @@ func (e *JournalEntry) wire() wireJournalEntry {
 		Status: e.status, Scenario: e.scenario, Rule: e.rule,
 		DurationMS: float64(e.duration.Microseconds()) / 1000,
 	}
+}
+
+// statusClientClosed is what the journal and log show for a request whose
+// client hung up before any answer (nginx's 499); a connection dropped on
+// purpose by a fault shows 0.
+const statusClientClosed = 499
+
+func finalStatus(r *http.Request, ex *exchange) int {
+	switch {
+	case ex.status != 0:
+		return ex.status
+	case ex.hijacked:
+		return 0
+	case r.Context().Err() != nil:
+		return statusClientClosed
+	}
+	return http.StatusOK
 }

@@ -162,14 +162,10 @@ func (s *Server) logRequest(r *http.Request, ex *exchange, elapsed time.Duration
 	if !s.log.Enabled(r.Context(), slog.LevelInfo) {
 		return
 	}
-	status := ex.status
-	if status == 0 && !ex.hijacked {
-		status = http.StatusOK
-	}
 	s.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
 		slog.String("method", r.Method),
 		slog.String("path", r.URL.Path),
-		slog.Int("status", status),
+		slog.Int("status", finalStatus(r, ex)),
 		slog.Duration("duration", elapsed),
 		slog.String("scenario", ex.scenario),
 		slog.String("rule", ex.rule),
