@@ -365,6 +365,6 @@ func (r *reader) writeJSON(b *bytes.Buffer, n *yaml.Node, what string, depth int
 func writeJSONScalar(b *bytes.Buffer, v any) {
 	enc := json.NewEncoder(b)
 	enc.SetEscapeHTML(false)
-	_ = enc.Encode(v) // scalars always encode
+	_ = enc.Encode(v)       // scalars always encode
 	b.Truncate(b.Len() - 1) // Encode's newline
 }
