@@ -2,6 +2,7 @@ package mock_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -97,4 +98,24 @@ func BenchmarkSendA(b *testing.B) {
 		ts := startServer(b, nil, func(o *mock.Options) { o.Logger = logger })
 		benchPost(b, ts.URL+"/v1/messages", benchBodyA, headers)
 	})
+}
+
+// BenchmarkRuleMatching sends one request against scenarios of 1, 100 and
+// 1,000 rules where only the last rule matches (it answers 202 with a
+// fixed body), so every rule before it is tried and rejected.
+func BenchmarkRuleMatching(b *testing.B) {
+	for _, n := range []int{1, 100, 1000} {
+		b.Run(fmt.Sprintf("rules=%d", n), func(b *testing.B) {
+			var y strings.Builder
+			y.WriteString("scenario:\n  name: many\n  rules:\n")
+			for i := 0; i < n-1; i++ {
+				fmt.Fprintf(&y, "    - name: r%d\n      when: {api: conversations, text: {contains: \"needle-%d\"}, sender_id: usr_%d}\n      respond: {status: 500}\n", i, i, i)
+			}
+			y.WriteString("    - name: last\n      when: {api: conversations, text: {contains: summarize}}\n      respond: {status: 202, body: {ok: true}}\n")
+			logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+			ts := startServer(b, mapFS(map[string]string{"many.yaml": y.String(), "c.yaml": "conversations:\n  - id: con_9s2kd81\n"}), func(o *mock.Options) { o.Logger = logger })
+			headers := map[string]string{"Authorization": "Bearer " + seedKey, "Content-Type": "application/json", "X-Mock-Scenario": "many"}
+			benchPost(b, ts.URL+"/v1/messages", benchBodyA, headers)
+		})
+	}
 }

@@ -157,13 +157,9 @@ func (w *When) Match(f *Facts) bool {
 	if w.API != "" && w.API != f.API {
 		return false
 	}
-	for _, c := range [...]struct {
-		m *Matcher
-		v string
-	}{{w.Text, f.Text}, {w.SenderID, f.SenderID}, {w.Role, f.Role}, {w.ConversationID, f.ConversationID}, {w.WorkspaceID, f.WorkspaceID}} {
-		if c.m != nil && !c.m.Match(c.v) {
-			return false
-		}
+	if !matches(w.Text, f.Text) || !matches(w.SenderID, f.SenderID) || !matches(w.Role, f.Role) ||
+		!matches(w.ConversationID, f.ConversationID) || !matches(w.WorkspaceID, f.WorkspaceID) {
+		return false
 	}
 	for _, h := range w.Headers {
 		vs, ok := f.Header[h.Key]
@@ -179,6 +175,8 @@ func (w *When) Match(f *Facts) bool {
 	}
 	return true
 }
+
+func matches(m *Matcher, s string) bool { return m == nil || m.Match(s) }
 
 var whenKeys = []string{"api", "text", "sender_id", "sender_type", "role", "conversation_id", "workspace_id", "headers", "metadata"}
 
