@@ -150,3 +150,6 @@ func golden(t testing.TB, name string, got []byte) {
 		t.Errorf("%s differs from golden file\ngot:\n%s\nwant:\n%s", path, got, want)
 	}
 }
+
+// startHTTP serves h on a loopback listener.
+func startHTTP(h http.Handler) *httptest.Server { return httptest.NewServer(h) }

@@ -41,11 +41,7 @@ func (s *Set) Scenario(name string) *Scenario {
 // problem in any file fails the whole load: the error is Problems, holding
 // all of them. Problem files are named prefix/relative-path.
 func Load(fsys fs.FS, prefix string) (*Set, error) {
-	files, probs := readTree(fsys, prefix)
-	if len(probs) > 0 {
-		return nil, probs
-	}
-	return build(files)
+	return NewLoader().Load(fsys, prefix)
 }
 
 // file is one fixtures file, read.
@@ -154,63 +150,138 @@ func errText(err error) string {
 	return err.Error()
 }
 
+// Loader loads fixtures directories, remembering each file's parse by its
+// content hash: a reload parses only the files that changed, then checks
+// the whole (one settings file, unique ids and names) from the cached parts.
+// A Loader is used by one goroutine at a time (Store serialises reloads).
+type Loader struct {
+	engine    *templateEngine // shared by every Set this Loader builds
+	cache     map[string]*parsedFile
+	templates int
+}
+
+// maxCachedTemplates bounds how many parsed templates an engine keeps for
+// files that have since changed; past it the Loader starts afresh.
+const maxCachedTemplates = 10_000
+
+// NewLoader returns a Loader with an empty cache.
+func NewLoader() *Loader { return &Loader{cache: map[string]*parsedFile{}} }
+
+// Load reads every fixtures file below root of fsys and builds a Set; see
+// the package-level Load.
+func (l *Loader) Load(fsys fs.FS, prefix string) (*Set, error) {
+	files, probs := readTree(fsys, prefix)
+	if len(probs) > 0 {
+		return nil, probs
+	}
+	return l.build(files)
+}
+
+// parsedFile is what one file contributes, with where each part stands for
+// the cross-file checks.
+type parsedFile struct {
+	digest        [32]byte
+	probs         Problems
+	settings      *Settings
+	settingsAt    Problem
+	conversations []Conversation
+	convsAt       Problem
+	scenario      *Scenario
+	scenarioAt    Problem
+}
+
+func at(file string, n *yaml.Node) Problem { return Problem{File: file, Line: n.Line, Col: n.Column} }
+
+func (l *Loader) parse(f file) *parsedFile {
+	sum := sha256.Sum256(f.data)
+	if c := l.cache[f.name]; c != nil && c.digest == sum {
+		return c
+	}
+	pf := &parsedFile{digest: sum}
+	defer func() { l.cache[f.name] = pf }()
+	doc, ok := parseDoc(f, &pf.probs)
+	if !ok {
+		return pf
+	}
+	r := &reader{file: f.name, probs: &pf.probs}
+	top := r.fields(doc, "the file's top level", "settings", "conversations", "scenario")
+	if r.overBudget() {
+		r.errorf(doc, "document aliases too much (more than %d nodes to visit)", maxNodeVisits)
+		return pf
+	}
+	if n := top["settings"]; n != nil {
+		st := r.settings(n)
+		pf.settings, pf.settingsAt = &st, at(f.name, n)
+	}
+	if n := top["conversations"]; n != nil {
+		pf.conversations, pf.convsAt = r.conversations(n), at(f.name, n)
+	}
+	if n := top["scenario"]; n != nil {
+		if l.engine == nil || l.templates > maxCachedTemplates {
+			l.engine, l.templates = newTemplateEngine(), 0
+			clear(l.cache) // their templates belong to the old engine
+		}
+		pf.scenario, pf.scenarioAt = r.scenario(n, f.name, hex.EncodeToString(sum[:]), l.engine), at(f.name, n)
+		if pf.scenario != nil {
+			for _, rule := range pf.scenario.Rules {
+				l.templates += len(rule.Replies)
+			}
+		}
+	}
+	if r.overBudget() {
+		r.errorf(doc, "document aliases too much (more than %d nodes to visit)", maxNodeVisits)
+	}
+	return pf
+}
+
 // build turns read files into a Set, collecting every problem.
-func build(files []file) (*Set, error) {
+func (l *Loader) build(files []file) (*Set, error) {
 	set := &Set{Settings: DefaultSettings(), Scenarios: map[string]*Scenario{}}
 	var probs Problems
 	digest := sha256.New()
 	settingsFrom := ""
 	convFrom := map[string]string{}
 	scenarioFrom := map[string]string{}
-	var engine *templateEngine // one per Set, made on the first scenario
+	seen := make(map[string]bool, len(files))
+	dup := func(where Problem, format string, args ...any) {
+		where.Msg = fmt.Sprintf(format, args...)
+		probs = append(probs, where)
+	}
 	for _, f := range files {
 		fmt.Fprintf(digest, "%s\x00%d\x00", f.rel, len(f.data))
 		digest.Write(f.data)
 		set.Files = append(set.Files, f.name)
-		doc, ok := parseDoc(f, &probs)
-		if !ok {
-			continue
-		}
-		r := &reader{file: f.name, probs: &probs}
-		top := r.fields(doc, "the file's top level", "settings", "conversations", "scenario")
-		if r.overBudget() {
-			r.errorf(doc, "document aliases too much (more than %d nodes to visit)", maxNodeVisits)
-			continue
-		}
-		if n := top["settings"]; n != nil {
+		seen[f.name] = true
+		pf := l.parse(f)
+		probs = append(probs, pf.probs...)
+		if pf.settings != nil {
 			if settingsFrom != "" {
-				r.errorf(n, "settings are already defined in %s; only one file may hold settings:", settingsFrom)
+				dup(pf.settingsAt, "settings are already defined in %s; only one file may hold settings:", settingsFrom)
 			} else {
 				settingsFrom = f.name
-				set.Settings = r.settings(n)
+				set.Settings = *pf.settings
 			}
 		}
-		if n := top["conversations"]; n != nil {
-			for _, c := range r.conversations(n) {
-				if other, dup := convFrom[c.ID]; dup {
-					r.errorf(n, "conversation %q is already defined in %s", c.ID, other)
-					continue
-				}
-				convFrom[c.ID] = f.name
-				set.Conversations = append(set.Conversations, c)
+		for _, c := range pf.conversations {
+			if other, taken := convFrom[c.ID]; taken {
+				dup(pf.convsAt, "conversation %q is already defined in %s", c.ID, other)
+				continue
+			}
+			convFrom[c.ID] = f.name
+			set.Conversations = append(set.Conversations, c)
+		}
+		if sc := pf.scenario; sc != nil {
+			if other, taken := scenarioFrom[sc.Name]; taken {
+				dup(pf.scenarioAt, "scenario %q is already defined in %s", sc.Name, other)
+			} else {
+				scenarioFrom[sc.Name] = f.name
+				set.Scenarios[sc.Name] = sc
 			}
 		}
-		if n := top["scenario"]; n != nil {
-			if engine == nil {
-				engine = newTemplateEngine()
-			}
-			sc := r.scenario(n, f.name, engine)
-			if sc != nil {
-				if other, dup := scenarioFrom[sc.Name]; dup {
-					r.errorf(n, "scenario %q is already defined in %s", sc.Name, other)
-				} else {
-					scenarioFrom[sc.Name] = f.name
-					set.Scenarios[sc.Name] = sc
-				}
-			}
-		}
-		if r.overBudget() {
-			r.errorf(doc, "document aliases too much (more than %d nodes to visit)", maxNodeVisits)
+	}
+	for name := range l.cache {
+		if !seen[name] {
+			delete(l.cache, name)
 		}
 	}
 	if len(probs) > 0 {

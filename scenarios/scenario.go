@@ -1,8 +1,6 @@
 package scenarios
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -134,13 +132,15 @@ var (
 	replyKeys    = []string{"after", "text", "sender_id", "sender_type", "role", "metadata", "stream", "inline"}
 )
 
-func (r *reader) scenario(n *yaml.Node, file string, engine *templateEngine) *Scenario {
+// scenario reads a scenario; digest is its file's, by which runtime counters
+// know that it changed.
+func (r *reader) scenario(n *yaml.Node, file, digest string, engine *templateEngine) *Scenario {
 	f := r.fields(n, "scenario", scenarioKeys...)
 	if f == nil {
 		return nil
 	}
 	base := path.Base(file)
-	sc := &Scenario{Name: strings.TrimSuffix(strings.TrimSuffix(base, ".yaml"), ".yml"), File: file}
+	sc := &Scenario{Name: strings.TrimSuffix(strings.TrimSuffix(base, ".yaml"), ".yml"), File: file, Digest: digest}
 	if v := f["name"]; v != nil {
 		sc.Name, _ = r.nonEmpty(v, "scenario.name")
 	}
@@ -164,10 +164,6 @@ func (r *reader) scenario(n *yaml.Node, file string, engine *templateEngine) *Sc
 			names[rule.Name] = true
 			sc.Rules = append(sc.Rules, rule)
 		}
-	}
-	if out, err := yaml.Marshal(n); err == nil {
-		sum := sha256.Sum256(out)
-		sc.Digest = hex.EncodeToString(sum[:])
 	}
 	return sc
 }
@@ -377,7 +373,7 @@ func (r *reader) reply(n *yaml.Node, what string, api API, engine *templateEngin
 	if v := f["text"]; v == nil {
 		r.errorf(n, "%s: text is required (a template such as \"{{ Sentence }}\")", what)
 	} else if s, ok := r.str(v, what+".text"); ok {
-		t, err := engine.parse(what, s)
+		t, err := engine.parse(s)
 		if err != nil {
 			r.errorf(v, "%s.text: %s", what, templateError(err))
 		}

@@ -46,9 +46,11 @@ func NewStore(source string, load func() (*Set, error), now func() time.Time) (*
 	return st, nil
 }
 
-// NewFSStore is NewStore over Load(fsys, prefix).
+// NewFSStore is NewStore over fsys, with a Loader that re-parses only the
+// files that changed since the previous load.
 func NewFSStore(source string, fsys fs.FS, prefix string, now func() time.Time) (*Store, error) {
-	return NewStore(source, func() (*Set, error) { return Load(fsys, prefix) }, now)
+	l := NewLoader()
+	return NewStore(source, func() (*Set, error) { return l.Load(fsys, prefix) }, now)
 }
 
 // Current returns the published Set.

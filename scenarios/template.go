@@ -4,6 +4,7 @@ import (
 	"errors"
 	"math/rand/v2"
 	"reflect"
+	"strconv"
 	"strings"
 	"sync"
 	"text/template"
@@ -32,9 +33,10 @@ type RequestData struct {
 // stream for the length of one execution, under mu. That lock covers CPU
 // work only, and it is what makes fake text follow each session's seed.
 type templateEngine struct {
-	mu    sync.Mutex
-	src   switchSource
-	funcs template.FuncMap
+	mu   sync.Mutex
+	src  switchSource
+	base *template.Template // holds the functions; replies are parsed as its associates
+	next int
 }
 
 type switchSource struct{ cur rand.Source }
@@ -76,12 +78,19 @@ func newTemplateEngine() *templateEngine {
 		return strings.ToUpper(s[:1]) + s[1:]
 	}
 	funcs["Trim"] = strings.TrimSpace
-	e.funcs = funcs
+	// Registering ~300 functions is the costly part of a template, so it is
+	// done once per Set; each reply is parsed as an associated template.
+	e.base = template.New("").Option("missingkey=zero").Funcs(funcs)
 	return e
 }
 
-func (e *templateEngine) parse(name, text string) (*Template, error) {
-	t, err := template.New(name).Option("missingkey=zero").Funcs(e.funcs).Parse(text)
+// parse adds a template to the engine. The engine outlives one Set (the
+// Loader shares it), so parsing takes the lock that executions hold.
+func (e *templateEngine) parse(text string) (*Template, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.next++
+	t, err := e.base.New("reply" + strconv.Itoa(e.next)).Parse(text)
 	if err != nil {
 		return nil, err
 	}

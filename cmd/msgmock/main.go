@@ -251,6 +251,25 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	httpSrv.RegisterOnShutdown(m.Close)
 	fmt.Fprintf(stdout, "msgmock %s listening on http://%s (fixtures: %s)\n", versionString(), ln.Addr(), source)
 
+	// The watcher ends with the server: watchCtx is cancelled before run returns.
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	watchDone := make(chan struct{})
+	if f.watch && source != "built-in" {
+		go func() {
+			defer close(watchDone)
+			err := scenarios.Watch(watchCtx, store, prefix, scenarios.WatchOptions{Logger: logger})
+			if err != nil {
+				logger.Error("hot reload is off: cannot watch the fixtures", "dir", prefix, "error", err.Error())
+			}
+		}()
+	} else {
+		close(watchDone)
+	}
+	defer func() {
+		stopWatch()
+		<-watchDone
+	}()
+
 	errc := make(chan error, 1)
 	go func() { errc <- httpSrv.Serve(ln) }()
 	select {
