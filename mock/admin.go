@@ -59,7 +59,7 @@ type wireStatus struct {
 
 func (s *Server) handleStatus() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		set := s.fixtures.Current()
+		set := s.config(w)
 		st := s.fixtures.Status()
 		errs := st.Errors
 		if errs == nil {
@@ -95,7 +95,7 @@ func (s *Server) activeScenario(r *http.Request, set *scenarios.Set) string {
 
 func (s *Server) handleReset() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		set := s.fixtures.Current()
+		set := s.config(w)
 		sess := s.session(r, set)
 		sess.mu.Lock()
 		sess.clear()
@@ -122,7 +122,7 @@ func (s *Server) handleRequests() http.Handler {
 			limit = n
 		}
 		path := q.Get("path")
-		set := s.fixtures.Current()
+		set := s.config(w)
 		sess := s.session(r, set)
 		sess.mu.Lock()
 		var picked []*JournalEntry
@@ -145,7 +145,7 @@ func (s *Server) handleRequests() http.Handler {
 
 func (s *Server) handleClearRequests() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		set := s.fixtures.Current()
+		set := s.config(w)
 		sess := s.session(r, set)
 		sess.mu.Lock()
 		sess.journal = nil
@@ -205,7 +205,7 @@ func (s *Server) handleSetScenario() http.Handler {
 			writeAdminError(w, http.StatusBadRequest, `send {"name":"<scenario>"}`)
 			return
 		}
-		set := s.fixtures.Current()
+		set := s.config(w)
 		if set.Scenario(req.Name) == nil && req.Name != "default" {
 			writeAdminError(w, http.StatusNotFound, "no scenario "+strconv.Quote(req.Name)+"; see GET /__mock/status for the names")
 			return

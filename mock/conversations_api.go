@@ -220,7 +220,7 @@ func authorizeA(r *http.Request, set *scenarios.Set, allowQuery bool) bool {
 func (s *Server) handleSendA() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ex := exchangeOf(w)
-		set := s.fixtures.Current()
+		set := s.config(w)
 		if !authorizeA(r, set, false) {
 			writeEnvelopeError(w, http.StatusUnauthorized, msgInvalidToken)
 			return
@@ -331,7 +331,7 @@ func (s *Server) sendA(w http.ResponseWriter, r *http.Request, set *scenarios.Se
 // handleConversationMessagesA serves GET /v1/conversations/{id}/messages.
 func (s *Server) handleConversationMessagesA() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		set := s.fixtures.Current()
+		set := s.config(w)
 		if !authorizeA(r, set, false) {
 			writeEnvelopeError(w, http.StatusUnauthorized, msgInvalidToken)
 			return

@@ -32,6 +32,7 @@ type exchange struct {
 	scenario string
 	rule     string
 	hijacked bool
+	set      *scenarios.Set // the configuration this request runs on, start to end
 }
 
 var exchangePool = sync.Pool{New: func() any { return new(exchange) }}
@@ -76,6 +77,15 @@ func exchangeOf(w http.ResponseWriter) *exchange {
 	return &exchange{ResponseWriter: w}
 }
 
+// config returns the configuration the request started with: loaded once
+// by the middleware, so a reload mid-request cannot split it across two.
+func (s *Server) config(w http.ResponseWriter) *scenarios.Set {
+	if e, ok := w.(*exchange); ok && e.set != nil {
+		return e.set
+	}
+	return s.fixtures.Current()
+}
+
 // apiOf tells which API a path belongs to; admin is "".
 func apiOf(path string) scenarios.API {
 	switch {
@@ -98,7 +108,7 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 			return
 		}
 		ex := exchangePool.Get().(*exchange)
-		*ex = exchange{ResponseWriter: w}
+		*ex = exchange{ResponseWriter: w, set: set}
 		defer exchangePool.Put(ex)
 		defer func() {
 			p := recover()

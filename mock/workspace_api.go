@@ -281,7 +281,7 @@ func workspaceOf(w http.ResponseWriter, r *http.Request, set *scenarios.Set, tok
 func (s *Server) handleCreateB() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ex := exchangeOf(w)
-		set := s.fixtures.Current()
+		set := s.config(w)
 		body, tooLarge, ok := readBody(r, set.Settings.BodyLimit)
 		if !ok {
 			return
@@ -491,7 +491,7 @@ func (q *queryParams) literal(name, def string, choices ...string) string {
 // handleListB serves GET /api/v1/messages.
 func (s *Server) handleListB() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		set := s.fixtures.Current()
+		set := s.config(w)
 		tok, ok := authorizeB(w, r, set)
 		if !ok {
 			return
@@ -544,7 +544,7 @@ func (s *Server) handleListB() http.Handler {
 // handleGetB serves GET /api/v1/messages/{message_id}.
 func (s *Server) handleGetB() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		set := s.fixtures.Current()
+		set := s.config(w)
 		tok, ok := authorizeB(w, r, set)
 		if !ok {
 			return
@@ -581,7 +581,7 @@ type conversationsB struct {
 // conversations, newest first, with skip and limit.
 func (s *Server) handleConversationsB() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		set := s.fixtures.Current()
+		set := s.config(w)
 		tok, ok := authorizeB(w, r, set)
 		if !ok {
 			return

@@ -248,8 +248,19 @@ func TestReloadResetsOnlyChangedScenarios(t *testing.T) {
 	if s := send(); s != 200 {
 		t.Errorf("after another file changed: %d, want 200 (counter kept)", s)
 	}
-	_ = os.WriteFile(filepath.Join(dir, "once.yaml"), []byte(once+"# edited\n    - {respond: {status: 201}}\n"), 0o644)
+	// Saving a file unchanged publishes nothing: only the next real change counts.
+	_ = os.WriteFile(filepath.Join(dir, "once.yaml"), []byte(once), 0o644)
+	time.Sleep(100 * time.Millisecond)
+	_ = os.WriteFile(filepath.Join(dir, "other.yaml"), []byte("conversations:\n  - id: con_c\n"), 0o644)
 	waitGen(3)
+	if g := generation(); g != 3 {
+		t.Errorf("generation %d after an unchanged save and one change, want 3", g)
+	}
+	if s := send(); s != 200 {
+		t.Errorf("after an unchanged save: %d, want 200 (counter kept)", s)
+	}
+	_ = os.WriteFile(filepath.Join(dir, "once.yaml"), []byte(once+"# edited\n    - {respond: {status: 201}}\n"), 0o644)
+	waitGen(4)
 	if s := send(); s != 500 {
 		t.Errorf("after its own file changed: %d, want 500 (counter restarted)", s)
 	}
