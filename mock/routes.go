@@ -1,6 +1,10 @@
 package mock
 
-import "net/http"
+import (
+	"net/http"
+
+	"github.com/msgmock/msgmock/scenarios"
+)
 
 // routes lists msgmock's whole HTTP surface.
 func (s *Server) routes() http.Handler {
@@ -9,12 +13,15 @@ func (s *Server) routes() http.Handler {
 	// Conversations API (seed 000).
 	mux.Handle("/v1/messages", s.dispatch(methods{http.MethodPost: s.handleSendA()}))
 	mux.Handle("/v1/conversations/{id}/messages", s.dispatch(methods{http.MethodGet: s.handleConversationMessagesA()}))
+	mux.Handle("/v1/events", s.dispatch(methods{http.MethodGet: s.handleEventsA()}))
+	mux.Handle("/v1/events/stream", s.dispatch(methods{http.MethodGet: s.handleStream(scenarios.APIConversations)}))
 	mux.Handle("/v1/", s.notFound())
 
 	// Workspace Messages API (seed 001).
 	mux.Handle("/api/v1/messages", s.dispatch(methods{http.MethodPost: s.handleCreateB(), http.MethodGet: s.handleListB()}))
 	mux.Handle("/api/v1/messages/{message_id}", s.dispatch(methods{http.MethodGet: s.handleGetB()}))
 	mux.Handle("/api/v1/conversations", s.dispatch(methods{http.MethodGet: s.handleConversationsB()}))
+	mux.Handle("/api/v1/events/stream", s.dispatch(methods{http.MethodGet: s.handleStream(scenarios.APIWorkspace)}))
 	mux.Handle("/api/", s.notFound())
 
 	// Admin API.
@@ -23,6 +30,7 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("/__mock/scenario", s.admin(methods{http.MethodPut: s.handleSetScenario()}))
 	mux.Handle("/__mock/reset", s.admin(methods{http.MethodPost: s.handleReset()}))
 	mux.Handle("/__mock/requests", s.admin(methods{http.MethodGet: s.handleRequests(), http.MethodDelete: s.handleClearRequests()}))
+	mux.Handle("/__mock/webhooks/deliveries", s.admin(methods{http.MethodGet: s.handleDeliveries()}))
 	mux.Handle("/__mock/clock", s.admin(methods{http.MethodGet: s.handleClock(), http.MethodPost: s.handleClock()}))
 	mux.Handle("/__mock/", s.admin(nil))
 

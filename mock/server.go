@@ -12,6 +12,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -42,7 +43,8 @@ type Server struct {
 
 	sessions *sessions
 	scenario atomic.Pointer[string] // the server-wide active scenario
-	jobs     *scheduler             // delayed replies and stream chunks
+	jobs     *scheduler             // delayed replies, stream chunks, webhook retries
+	hooks    *webhooks
 
 	// ctx ends when Close is called; reply timers and streams watch it.
 	ctx    context.Context
@@ -82,9 +84,11 @@ func NewServer(opts Options) *Server {
 		name = "default"
 	}
 	s.scenario.Store(&name)
-	s.sessions = newSessions(s.seed)
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.jobs = newScheduler()
+	s.hooks = newWebhooks(s.jobs)
+	s.hooks.start(s.ctx, &s.wg)
+	s.sessions = newSessions(s.seed, func(ev *Event) { s.hooks.publish(s.fixtures.Current(), ev) })
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
@@ -109,8 +113,19 @@ func (s *Server) Seed() uint64 { return s.seed }
 // session returns the request's session, merged with the current fixtures.
 // The caller must hold it locked while using it.
 func (s *Server) session(r *http.Request, set *scenarios.Set) *session {
-	sess := s.sessions.get(r.Header.Get("X-Mock-Session"), s.clock.Now(), set.Settings.Retention.Sessions)
-	return sess
+	return s.sessions.get(sessionID(r), s.clock.Now(), set.Settings.Retention.Sessions)
+}
+
+// sessionID is the request's X-Mock-Session; an EventSource, which cannot
+// send headers, names it with ?session= on the stream routes.
+func sessionID(r *http.Request) string {
+	if id := r.Header.Get("X-Mock-Session"); id != "" {
+		return id
+	}
+	if strings.HasSuffix(r.URL.Path, "/events/stream") {
+		return r.URL.Query().Get("session")
+	}
+	return ""
 }
 
 // lockSession locks the request's session and brings it up to date with set.

@@ -56,9 +56,10 @@ type conversation struct {
 // session holds everything stateful that X-Mock-Session scopes. Its lock is
 // held only for in-memory work, never across I/O.
 type session struct {
-	mu   sync.Mutex
-	id   string
-	rand *entropy
+	mu    sync.Mutex
+	id    string
+	rand  *entropy
+	owner *sessions
 
 	fixtures  *scenarios.Set // the fixtures last merged in
 	fixtureID map[string]bool
@@ -256,6 +257,9 @@ func (s *session) addEventID(typ string, m *Message, delta, id string, at time.T
 	s.events = dropOldest(s.events, ret.Events, func(old *Event) { delete(s.eventSeq, old.ID) })
 	close(s.notify)
 	s.notify = make(chan struct{})
+	if s.owner != nil && s.owner.onEvent != nil {
+		s.owner.onEvent(ev)
+	}
 	return ev
 }
 
@@ -291,15 +295,19 @@ func dropOldest[T any](list []*T, limit int, onDrop func(*T)) []*T {
 // always exists; others are created on first use and, past the retention
 // limit, the least recently used is dropped.
 type sessions struct {
-	mu   sync.Mutex
-	seed uint64
-	all  map[string]*session
-	def  *session
+	mu      sync.Mutex
+	seed    uint64
+	all     map[string]*session
+	def     *session
+	onEvent func(*Event) // called with the event's session locked; must not block
 }
 
-func newSessions(seed uint64) *sessions {
-	def := newSession("", seed)
-	return &sessions{seed: seed, all: map[string]*session{"": def}, def: def}
+func newSessions(seed uint64, onEvent func(*Event)) *sessions {
+	ss := &sessions{seed: seed, onEvent: onEvent}
+	ss.def = newSession("", seed)
+	ss.def.owner = ss
+	ss.all = map[string]*session{"": ss.def}
+	return ss
 }
 
 func (ss *sessions) get(id string, now time.Time, limit int) *session {
@@ -311,6 +319,7 @@ func (ss *sessions) get(id string, now time.Time, limit int) *session {
 	s := ss.all[id]
 	if s == nil {
 		s = newSession(id, ss.seed)
+		s.owner = ss
 		ss.all[id] = s
 		if len(ss.all)-1 > limit {
 			ss.dropOldest()

@@ -229,9 +229,10 @@ func isFastAPIJSON(ct string) bool {
 	return main == "application" && (sub == "json" || strings.HasSuffix(sub, "+json"))
 }
 
-// authorizeB checks Authorization: Bearer, else x-api-key, and answers the
-// 401 itself when the key is missing or refused.
-func authorizeB(w http.ResponseWriter, r *http.Request, set *scenarios.Set) (scenarios.Token, bool) {
+// authorizeB checks Authorization: Bearer, else x-api-key (else, for
+// EventSource, ?access_token=), and answers the 401 itself when the key is
+// missing or refused.
+func authorizeB(w http.ResponseWriter, r *http.Request, set *scenarios.Set, allowQuery bool) (scenarios.Token, bool) {
 	key := ""
 	if v := r.Header.Get("Authorization"); v != "" {
 		scheme, cred, _ := strings.Cut(strings.TrimSpace(v), " ")
@@ -247,6 +248,9 @@ func authorizeB(w http.ResponseWriter, r *http.Request, set *scenarios.Set) (sce
 		key = cred
 	} else {
 		key = strings.TrimSpace(r.Header.Get("X-Api-Key"))
+	}
+	if key == "" && allowQuery {
+		key = r.URL.Query().Get("access_token")
 	}
 	if key == "" {
 		workspaceError(w, http.StatusUnauthorized, detailNotAuthenticated)
@@ -312,7 +316,7 @@ func (s *Server) handleCreateB() http.Handler {
 			}
 		}
 		// 2. Auth.
-		tok, ok := authorizeB(w, r, set)
+		tok, ok := authorizeB(w, r, set, false)
 		if !ok {
 			return
 		}
@@ -492,7 +496,7 @@ func (q *queryParams) literal(name, def string, choices ...string) string {
 func (s *Server) handleListB() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		set := s.config(w)
-		tok, ok := authorizeB(w, r, set)
+		tok, ok := authorizeB(w, r, set, false)
 		if !ok {
 			return
 		}
@@ -545,7 +549,7 @@ func (s *Server) handleListB() http.Handler {
 func (s *Server) handleGetB() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		set := s.config(w)
-		tok, ok := authorizeB(w, r, set)
+		tok, ok := authorizeB(w, r, set, false)
 		if !ok {
 			return
 		}
@@ -582,7 +586,7 @@ type conversationsB struct {
 func (s *Server) handleConversationsB() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		set := s.config(w)
-		tok, ok := authorizeB(w, r, set)
+		tok, ok := authorizeB(w, r, set, false)
 		if !ok {
 			return
 		}

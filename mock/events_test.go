@@ -1,0 +1,366 @@
+package mock_test
+
+import (
+	"bufio"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/msgmock/msgmock/mock"
+)
+
+const streamingFixtures = `
+scenario:
+  name: default
+  rules:
+    - name: streamed
+      when: {sender_type: user}
+      reply:
+        after: 5ms
+        text: "Streaming words arrive one by one, {{ .Request.Text }}!"
+        stream: {chunk: word, interval: 2ms}
+`
+
+type sseEvent struct {
+	ID, Type, Data string
+}
+
+// sseStream reads frames from an SSE response.
+type sseStream struct {
+	res *http.Response
+	sc  *bufio.Scanner
+}
+
+func openStream(t *testing.T, url string, headers ...string) *sseStream {
+	t.Helper()
+	req, _ := http.NewRequest("GET", url, nil)
+	for _, h := range headers {
+		k, v, _ := strings.Cut(h, ":")
+		req.Header.Set(strings.TrimSpace(k), strings.TrimSpace(v))
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.StatusCode != 200 || res.Header.Get("Content-Type") != "text/event-stream" {
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		t.Fatalf("stream: %d %s %s", res.StatusCode, res.Header.Get("Content-Type"), b)
+	}
+	t.Cleanup(func() { res.Body.Close() })
+	return &sseStream{res: res, sc: bufio.NewScanner(res.Body)}
+}
+
+// next returns the next event, skipping comments (": ping").
+func (s *sseStream) next(t *testing.T) sseEvent {
+	t.Helper()
+	var ev sseEvent
+	for s.sc.Scan() {
+		line := s.sc.Text()
+		switch {
+		case line == "":
+			if ev.Type != "" {
+				return ev
+			}
+		case strings.HasPrefix(line, ":"):
+		case strings.HasPrefix(line, "id: "):
+			ev.ID = line[4:]
+		case strings.HasPrefix(line, "event: "):
+			ev.Type = line[7:]
+		case strings.HasPrefix(line, "data: "):
+			if ev.Data != "" {
+				t.Fatalf("more than one data line in an event")
+			}
+			ev.Data = line[6:]
+		default:
+			t.Fatalf("unexpected SSE line %q", line)
+		}
+	}
+	t.Fatalf("stream ended: %v", s.sc.Err())
+	return ev
+}
+
+func TestEventsFeedA(t *testing.T) {
+	ts := startServer(t, mapFS(map[string]string{"c.yaml": "conversations:\n  - id: con_a\n  - id: con_b\n"}))
+	for i := 0; i < 5; i++ {
+		conv := "con_a"
+		if i%2 == 1 {
+			conv = "con_b"
+		}
+		ts.sendA(t, fmt.Sprintf(`{"conversation_id":%q,"sender_id":"u","sender_type":"user","text":"m%d"}`, conv, i))
+	}
+	ts.call(t, "POST", "/api/v1/messages", `{"content":{"content":"not in the A feed","sender_id":"u"}}`, "Authorization: Bearer k", "Content-Type: application/json")
+	type page struct {
+		Data struct {
+			Events []struct {
+				ID, Type  string
+				CreatedAt string `json:"created_at"`
+				Data      struct {
+					ConversationID string `json:"conversation_id"`
+					Message        struct{ Text string }
+				}
+			}
+			HasMore bool `json:"has_more"`
+		}
+	}
+	get := func(query string) page {
+		res := ts.call(t, "GET", "/v1/events"+query, "", "Authorization: Bearer k")
+		if res.Status != 200 {
+			t.Fatalf("%s: %d %s", query, res.Status, res.Body)
+		}
+		var p page
+		if err := json.Unmarshal(res.Body, &p); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	all := get("")
+	if len(all.Data.Events) != 5 || all.Data.HasMore || all.Data.Events[0].Data.Message.Text != "m0" || all.Data.Events[0].Type != "message.created" {
+		t.Fatalf("feed: %+v", all)
+	}
+	first := get("?limit=2")
+	if len(first.Data.Events) != 2 || !first.Data.HasMore {
+		t.Fatalf("limit 2: %+v", first)
+	}
+	rest := get("?limit=2&after=" + first.Data.Events[1].ID)
+	if len(rest.Data.Events) != 2 || rest.Data.Events[0].Data.Message.Text != "m2" || !rest.Data.HasMore {
+		t.Fatalf("after the cursor: %+v", rest)
+	}
+	onlyB := get("?conversation_id=con_b")
+	if len(onlyB.Data.Events) != 2 || onlyB.Data.Events[1].Data.Message.Text != "m3" {
+		t.Fatalf("conversation filter: %+v", onlyB)
+	}
+	res := ts.call(t, "GET", "/v1/events?after=evt_nothere", "", "Authorization: Bearer k")
+	if res.Status != 404 || string(res.Body) != `{"status":"error","message":"Event not found: evt_nothere.","data":null}` {
+		t.Errorf("unknown cursor: %d %s", res.Status, res.Body)
+	}
+	if res := ts.call(t, "GET", "/v1/events", ""); res.Status != 401 {
+		t.Errorf("no auth: %d", res.Status)
+	}
+	// The shape of one event, to the byte.
+	res = ts.call(t, "GET", "/v1/events?limit=1", "", "Authorization: Bearer k")
+	golden(t, "events/feed_first.json", res.Body)
+}
+
+// TestSSEStreamedReply: the deltas of a streamed reply rebuild its text,
+// then message.created carries the whole message; Last-Event-ID replays.
+func TestSSEStreamedReply(t *testing.T) {
+	ts := startServer(t, mapFS(map[string]string{"default.yaml": streamingFixtures}))
+	stream := openStream(t, ts.URL+"/v1/events/stream?access_token=k")
+	res := ts.sendA(t, `{"sender_id":"u","sender_type":"user","text":"friend"}`)
+	userMsg := res.json(t)["data"].(map[string]any)["message"].(map[string]any)["id"].(string)
+
+	first := stream.next(t)
+	if first.Type != "message.created" || !strings.Contains(first.Data, `"text":"friend"`) || !strings.HasPrefix(first.ID, "evt_") {
+		t.Fatalf("first event: %+v", first)
+	}
+	var rebuilt strings.Builder
+	var seen []sseEvent
+	for {
+		ev := stream.next(t)
+		seen = append(seen, ev)
+		if ev.Type == "message.created" {
+			var e struct {
+				Data struct {
+					Message struct {
+						Text    string `json:"text"`
+						ReplyTo string `json:"reply_to_message_id"`
+					} `json:"message"`
+				} `json:"data"`
+			}
+			if err := json.Unmarshal([]byte(ev.Data), &e); err != nil {
+				t.Fatal(err)
+			}
+			want := "Streaming words arrive one by one, friend!"
+			if e.Data.Message.Text != want || rebuilt.String() != want || e.Data.Message.ReplyTo != userMsg {
+				t.Fatalf("deltas rebuilt %q; created %+v; want %q replying to %s", rebuilt.String(), e.Data.Message, want, userMsg)
+			}
+			break
+		}
+		if ev.Type != "message.delta" {
+			t.Fatalf("unexpected event %+v", ev)
+		}
+		var d struct {
+			Data struct{ Delta string } `json:"data"`
+		}
+		if err := json.Unmarshal([]byte(ev.Data), &d); err != nil {
+			t.Fatal(err)
+		}
+		rebuilt.WriteString(d.Data.Delta)
+	}
+	if len(seen) != 8 { // 7 words, then the message
+		t.Errorf("%d events after the user's message, want 7 deltas and 1 message.created", len(seen))
+	}
+
+	// Reconnect as an EventSource would, naming the last event it saw.
+	replay := openStream(t, ts.URL+"/v1/events/stream", "Authorization: Bearer k", "Last-Event-ID: "+seen[2].ID)
+	for _, want := range seen[3:] {
+		if got := replay.next(t); got != want {
+			t.Fatalf("replayed %+v, want %+v", got, want)
+		}
+	}
+}
+
+func TestSSEWorkspace(t *testing.T) {
+	ts := startServer(t, mapFS(map[string]string{"default.yaml": streamingFixtures}))
+	stream := openStream(t, ts.URL+"/api/v1/events/stream", "x-api-key: k")
+	ts.call(t, "POST", "/api/v1/messages", `{"content":{"content":"hello","sender_id":"u"}}`, "Authorization: Bearer k", "Content-Type: application/json")
+	ev := stream.next(t)
+	var m map[string]any
+	if err := json.Unmarshal([]byte(ev.Data), &m); err != nil {
+		t.Fatal(err)
+	}
+	if ev.Type != "message.created" || m["content"] != "hello" || len(m) != 17 {
+		t.Fatalf("the Workspace stream's data is the Message: %+v", ev)
+	}
+	if next := stream.next(t); next.Type != "message.delta" || !strings.Contains(next.Data, `"delta":"Streaming "`) {
+		t.Fatalf("delta: %+v", next)
+	}
+	res := ts.call(t, "GET", "/api/v1/events/stream", "")
+	if res.Status != 401 || string(res.Body) != `{"detail":"Not authenticated"}` {
+		t.Errorf("no key: %d %s", res.Status, res.Body)
+	}
+}
+
+// TestWebhookSignatureVector checks Sign against the Standard Webhooks test vector.
+func TestWebhookSignatureVector(t *testing.T) {
+	key, _ := base64.StdEncoding.DecodeString("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
+	got := mock.Sign(key, "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, []byte(`{"test": 2432232314}`))
+	if want := "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="; got != want {
+		t.Fatalf("Sign=%s, want %s", got, want)
+	}
+}
+
+// TestWebhookRetryAfter500: a receiver that fails once gets the same
+// signed event again, and both attempts are listed.
+func TestWebhookRetryAfter500(t *testing.T) {
+	const secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+	key, _ := base64.StdEncoding.DecodeString(strings.TrimPrefix(secret, "whsec_"))
+	var mu sync.Mutex
+	var ids []string
+	var bodies []string
+	var badSignatures int
+	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		id, ts := r.Header.Get("webhook-id"), r.Header.Get("webhook-timestamp")
+		mac := hmac.New(sha256.New, key)
+		fmt.Fprintf(mac, "%s.%s.%s", id, ts, body)
+		want := "v1," + base64.StdEncoding.EncodeToString(mac.Sum(nil))
+		mu.Lock()
+		defer mu.Unlock()
+		if r.Header.Get("webhook-signature") != want {
+			badSignatures++
+		}
+		if n, err := strconv.ParseInt(ts, 10, 64); err != nil || time.Since(time.Unix(n, 0)).Abs() > 5*time.Minute {
+			badSignatures++ // receivers reject stale timestamps: msgmock stamps the wall clock
+		}
+		ids = append(ids, id)
+		bodies = append(bodies, string(body))
+		if len(ids) == 1 {
+			w.WriteHeader(500)
+		}
+	}))
+	defer receiver.Close()
+	ts := startServer(t, mapFS(map[string]string{"settings.yaml": fmt.Sprintf(`
+settings:
+  webhooks:
+    - url: %s/hooks
+      secret: %s
+      events: [message.created]
+`, receiver.URL, secret)}))
+	res := ts.sendA(t, `{"sender_id":"u","sender_type":"agent","text":"hook me"}`)
+	if res.Status != 200 {
+		t.Fatal(res.Status)
+	}
+	type attempt struct {
+		EventID     string `json:"event_id"`
+		Attempt     int    `json:"attempt"`
+		Status      int    `json:"status"`
+		NextRetryAt string `json:"next_retry_at"`
+	}
+	var deliveries struct{ Deliveries []attempt }
+	eventually(t, "the retry succeeds", func() bool {
+		r := ts.call(t, "GET", "/__mock/webhooks/deliveries", "")
+		_ = json.Unmarshal(r.Body, &deliveries)
+		return len(deliveries.Deliveries) == 2
+	})
+	d := deliveries.Deliveries
+	if d[0].Attempt != 1 || d[0].Status != 500 || d[0].NextRetryAt == "" || d[1].Attempt != 2 || d[1].Status != 200 || d[0].EventID != d[1].EventID {
+		t.Fatalf("deliveries: %+v", d)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if badSignatures != 0 || len(ids) != 2 || ids[0] != ids[1] || ids[0] != d[0].EventID || bodies[0] != bodies[1] {
+		t.Fatalf("receiver saw ids %v, %d bad signatures", ids, badSignatures)
+	}
+	if !strings.HasPrefix(bodies[0], `{"id":"`+ids[0]+`","type":"message.created","created_at":"2026-03-15T14:22:11Z","data":{"conversation_id":"con_`) ||
+		!strings.Contains(bodies[0], `"text":"hook me"`) {
+		t.Errorf("body: %s", bodies[0])
+	}
+}
+
+// TestThousandSSEClients: 1,000 clients connect at once, each receives an
+// event and leaves; afterwards no goroutine is left behind.
+func TestThousandSSEClients(t *testing.T) {
+	if testing.Short() {
+		t.Skip("1,000 connections")
+	}
+	ts := startServer(t, nil)
+	transport := &http.Transport{MaxConnsPerHost: 0, MaxIdleConnsPerHost: 1, DisableKeepAlives: true}
+	client := &http.Client{Transport: transport}
+	runtime.GC()
+	baseline := runtime.NumGoroutine()
+
+	const clients = 1000
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	var connected, received sync.WaitGroup
+	connected.Add(clients)
+	received.Add(clients)
+	errs := make(chan error, clients)
+	for i := 0; i < clients; i++ {
+		go func() {
+			defer received.Done()
+			req, _ := http.NewRequestWithContext(ctx, "GET", ts.URL+"/v1/events/stream?access_token=k&conversation_id=con_9s2kd81", nil)
+			res, err := client.Do(req)
+			connected.Done()
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer res.Body.Close()
+			sc := bufio.NewScanner(res.Body)
+			for sc.Scan() {
+				if strings.HasPrefix(sc.Text(), "event: message.created") {
+					return // leave after one event
+				}
+			}
+			errs <- fmt.Errorf("stream ended without an event: %v", sc.Err())
+		}()
+	}
+	connected.Wait()
+	// Every client has its response headers, so every stream is registered.
+	ts.sendA(t, `{"conversation_id":"con_9s2kd81","sender_id":"u","sender_type":"agent","text":"to all"}`)
+	received.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	transport.CloseIdleConnections()
+	eventually(t, "goroutines back to the baseline", func() bool {
+		runtime.GC()
+		return runtime.NumGoroutine() <= baseline+5
+	})
+}

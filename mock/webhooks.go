@@ -1,0 +1,194 @@
+package mock
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/msgmock/msgmock/scenarios"
+)
+
+const (
+	webhookAttempts     = 5
+	webhookFirstBackoff = 500 * time.Millisecond
+	webhookTimeout      = 10 * time.Second
+	webhookQueue        = 4096
+	webhookWorkers      = 4
+	webhookLogSize      = 1000
+)
+
+// Sign returns the Standard Webhooks signature header value for a message:
+// "v1," and the base64 HMAC-SHA256, keyed with key, of "<id>.<timestamp>.<body>".
+func Sign(key []byte, id string, timestamp int64, body []byte) string {
+	mac := hmac.New(sha256.New, key)
+	mac.Write([]byte(id))
+	mac.Write([]byte{'.'})
+	mac.Write([]byte(strconv.FormatInt(timestamp, 10)))
+	mac.Write([]byte{'.'})
+	mac.Write(body)
+	return "v1," + base64.StdEncoding.EncodeToString(mac.Sum(nil))
+}
+
+// delivery is one event on its way to one webhook, across its attempts.
+type delivery struct {
+	url     string
+	key     []byte
+	eventID string
+	body    []byte
+	attempt int
+}
+
+// DeliveryAttempt is one POST to a webhook, as GET /__mock/webhooks/deliveries lists it.
+type DeliveryAttempt struct {
+	EventID     string  `json:"event_id"`
+	URL         string  `json:"url"`
+	Attempt     int     `json:"attempt"`
+	At          string  `json:"at"`
+	Status      int     `json:"status"`          // 0: no HTTP answer
+	Error       string  `json:"error,omitempty"` // connection error, or why it was not sent
+	DurationMS  float64 `json:"duration_ms"`
+	NextRetryAt string  `json:"next_retry_at,omitempty"`
+}
+
+// webhooks sends events to the receivers the settings list. Events are
+// queued without blocking (the caller holds a session lock); a few workers
+// POST them; a failed attempt is retried through the scheduler with
+// exponential backoff, keeping its webhook-id. Shutdown cancels in-flight
+// POSTs and drops pending retries.
+type webhooks struct {
+	queue  chan *delivery
+	client *http.Client
+	jobs   *scheduler
+	now    func() time.Time // for the webhook-timestamp header: the wall clock
+
+	mu  sync.Mutex
+	log []DeliveryAttempt
+}
+
+func newWebhooks(jobs *scheduler) *webhooks {
+	return &webhooks{
+		queue:  make(chan *delivery, webhookQueue),
+		client: &http.Client{Timeout: webhookTimeout},
+		jobs:   jobs,
+		now:    time.Now,
+	}
+}
+
+func (wh *webhooks) start(ctx context.Context, wg *sync.WaitGroup) {
+	for i := 0; i < webhookWorkers; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case d := <-wh.queue:
+					wh.attempt(ctx, d)
+				}
+			}
+		}()
+	}
+}
+
+// publish queues ev for every webhook of set that wants its type.
+func (wh *webhooks) publish(set *scenarios.Set, ev *Event) {
+	hooks := set.Settings.Webhooks
+	if len(hooks) == 0 {
+		return
+	}
+	var body []byte
+	for _, hook := range hooks {
+		if len(hook.Events) > 0 && !contains(hook.Events, ev.Type) {
+			continue
+		}
+		if body == nil {
+			body, _ = json.Marshal(renderEvent(ev))
+		}
+		wh.enqueue(&delivery{url: hook.URL, key: hook.Key, eventID: ev.ID, body: body, attempt: 1})
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func (wh *webhooks) enqueue(d *delivery) {
+	select {
+	case wh.queue <- d:
+	default:
+		wh.record(DeliveryAttempt{EventID: d.eventID, URL: d.url, Attempt: d.attempt, At: wh.now().UTC().Format(time.RFC3339Nano),
+			Error: "dropped: more than " + strconv.Itoa(webhookQueue) + " deliveries waiting"})
+	}
+}
+
+func (wh *webhooks) attempt(ctx context.Context, d *delivery) {
+	start := wh.now()
+	ts := start.Unix()
+	rec := DeliveryAttempt{EventID: d.eventID, URL: d.url, Attempt: d.attempt, At: start.UTC().Format(time.RFC3339Nano)}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, d.url, bytes.NewReader(d.body))
+	if err == nil {
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("User-Agent", "msgmock-webhooks")
+		req.Header.Set("webhook-id", d.eventID)
+		req.Header.Set("webhook-timestamp", strconv.FormatInt(ts, 10))
+		req.Header.Set("webhook-signature", Sign(d.key, d.eventID, ts, d.body))
+		var res *http.Response
+		if res, err = wh.client.Do(req); err == nil {
+			_, _ = io.Copy(io.Discard, io.LimitReader(res.Body, 1<<20))
+			res.Body.Close()
+			rec.Status = res.StatusCode
+		}
+	}
+	rec.DurationMS = float64(time.Since(start).Microseconds()) / 1000
+	if err != nil {
+		if ctx.Err() != nil {
+			return // shutting down: not an attempt worth listing
+		}
+		rec.Error = err.Error()
+	}
+	failed := err != nil || rec.Status < 200 || rec.Status > 299
+	if failed && d.attempt < webhookAttempts {
+		backoff := webhookFirstBackoff << (d.attempt - 1)
+		next := *d
+		next.attempt++
+		rec.NextRetryAt = start.Add(backoff).UTC().Format(time.RFC3339Nano)
+		wh.jobs.at(time.Now().Add(backoff), func() { wh.enqueue(&next) })
+	}
+	wh.record(rec)
+}
+
+func (wh *webhooks) record(a DeliveryAttempt) {
+	wh.mu.Lock()
+	defer wh.mu.Unlock()
+	wh.log = append(wh.log, a)
+	if over := len(wh.log) - webhookLogSize; over > 0 {
+		wh.log = append(wh.log[:0:0], wh.log[over:]...)
+	}
+}
+
+func (wh *webhooks) attempts() []DeliveryAttempt {
+	wh.mu.Lock()
+	defer wh.mu.Unlock()
+	return append([]DeliveryAttempt{}, wh.log...)
+}
+
+// handleDeliveries serves GET /__mock/webhooks/deliveries: every attempt, oldest first.
+func (s *Server) handleDeliveries() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]any{"deliveries": s.hooks.attempts()})
+	})
+}
