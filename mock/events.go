@@ -111,4 +111,3 @@ func (s *Server) handleEventsA() http.Handler {
 		writeEnvelope(w, http.StatusOK, msgEventsRetrieved, page)
 	})
 }
-
