@@ -55,6 +55,7 @@ type wireStatus struct {
 	Scenarios      []string   `json:"scenarios"`
 	Reload         wireReload `json:"reload"`
 	Generation     int        `json:"generation"`
+	Scheduled      int        `json:"scheduled"` // replies, stream chunks and webhook retries not yet delivered
 }
 
 func (s *Server) handleStatus() http.Handler {
@@ -76,6 +77,7 @@ func (s *Server) handleStatus() http.Handler {
 			Scenarios:      names,
 			Reload:         wireReload{OK: st.OK, At: st.At.Format(time.RFC3339Nano), Errors: errs},
 			Generation:     st.Generation,
+			Scheduled:      s.jobs.pending(),
 		})
 	})
 }

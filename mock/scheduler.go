@@ -12,10 +12,11 @@ import (
 // burst of traffic with delayed replies keeps memory small. Jobs must not
 // block: they take a session lock, store, and return.
 type scheduler struct {
-	mu   sync.Mutex
-	jobs jobHeap
-	seq  uint64
-	wake chan struct{}
+	mu      sync.Mutex
+	jobs    jobHeap
+	seq     uint64
+	running int // jobs taken off the heap and not yet finished
+	wake    chan struct{}
 }
 
 type job struct {
@@ -57,11 +58,11 @@ func (s *scheduler) at(t time.Time, fn func()) {
 	}
 }
 
-// pending returns how many jobs wait.
+// pending returns how many jobs wait or run.
 func (s *scheduler) pending() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return len(s.jobs)
+	return len(s.jobs) + s.running
 }
 
 // run executes jobs as they come due until ctx ends; jobs still pending
@@ -76,6 +77,7 @@ func (s *scheduler) run(ctx context.Context) {
 		for len(s.jobs) > 0 && !s.jobs[0].at.After(now) {
 			due = append(due, heap.Pop(&s.jobs).(job).fn)
 		}
+		s.running += len(due)
 		next := time.Hour
 		if len(s.jobs) > 0 {
 			next = s.jobs[0].at.Sub(now)
@@ -83,6 +85,9 @@ func (s *scheduler) run(ctx context.Context) {
 		s.mu.Unlock()
 		for _, fn := range due {
 			fn()
+			s.mu.Lock()
+			s.running--
+			s.mu.Unlock()
 		}
 		if len(due) > 0 {
 			continue
