@@ -64,7 +64,11 @@ func TestParallelSuitesSeeOnlyTheirOwnTraffic(t *testing.T) {
 				if status != 200 {
 					t.Fatalf("%d %s", status, body)
 				}
-				var v struct{ Data struct{ ConversationID string `json:"conversation_id"` } }
+				var v struct {
+					Data struct {
+						ConversationID string `json:"conversation_id"`
+					}
+				}
 				_ = json.Unmarshal([]byte(body), &v)
 				convs = append(convs, v.Data.ConversationID)
 			}
