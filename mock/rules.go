@@ -120,16 +120,19 @@ func (s *Server) planReplies(sess *session, rule *scenarios.Rule, conv *conversa
 	}
 	data := scenarios.RequestData{
 		Text: m.Text, SenderID: m.SenderID, SenderType: m.Role, Role: m.Role,
-		ConversationID: conv.id, MessageID: m.ID, Headers: map[string]string{},
-	}
-	if len(m.Metadata) > 0 {
-		_ = json.Unmarshal(m.Metadata, &data.Metadata)
-	}
-	for k, vs := range r.Header {
-		data.Headers[k] = vs[0]
+		ConversationID: conv.id, MessageID: m.ID,
 	}
 	out := make([]plannedReply, 0, len(rule.Replies))
 	for _, rep := range rule.Replies {
+		if rep.Text.UsesMetadata && data.Metadata == nil && len(m.Metadata) > 0 {
+			_ = json.Unmarshal(m.Metadata, &data.Metadata)
+		}
+		if rep.Text.UsesHeaders && data.Headers == nil {
+			data.Headers = make(map[string]string, len(r.Header))
+			for k, vs := range r.Header {
+				data.Headers[k] = vs[0]
+			}
+		}
 		text, err := rep.Text.Render(sess.rand.pcg, data)
 		if err != nil {
 			s.log.Warn("reply template failed", "rule", rule.Name, "error", err.Error())

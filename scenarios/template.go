@@ -48,6 +48,9 @@ type Template struct {
 	Source string
 	tmpl   *template.Template
 	engine *templateEngine
+	// Whether the text refers to .Request.Headers or .Request.Metadata:
+	// building them costs a map per reply, so callers skip it otherwise.
+	UsesHeaders, UsesMetadata bool
 }
 
 // templateExcluded are gofakeit methods that make no sense in a reply.
@@ -94,7 +97,8 @@ func (e *templateEngine) parse(text string) (*Template, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Template{Source: text, tmpl: t, engine: e}, nil
+	return &Template{Source: text, tmpl: t, engine: e,
+		UsesHeaders: strings.Contains(text, "Headers"), UsesMetadata: strings.Contains(text, "Metadata")}, nil
 }
 
 type limitedBuffer struct{ strings.Builder }
