@@ -2,6 +2,8 @@ package scenarios
 
 import (
 	"errors"
+	"fmt"
+	"math"
 	"math/rand/v2"
 	"reflect"
 	"strconv"
@@ -54,7 +56,40 @@ type Template struct {
 }
 
 // templateExcluded are gofakeit methods that make no sense in a reply.
-var templateExcluded = map[string]bool{"Template": true, "RandomMapKey": true, "SQL": true, "Struct": true, "Slice": true, "Map": true, "Seed": true}
+var templateExcluded = map[string]bool{"Template": true, "RandomMapKey": true, "SQL": true, "Struct": true, "Slice": true, "Map": true, "Seed": true,
+	"Image": true, "ImageJpeg": true, "ImagePng": true}
+
+// countFuncs are gofakeit methods whose integer arguments say how much to
+// make. A fixture asking for a billion words would otherwise make msgmock
+// allocate itself to death before the output limit could stop it.
+var countFuncs = map[string]bool{"LoremIpsumParagraph": true, "LoremIpsumSentence": true, "Password": true, "DigitN": true,
+	"LetterN": true, "UrlSlug": true, "Dice": true, "HexUint": true}
+
+// maxTemplateCount bounds the product of a count function's integer arguments.
+const maxTemplateCount = 100_000
+
+// guardCounts wraps fn so that it refuses integer arguments whose product
+// exceeds maxTemplateCount; text/template reports the panic as an error.
+func guardCounts(name string, fn reflect.Value) any {
+	return reflect.MakeFunc(fn.Type(), func(args []reflect.Value) []reflect.Value {
+		product := 1.0
+		for _, a := range args {
+			switch a.Kind() {
+			case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+				product *= math.Abs(float64(a.Int()))
+			case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+				product *= float64(a.Uint())
+			}
+		}
+		if product > maxTemplateCount {
+			panic(fmt.Errorf("%s: asks for more than %d items", name, maxTemplateCount))
+		}
+		if fn.Type().IsVariadic() {
+			return fn.CallSlice(args)
+		}
+		return fn.Call(args)
+	}).Interface()
+}
 
 func newTemplateEngine() *templateEngine {
 	e := &templateEngine{src: switchSource{cur: rand.NewPCG(1, 2)}}
@@ -68,6 +103,10 @@ func newTemplateEngine() *templateEngine {
 		mt := m.Type
 		ok := mt.NumOut() == 1 || (mt.NumOut() == 2 && mt.Out(1).Implements(errType))
 		if !ok || templateExcluded[m.Name] {
+			continue
+		}
+		if countFuncs[m.Name] {
+			funcs[m.Name] = guardCounts(m.Name, v.Method(i))
 			continue
 		}
 		funcs[m.Name] = v.Method(i).Interface()

@@ -1,0 +1,105 @@
+package scenarios
+
+import (
+	"errors"
+	"math/rand/v2"
+	"testing"
+	"testing/fstest"
+
+	"gopkg.in/yaml.v3"
+)
+
+// FuzzLoad: any bytes as a fixtures file load or fail with located
+// problems, never a panic or a hang.
+func FuzzLoad(f *testing.F) {
+	for _, s := range []string{
+		"settings:\n  auth: {mode: listed, tokens: [{token: a}]}\n",
+		"conversations:\n  - id: con_a\n    messages:\n      - {sender_id: u, sender_type: user, text: hi}\n  - generate: {count: 2, messages: 2}\n",
+		"scenario:\n  rules:\n    - when: {text: {regex: \"(?i)x\"}}\n      reply: {text: \"{{ Name }}\", stream: {chunk: \"3\"}}\n",
+		"a: &a [*a, *a]\n", "x: !!binary ====\n", "- - - -\n", "{", "settings: &s {}\nscenario: *s\n",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		set, err := Load(fstest.MapFS{"f.yaml": {Data: data}}, "")
+		if err == nil {
+			if set == nil {
+				t.Fatal("nil Set without an error")
+			}
+			return
+		}
+		var probs Problems
+		if !errors.As(err, &probs) || len(probs) == 0 {
+			t.Fatalf("error %v is not a list of problems", err)
+		}
+		for _, p := range probs {
+			if p.File != "f.yaml" || p.Msg == "" {
+				t.Fatalf("problem %+v does not say where and what", p)
+			}
+		}
+	})
+}
+
+// FuzzTemplate: any reply text parses or is refused at load; a parsed one
+// renders (or fails) without a panic, within its output limit.
+func FuzzTemplate(f *testing.F) {
+	engine := newTemplateEngine()
+	for _, s := range []string{"{{ Sentence }}", "{{ .Request.Text | ToUpper }}", "{{ Number 10 1 }}", "{{ range IntRange 1 100000 }}xxxxxxxx{{ end }}", "{{ .Request.Metadata.a }}", "{{"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, text string) {
+		tmpl, err := engine.parse(text)
+		if err != nil {
+			return
+		}
+		out, err := tmpl.Render(rand.NewPCG(1, 2), RequestData{Text: "hi", Metadata: map[string]any{"a": 1}, Headers: map[string]string{"X": "y"}})
+		if err == nil && len(out) > maxTemplateOutput {
+			t.Fatalf("rendered %d bytes, over the limit", len(out))
+		}
+	})
+}
+
+// FuzzMatcher: any matcher value compiles or is refused, and a compiled
+// one matches any input without a panic.
+func FuzzMatcher(f *testing.F) {
+	f.Add("regex", "(?i)invoice", true, "Your INVOICE")
+	f.Add("contains", "é", true, "É")
+	f.Add("regex", "(a+)+$", false, "aaaaaaaaaaaaaaaaaaaaaaaaaaaa!")
+	f.Fuzz(func(t *testing.T, op, value string, ignoreCase bool, input string) {
+		var probs Problems
+		r := &reader{file: "f.yaml", probs: &probs}
+		node := &yaml.Node{Kind: yaml.MappingNode, Content: []*yaml.Node{
+			{Kind: yaml.ScalarNode, Value: op}, {Kind: yaml.ScalarNode, Value: value, Tag: "!!str"},
+			{Kind: yaml.ScalarNode, Value: "ignore_case"}, {Kind: yaml.ScalarNode, Value: map[bool]string{true: "true", false: "false"}[ignoreCase]},
+		}}
+		m := r.matcher(node, "when.text")
+		if m == nil {
+			if len(probs) == 0 {
+				t.Fatal("refused without a problem")
+			}
+			return
+		}
+		_ = m.Match(input)
+	})
+}
+
+// TestTemplateCountGuard: a template cannot make msgmock build a huge value.
+func TestTemplateCountGuard(t *testing.T) {
+	engine := newTemplateEngine()
+	for text, wantErr := range map[string]bool{
+		`{{ LoremIpsumParagraph 1000 1000 1000 "x" }}`:        true,
+		`{{ Password true true true true false 1000000000 }}`: true,
+		`{{ LoremIpsumSentence 12 }}`:                         false,
+		`{{ Password true true true true false 16 }}`:         false,
+		`{{ Number 1 1000000000 }}`:                           false, // a range, not a count
+	} {
+		tmpl, err := engine.parse(text)
+		if err != nil {
+			t.Fatalf("%s: %v", text, err)
+		}
+		out, err := tmpl.Render(rand.NewPCG(1, 2), RequestData{})
+		if (err != nil) != wantErr || (!wantErr && out == "") {
+			t.Errorf("%s: %q, %v (want an error: %v)", text, out, err, wantErr)
+		}
+	}
+}
