@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"strconv"
-	"time"
 
 	"github.com/msgmock/msgmock/scenarios"
 )
@@ -277,27 +276,9 @@ func (s *Server) sendA(w http.ResponseWriter, r *http.Request, set *scenarios.Se
 		return
 	}
 	// 5. Scenario rules.
-	ex := exchangeOf(w)
-	name, known := s.scenarioName(r, set, sess)
-	if !known {
-		sess.mu.Unlock()
-		writeEnvelopeError(w, http.StatusBadRequest, "Unknown scenario: "+name+".")
-		return
-	}
-	ex.scenario = name
 	facts := factsA(r, req)
-	rule := sess.evaluate(set, name, &facts)
-	var resp *scenarios.Respond
-	var latency time.Duration
-	if rule != nil {
-		ex.rule, resp = rule.Name, rule.Respond
-		if resp != nil {
-			latency = sess.sample(resp.Latency)
-		}
-	}
-	if resp.IsError() {
-		sess.mu.Unlock()
-		s.scriptedError(w, r, scenarios.APIConversations, resp, latency, req.ConversationID)
+	outcome, done := s.applyRules(w, r, set, sess, &facts, req.ConversationID)
+	if done {
 		return
 	}
 	// 6. Store and answer.
@@ -313,13 +294,14 @@ func (s *Server) sendA(w http.ResponseWriter, r *http.Request, set *scenarios.Se
 	sess.addMessage(conv, m, ret)
 	var planned []plannedReply
 	if req.AutoReply {
-		planned = s.planReplies(sess, rule, conv, m, r)
+		planned = s.planReplies(sess, outcome.rule, conv, m, r)
 		s.schedule(sess, conv, planned)
 	}
 	sess.mu.Unlock()
-	if !wait(r.Context(), latency) {
+	if !wait(r.Context(), outcome.latency) {
 		return
 	}
+	resp := outcome.respond
 	applyHeaders(w, resp)
 	if resp != nil && resp.Body != nil {
 		writeRaw(w, respondStatus(resp, http.StatusOK), resp.Body)

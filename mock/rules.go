@@ -90,6 +90,46 @@ func (sess *session) evaluate(set *scenarios.Set, name string, facts *scenarios.
 	return nil
 }
 
+// ruleOutcome is what the scenario step decided for a request that goes on
+// to be stored: the rule that fired (or nil), its respond, and the latency
+// to wait before answering.
+type ruleOutcome struct {
+	rule    *scenarios.Rule
+	respond *scenarios.Respond
+	latency time.Duration
+}
+
+// applyRules is the scenario step both APIs share: it picks the request's
+// scenario, finds the rule and draws its latency. When it answers the
+// request itself (an unknown X-Mock-Scenario, a scripted error or fault) it
+// unlocks sess and reports done. Called with sess locked.
+func (s *Server) applyRules(w http.ResponseWriter, r *http.Request, set *scenarios.Set, sess *session, facts *scenarios.Facts, convID string) (out ruleOutcome, done bool) {
+	ex := exchangeOf(w)
+	name, known := s.scenarioName(r, set, sess)
+	if !known {
+		sess.mu.Unlock()
+		if facts.API == scenarios.APIWorkspace {
+			writeDetail(w, http.StatusBadRequest, "Unknown scenario: "+name)
+		} else {
+			writeEnvelopeError(w, http.StatusBadRequest, "Unknown scenario: "+name+".")
+		}
+		return out, true
+	}
+	ex.scenario = name
+	if out.rule = sess.evaluate(set, name, facts); out.rule != nil {
+		ex.rule, out.respond = out.rule.Name, out.rule.Respond
+		if out.respond != nil {
+			out.latency = sess.sample(out.respond.Latency)
+		}
+	}
+	if out.respond.IsError() {
+		sess.mu.Unlock()
+		s.scriptedError(w, r, facts.API, out.respond, out.latency, convID)
+		return out, true
+	}
+	return out, false
+}
+
 // sampleLatency draws a respond latency (none drawn for a fixed one).
 func (sess *session) sample(l *scenarios.Latency) time.Duration {
 	if !l.Random() {

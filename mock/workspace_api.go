@@ -9,7 +9,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/msgmock/msgmock/scenarios"
 )
@@ -367,30 +366,12 @@ func (s *Server) createB(w http.ResponseWriter, r *http.Request, set *scenarios.
 		return
 	}
 	// 6. Scenario rules.
-	ex := exchangeOf(w)
-	name, known := s.scenarioName(r, set, sess)
-	if !known {
-		sess.mu.Unlock()
-		writeDetail(w, http.StatusBadRequest, "Unknown scenario: "+name)
-		return
-	}
-	ex.scenario = name
 	facts := scenarios.Facts{
 		API: scenarios.APIWorkspace, Text: req.Content, SenderID: req.SenderID, Role: req.Role,
 		ConversationID: req.ConversationID, WorkspaceID: ws, Header: r.Header, MetadataJSON: req.MetaData,
 	}
-	rule := sess.evaluate(set, name, &facts)
-	var resp *scenarios.Respond
-	var latency time.Duration
-	if rule != nil {
-		ex.rule, resp = rule.Name, rule.Respond
-		if resp != nil {
-			latency = sess.sample(resp.Latency)
-		}
-	}
-	if resp.IsError() {
-		sess.mu.Unlock()
-		s.scriptedError(w, r, scenarios.APIWorkspace, resp, latency, req.ConversationID)
+	outcome, done := s.applyRules(w, r, set, sess, &facts, req.ConversationID)
+	if done {
 		return
 	}
 	// 7. Store and answer.
@@ -409,13 +390,14 @@ func (s *Server) createB(w http.ResponseWriter, r *http.Request, set *scenarios.
 		Tags: req.Tags, ToolCalls: req.ToolCalls, Attachments: req.Attachments, SentAt: sentAt, Checksum: checksum(req.Content),
 	}
 	sess.addMessage(conv, m, ret)
-	planned := s.planReplies(sess, rule, conv, m, r)
+	planned := s.planReplies(sess, outcome.rule, conv, m, r)
 	inline := sess.storeInline(planned, conv, now, ret)
 	s.schedule(sess, conv, planned)
 	sess.mu.Unlock()
-	if !wait(r.Context(), latency) {
+	if !wait(r.Context(), outcome.latency) {
 		return
 	}
+	resp := outcome.respond
 	applyHeaders(w, resp)
 	if resp != nil && resp.Body != nil {
 		writeRaw(w, respondStatus(resp, http.StatusCreated), resp.Body)
