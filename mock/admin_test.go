@@ -310,3 +310,42 @@ func TestDeterminism(t *testing.T) {
 		t.Fatalf("different seeds, same output")
 	}
 }
+
+// TestMessageBudget: past the server-wide memory budget, the least
+// recently used session goes first, then the busy session's oldest
+// conversations. Each message here is about 200 KiB, so ten fill 2 MiB.
+func TestMessageBudget(t *testing.T) {
+	ts := startServer(t, mapFS(map[string]string{"s.yaml": "settings:\n  retention: {message_bytes: 2MiB, events: 1}\n  body_limit: 1MiB\n"}))
+	text := strings.Repeat("x", 200<<10)
+	send := func(session string) string {
+		res := ts.sendA(t, `{"sender_id":"u","sender_type":"agent","text":"`+text+`"}`, "X-Mock-Session: "+session)
+		return res.json(t)["data"].(map[string]any)["conversation_id"].(string)
+	}
+	get := func(session, conv string) int {
+		return ts.call(t, "GET", "/v1/conversations/"+conv+"/messages", "", "Authorization: Bearer k", "X-Mock-Session: "+session).Status
+	}
+	var a, b []string
+	for i := 0; i < 6; i++ {
+		a = append(a, send("a"))
+	}
+	for i := 0; i < 6; i++ {
+		b = append(b, send("b"))
+	}
+	// 12 > 10: session a, the least recently used, was dropped.
+	if s := get("a", a[5]); s != 404 {
+		t.Errorf("session a kept past the budget: %d", s)
+	}
+	if s := get("b", b[0]); s != 200 {
+		t.Errorf("session b lost its first conversation: %d", s)
+	}
+	// One session alone over the budget sheds its own oldest conversations.
+	for i := 0; i < 8; i++ {
+		b = append(b, send("b"))
+	}
+	if s := get("b", b[0]); s != 404 {
+		t.Errorf("oldest conversation kept past the budget: %d", s)
+	}
+	if s := get("b", b[len(b)-1]); s != 200 {
+		t.Errorf("newest conversation dropped: %d", s)
+	}
+}

@@ -191,7 +191,8 @@ func decodeSendA(body []byte) (sendRequestA, string) {
 			if kind != kindObject {
 				return req, "Field 'metadata' must be an object."
 			}
-			req.Metadata = v
+			// A copy: a slice of the body would keep the whole body alive.
+			req.Metadata = append(json.RawMessage(nil), v...)
 		case fAutoReply:
 			if kind == kindAbsent || kind == kindNull {
 				continue

@@ -13,7 +13,7 @@ import (
 
 // journalBodyLimit bounds the request body a journal entry keeps, so that
 // the journal's memory stays bounded whatever clients send.
-const journalBodyLimit = 64 << 10
+const journalBodyLimit = 16 << 10
 
 // JournalEntry is one API request as GET /__mock/requests lists it.
 type JournalEntry struct {

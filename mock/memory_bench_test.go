@@ -94,3 +94,48 @@ func BenchmarkMemoryMillion(b *testing.B) {
 	b.ReportMetric(float64(ms.HeapInuse)/(1<<20), "final-heap-MiB")
 	fmt.Fprintf(io.Discard, "%d", ms.NumGC)
 }
+
+// BenchmarkMemoryRoundRobin is the worst case for per-conversation limits:
+// 400,000 messages spread over 1,000 conversations, so every conversation
+// grows instead of being evicted. The server-wide message budget bounds
+// the heap. Run with -benchtime=1x.
+func BenchmarkMemoryRoundRobin(b *testing.B) {
+	var convs strings.Builder
+	convs.WriteString("conversations:\n")
+	for i := 0; i < 1000; i++ {
+		fmt.Fprintf(&convs, "  - id: con_rr%05d\n", i)
+	}
+	ts := startServer(b, mapFS(map[string]string{"c.yaml": convs.String()}), func(o *mock.Options) { o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil)) })
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 16}}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	const total = 400_000
+	for w := 0; w < 8; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := next.Add(1)
+				if i > total {
+					return
+				}
+				body := fmt.Sprintf(`{"conversation_id":"con_rr%05d","sender_id":"usr_82hd92","sender_type":"agent","text":"Can you summarize my last 5 calls?","metadata":{"channel":"web"}}`, i%1000)
+				req, _ := http.NewRequest("POST", ts.URL+"/v1/messages", strings.NewReader(body))
+				req.Header.Set("Authorization", "Bearer k")
+				req.Header.Set("Content-Type", "application/json")
+				res, err := client.Do(req)
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				_, _ = io.Copy(io.Discard, res.Body)
+				res.Body.Close()
+			}
+		}()
+	}
+	wg.Wait()
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	b.ReportMetric(float64(ms.HeapInuse)/(1<<20), "heap-MiB")
+}

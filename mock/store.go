@@ -3,6 +3,7 @@ package mock
 import (
 	"encoding/json"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/msgmock/msgmock/scenarios"
@@ -42,6 +43,7 @@ type Event struct {
 	CreatedAt time.Time
 	Message   *Message
 	Delta     string // message.delta only
+	size      int64  // what it counts against the memory budget
 }
 
 type conversation struct {
@@ -76,6 +78,9 @@ type session struct {
 	journal    []*JournalEntry
 	journalSeq uint64
 
+	count   atomic.Int64 // approximate bytes of messages held; read by other sessions' budget checks
+	dropped atomic.Bool  // evicted from the sessions map: its messages no longer count
+
 	scenario string // active scenario; "" = the server's
 	runtime  ruleState
 	epoch    uint64 // bumped by reset: replies scheduled before it are dropped
@@ -90,6 +95,7 @@ func newSession(id string, seed uint64) *session {
 
 // clear empties the session as reset does; fixtures are merged back lazily.
 func (s *session) clear() {
+	s.account(-s.count.Load())
 	s.fixtures = nil
 	s.fixtureID = map[string]bool{}
 	s.convs = map[string]*conversation{}
@@ -131,6 +137,9 @@ func (s *session) sync(set *scenarios.Set) {
 			m := fixtureMessage(c, fm)
 			c.messages = append(c.messages, m)
 			s.msgs[m.ID] = m
+		}
+		for _, m := range c.messages {
+			s.account(m.size())
 		}
 		s.convs[c.id] = c
 	}
@@ -245,16 +254,27 @@ func (s *session) addMessage(c *conversation, m *Message, ret scenarios.Retentio
 func (s *session) storeMessage(c *conversation, m *Message, eventID string, ret scenarios.Retention) *Event {
 	c.messages = append(c.messages, m)
 	s.msgs[m.ID] = m
-	c.messages = dropOldest(c.messages, ret.MessagesPerConversation, func(old *Message) { delete(s.msgs, old.ID) })
+	s.account(m.size())
+	c.messages = dropOldest(c.messages, ret.MessagesPerConversation, func(old *Message) {
+		delete(s.msgs, old.ID)
+		s.account(-old.size())
+	})
+	if s.owner != nil && s.owner.total.Load() > ret.MessageBytes {
+		s.owner.shed(s, ret)
+	}
 	return s.addEventID("message.created", m, "", eventID, m.CreatedAt, ret)
 }
 
 func (s *session) addEventID(typ string, m *Message, delta, id string, at time.Time, ret scenarios.Retention) *Event {
 	s.nextSeq++
 	ev := &Event{ID: id, Seq: s.nextSeq, Type: typ, CreatedAt: at, Message: m, Delta: delta}
+	// An event keeps its message alive after the conversation lets it go,
+	// so it counts the message's bytes too (an overestimate, on the safe side).
+	ev.size = 96 + int64(len(delta)) + m.size()
+	s.account(ev.size)
 	s.events = append(s.events, ev)
 	s.eventSeq[ev.ID] = ev.Seq
-	s.events = dropOldest(s.events, ret.Events, func(old *Event) { delete(s.eventSeq, old.ID) })
+	s.events = dropOldest(s.events, ret.Events, s.forgetEvent)
 	close(s.notify)
 	s.notify = make(chan struct{})
 	if s.owner != nil && s.owner.onEvent != nil {
@@ -265,12 +285,37 @@ func (s *session) addEventID(typ string, m *Message, delta, id string, at time.T
 
 // evict drops the oldest non-fixture conversations past the retention limit.
 func (s *session) evict(ret scenarios.Retention) {
-	s.created = dropOldest(s.created, ret.Conversations, func(c *conversation) {
-		for _, m := range c.messages {
-			delete(s.msgs, m.ID)
-		}
-		delete(s.convs, c.id)
-	})
+	s.created = dropOldest(s.created, ret.Conversations, s.forget)
+}
+
+// forget removes an evicted conversation's messages and the conversation.
+func (s *session) forget(c *conversation) {
+	for _, m := range c.messages {
+		delete(s.msgs, m.ID)
+		s.account(-m.size())
+	}
+	delete(s.convs, c.id)
+}
+
+func (s *session) forgetEvent(ev *Event) {
+	delete(s.eventSeq, ev.ID)
+	s.account(-ev.size)
+}
+
+// size approximates the bytes a message holds, for the memory budget.
+func (m *Message) size() int64 {
+	return 320 + int64(len(m.ID)+len(m.ConversationID)+len(m.SenderID)+len(m.Role)+len(m.Text)+len(m.Metadata)+
+		len(m.ReplyTo)+len(m.WorkspaceID)+len(m.OwnerID)+len(m.MessageType)+len(m.Tags)+len(m.ToolCalls)+
+		len(m.Attachments)+len(m.SentAt)+len(m.Checksum))
+}
+
+// account adds n to the session's message count and, while the session is
+// live, to the server-wide total. Called with s.mu held.
+func (s *session) account(n int64) {
+	s.count.Add(n)
+	if s.owner != nil && !s.dropped.Load() {
+		s.owner.total.Add(n)
+	}
 }
 
 // dropOldest drops the first len(list)-limit elements, calling onDrop for
@@ -300,6 +345,65 @@ type sessions struct {
 	all     map[string]*session
 	def     *session
 	onEvent func(*Event) // called with the event's session locked; must not block
+	total   atomic.Int64 // approximate bytes of messages held by all live sessions
+}
+
+// shed brings the bytes held by all sessions back under the retention
+// budget after cur stored a message, down to 90% of it so that shedding is
+// rare: least recently used named sessions go first, then cur's own oldest
+// conversations, then the older half of its events, then the oldest
+// messages of its largest conversations (fixture conversations are never
+// evicted whole). Other sessions are
+// dropped from the map without taking their locks (cur's is held), so no
+// two sessions ever wait on each other.
+func (ss *sessions) shed(cur *session, ret scenarios.Retention) {
+	target := ret.MessageBytes * 9 / 10
+	ss.mu.Lock()
+	for ss.total.Load() > target {
+		var oldest *session
+		for id, s := range ss.all {
+			if id != "" && s != cur && (oldest == nil || s.lastUsed.Before(oldest.lastUsed)) {
+				oldest = s
+			}
+		}
+		if oldest == nil {
+			break
+		}
+		ss.drop(oldest)
+	}
+	ss.mu.Unlock()
+	for ss.total.Load() > target && len(cur.created) > 0 {
+		c := cur.created[0]
+		cur.created[0] = nil
+		cur.created = cur.created[1:]
+		cur.forget(c)
+	}
+	if ss.total.Load() > target && len(cur.events) > 0 {
+		cur.events = dropOldest(cur.events, len(cur.events)/2, cur.forgetEvent)
+	}
+	for ss.total.Load() > target {
+		var big *conversation
+		for _, c := range cur.convs {
+			if big == nil || len(c.messages) > len(big.messages) {
+				big = c
+			}
+		}
+		if big == nil || len(big.messages) == 0 {
+			return
+		}
+		big.messages = dropOldest(big.messages, len(big.messages)/2, func(old *Message) {
+			delete(cur.msgs, old.ID)
+			cur.account(-1)
+		})
+	}
+}
+
+// drop removes s from the map; its messages stop counting. Called with ss.mu held.
+func (ss *sessions) drop(s *session) {
+	delete(ss.all, s.id)
+	if !s.dropped.Swap(true) {
+		ss.total.Add(-s.count.Load())
+	}
 }
 
 func newSessions(seed uint64, onEvent func(*Event)) *sessions {
@@ -338,7 +442,7 @@ func (ss *sessions) dropOldest() {
 		}
 	}
 	if oldest != nil {
-		delete(ss.all, oldest.id)
+		ss.drop(oldest)
 	}
 }
 

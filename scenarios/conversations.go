@@ -206,10 +206,16 @@ func (r *reader) generate(n *yaml.Node, what string, index int, proto Conversati
 	}
 	count, messages := 3, 4
 	if v := f["count"]; v != nil {
-		count, _ = r.integer(v, what+".generate.count", 1, 10_000)
+		count, _ = r.integer(v, what+".generate.count", 1, 1000)
 	}
 	if v := f["messages"]; v != nil {
 		messages, _ = r.integer(v, what+".generate.messages", 0, 1000)
+	}
+	// Every session holds its own copy of the fixtures: a few lines of YAML
+	// must not ask for millions of messages.
+	if count*messages > maxGenerated {
+		r.errorf(n, "%s.generate asks for %d messages (count × messages); at most %d", what, count*messages, maxGenerated)
+		return nil
 	}
 	// Seeded from the file and position, not from --seed, so that generated
 	// fixtures are the same on every run and across reloads of other files.
@@ -246,6 +252,9 @@ func (r *reader) generate(n *yaml.Node, what string, index int, proto Conversati
 	}
 	return out
 }
+
+// maxGenerated bounds the messages one generate entry makes.
+const maxGenerated = 20_000
 
 // stableID derives an id in the API's format from a fixture's position, so
 // that fixtures without explicit ids keep the same ids on every load.

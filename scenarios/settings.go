@@ -49,6 +49,7 @@ type Retention struct {
 	Journal                 int // per session
 	Events                  int // per session
 	Sessions                int // X-Mock-Session sessions besides the default one
+	MessageBytes            int64 // approximate bytes of messages held, all sessions together
 }
 
 // CORS lists the browser origins allowed; "*" allows any.
@@ -89,6 +90,7 @@ func DefaultSettings() Settings {
 			Journal:                 1000,
 			Events:                  10_000,
 			Sessions:                100,
+			MessageBytes:            48 << 20,
 		},
 		CORS:      CORS{Origins: []string{"*"}},
 		BodyLimit: 1 << 20,
@@ -237,7 +239,7 @@ func (r *reader) webhook(n *yaml.Node, what string) (Webhook, bool) {
 }
 
 func (r *reader) retention(n *yaml.Node, ret Retention) Retention {
-	f := r.fields(n, "settings.retention", "conversations", "messages_per_conversation", "journal", "events", "sessions")
+	f := r.fields(n, "settings.retention", "conversations", "messages_per_conversation", "journal", "events", "sessions", "message_bytes")
 	set := func(key string, dst *int, max int) {
 		if v := f[key]; v != nil {
 			if x, ok := r.integer(v, "settings.retention."+key, 1, max); ok {
@@ -250,5 +252,13 @@ func (r *reader) retention(n *yaml.Node, ret Retention) Retention {
 	set("journal", &ret.Journal, 1_000_000)
 	set("events", &ret.Events, 10_000_000)
 	set("sessions", &ret.Sessions, 100_000)
+	if v := f["message_bytes"]; v != nil {
+		if b, ok := r.size(v, "settings.retention.message_bytes"); ok {
+			if b < 1<<20 {
+				r.errorf(v, "settings.retention.message_bytes must be at least 1MiB")
+			}
+			ret.MessageBytes = b
+		}
+	}
 	return ret
 }
