@@ -46,9 +46,9 @@ type Webhook struct {
 type Retention struct {
 	Conversations           int // per session; fixture conversations are never evicted
 	MessagesPerConversation int
-	Journal                 int // per session
-	Events                  int // per session
-	Sessions                int // X-Mock-Session sessions besides the default one
+	Journal                 int   // per session
+	Events                  int   // per session
+	Sessions                int   // X-Mock-Session sessions besides the default one
 	MessageBytes            int64 // approximate bytes of messages held, all sessions together
 }
 
