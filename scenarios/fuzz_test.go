@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"testing"
 	"testing/fstest"
+	"time"
 
 	"gopkg.in/yaml.v3"
 )
@@ -21,7 +22,20 @@ func FuzzLoad(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		set, err := Load(fstest.MapFS{"f.yaml": {Data: data}}, "")
+		// A load that takes seconds is a hang to fix (reloads must be quick),
+		// so it fails here and the fuzzer keeps the input.
+		var set *Set
+		var err error
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			set, err = Load(fstest.MapFS{"f.yaml": {Data: data}}, "")
+		}()
+		select {
+		case <-done:
+		case <-time.After(3 * time.Second):
+			t.Fatalf("loading %d bytes took over 3s: %q", len(data), data)
+		}
 		if err == nil {
 			if set == nil {
 				t.Fatal("nil Set without an error")
