@@ -170,11 +170,16 @@ func NewLoader() *Loader { return &Loader{cache: map[string]*parsedFile{}} }
 // Load reads every fixtures file below root of fsys and builds a Set; see
 // the package-level Load.
 func (l *Loader) Load(fsys fs.FS, prefix string) (*Set, error) {
-	files, probs := readTree(fsys, prefix)
-	if len(probs) > 0 {
-		return nil, probs
+	files, readProbs := readTree(fsys, prefix)
+	set, err := l.build(files)
+	if len(readProbs) == 0 {
+		return set, err
 	}
-	return l.build(files)
+	// Files that could not be read fail the load too, but the others are
+	// still checked, so that one load reports every problem.
+	var probs Problems
+	errors.As(err, &probs)
+	return nil, append(readProbs, probs...)
 }
 
 // parsedFile is what one file contributes, with where each part stands for

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -195,7 +196,30 @@ func TestHotReloadUnderTraffic(t *testing.T) {
 		t.Errorf("con_live01 kept %d traffic messages across reloads, want them all", n)
 	}
 
-	// 7. Editor leftovers are ignored: a broken swap file changes nothing.
+	// 7. Hazards appear in the tree: a FIFO and an alias bomb. The reload
+	// reports them, returns, and the last good configuration keeps serving.
+	if err := syscall.Mkfifo(filepath.Join(dir, "pipe.yaml"), 0o644); err == nil {
+		laughs := "a: &a [x, x, x, x, x, x, x, x, x]\n"
+		prev := "a"
+		for _, name := range []string{"b", "c", "d", "e", "f", "g", "h"} {
+			laughs += name + ": &" + name + " [" + strings.Repeat("*"+prev+", ", 8) + "*" + prev + "]\n"
+			prev = name
+		}
+		write("bomb.yaml", laughs+"scenario:\n  rules:\n    - {respond: {status: 500, body: *h}}\n")
+		until("the hazards are reported", func() bool {
+			ok, errs, _ := status()
+			all := strings.Join(errs, "\n")
+			return !ok && strings.Contains(all, "pipe.yaml: not a regular file") && strings.Contains(all, "bomb.yaml:")
+		})
+		if got := probe("beta"); got != `{"v":"three"}` {
+			t.Fatalf("while the tree holds hazards: %s, want the last good configuration", got)
+		}
+		_ = os.Remove(filepath.Join(dir, "pipe.yaml"))
+		_ = os.Remove(filepath.Join(dir, "bomb.yaml"))
+		until("recovered from the hazards", func() bool { ok, _, _ := status(); return ok })
+	}
+
+	// 8. Editor leftovers are ignored: a broken swap file changes nothing.
 	write(".alpha.yaml.swp", "::: not yaml")
 	write("beta.yaml~", "::: not yaml")
 	time.Sleep(100 * time.Millisecond)
