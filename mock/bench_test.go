@@ -63,19 +63,9 @@ func benchPost(b *testing.B, url, body string, headers map[string]string) {
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			req, _ := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
-			for k, v := range headers {
-				req.Header.Set(k, v)
-			}
-			res, err := client.Do(req)
-			if err != nil {
-				b.Error(err)
-				return
-			}
-			_, _ = io.Copy(io.Discard, res.Body)
-			res.Body.Close()
-			if res.StatusCode >= 300 {
-				b.Errorf("StatusCode=%d", res.StatusCode)
+			status, err := roundTrip(client, http.MethodPost, url, body, headers)
+			if err != nil || status >= 300 {
+				b.Errorf("StatusCode=%d, err=%v", status, err)
 				return
 			}
 		}

@@ -153,3 +153,26 @@ func golden(t testing.TB, name string, got []byte) {
 
 // startHTTP serves h on a loopback listener.
 func startHTTP(h http.Handler) *httptest.Server { return httptest.NewServer(h) }
+
+// roundTrip sends one request with client, drains and closes the answer,
+// and returns its status: the loop body of every load-driving benchmark.
+func roundTrip(client *http.Client, method, url, body string, headers map[string]string) (int, error) {
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req, err := http.NewRequest(method, url, rd)
+	if err != nil {
+		return 0, err
+	}
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
+	res, err := client.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	_, _ = io.Copy(io.Discard, res.Body)
+	res.Body.Close()
+	return res.StatusCode, nil
+}

@@ -62,18 +62,9 @@ func BenchmarkMemoryMillion(b *testing.B) {
 				if i > total {
 					return
 				}
-				req, _ := http.NewRequest("POST", ts.URL+"/v1/messages", strings.NewReader(bodies[i%2]))
-				req.Header.Set("Authorization", "Bearer k")
-				req.Header.Set("Content-Type", "application/json")
-				res, err := client.Do(req)
-				if err != nil {
-					b.Error(err)
-					return
-				}
-				_, _ = io.Copy(io.Discard, res.Body)
-				res.Body.Close()
-				if res.StatusCode != 200 {
-					b.Errorf("StatusCode=%d", res.StatusCode)
+				status, err := roundTrip(client, "POST", ts.URL+"/v1/messages", bodies[i%2], map[string]string{"Authorization": "Bearer k", "Content-Type": "application/json"})
+				if err != nil || status != 200 {
+					b.Errorf("StatusCode=%d, err=%v", status, err)
 					return
 				}
 			}
@@ -120,16 +111,10 @@ func BenchmarkMemoryRoundRobin(b *testing.B) {
 					return
 				}
 				body := fmt.Sprintf(`{"conversation_id":"con_rr%05d","sender_id":"usr_82hd92","sender_type":"agent","text":"Can you summarize my last 5 calls?","metadata":{"channel":"web"}}`, i%1000)
-				req, _ := http.NewRequest("POST", ts.URL+"/v1/messages", strings.NewReader(body))
-				req.Header.Set("Authorization", "Bearer k")
-				req.Header.Set("Content-Type", "application/json")
-				res, err := client.Do(req)
-				if err != nil {
+				if _, err := roundTrip(client, "POST", ts.URL+"/v1/messages", body, map[string]string{"Authorization": "Bearer k", "Content-Type": "application/json"}); err != nil {
 					b.Error(err)
 					return
 				}
-				_, _ = io.Copy(io.Discard, res.Body)
-				res.Body.Close()
 			}
 		}()
 	}

@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -31,23 +30,9 @@ func drive(tb testing.TB, method, url, body string, headers map[string]string, d
 		go func() {
 			defer wg.Done()
 			for time.Now().Before(deadline) {
-				var rd io.Reader
-				if body != "" {
-					rd = strings.NewReader(body)
-				}
-				req, _ := http.NewRequest(method, url, rd)
-				for k, v := range headers {
-					req.Header.Set(k, v)
-				}
-				res, err := client.Do(req)
-				if err != nil {
-					tb.Error(err)
-					return
-				}
-				_, _ = io.Copy(io.Discard, res.Body)
-				res.Body.Close()
-				if res.StatusCode >= 300 {
-					tb.Errorf("%s %s: %d", method, url, res.StatusCode)
+				status, err := roundTrip(client, method, url, body, headers)
+				if err != nil || status >= 300 {
+					tb.Errorf("%s %s: %d %v", method, url, status, err)
 					return
 				}
 				n.Add(1)
