@@ -130,7 +130,7 @@ func (s *Server) applyRules(w http.ResponseWriter, r *http.Request, set *scenari
 	return out, false
 }
 
-// sampleLatency draws a respond latency (none drawn for a fixed one).
+// sample draws a respond latency (none drawn for a fixed one).
 func (sess *session) sample(l *scenarios.Latency) time.Duration {
 	if !l.Random() {
 		return l.Sample(0, 0)

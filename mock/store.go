@@ -143,11 +143,11 @@ func (s *session) sync(set *scenarios.Set) {
 		}
 		s.convs[c.id] = c
 	}
-	if s.fixtures != nil && s.fixtures.Settings.Retention != set.Settings.Retention {
-		s.fixtures = set
+	retentionChanged := s.fixtures != nil && s.fixtures.Settings.Retention != set.Settings.Retention
+	s.fixtures = set
+	if retentionChanged {
 		s.evict(set.Settings.Retention)
 	}
-	s.fixtures = set
 }
 
 func fixtureMessage(c *conversation, fm scenarios.Message) *Message {
@@ -443,21 +443,5 @@ func (ss *sessions) dropOldest() {
 	}
 	if oldest != nil {
 		ss.drop(oldest)
-	}
-}
-
-// each calls fn for every session, the default one first.
-func (ss *sessions) each(fn func(*session)) {
-	ss.mu.Lock()
-	list := make([]*session, 0, len(ss.all))
-	list = append(list, ss.def)
-	for id, s := range ss.all {
-		if id != "" {
-			list = append(list, s)
-		}
-	}
-	ss.mu.Unlock()
-	for _, s := range list {
-		fn(s)
 	}
 }

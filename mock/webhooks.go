@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -107,7 +108,7 @@ func (wh *webhooks) publish(set *scenarios.Set, ev *Event) {
 	}
 	var body []byte
 	for _, hook := range hooks {
-		if len(hook.Events) > 0 && !contains(hook.Events, ev.Type) {
+		if len(hook.Events) > 0 && !slices.Contains(hook.Events, ev.Type) {
 			continue
 		}
 		if body == nil {
@@ -115,15 +116,6 @@ func (wh *webhooks) publish(set *scenarios.Set, ev *Event) {
 		}
 		wh.enqueue(&delivery{url: hook.URL, key: hook.Key, eventID: ev.ID, body: body, attempt: 1})
 	}
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 func (wh *webhooks) enqueue(d *delivery) {

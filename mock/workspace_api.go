@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"mime"
 	"net/http"
+	"net/url"
 	"sort"
 	"strconv"
 	"strings"
@@ -414,12 +415,14 @@ func (s *Server) createB(w http.ResponseWriter, r *http.Request, set *scenarios.
 // queryParams validates query parameters as FastAPI's Query(…) does; every
 // problem is collected, in parameter order.
 type queryParams struct {
-	r  *http.Request
-	pv pyValidator
+	values url.Values // parsed once: every parameter reads it
+	pv     pyValidator
 }
 
+func newQueryParams(r *http.Request) *queryParams { return &queryParams{values: r.URL.Query()} }
+
 func (q *queryParams) get(name string) (string, bool) {
-	vs, ok := q.r.URL.Query()[name]
+	vs, ok := q.values[name]
 	if !ok || len(vs) == 0 {
 		return "", false
 	}
@@ -482,7 +485,7 @@ func (s *Server) handleListB() http.Handler {
 		if !ok {
 			return
 		}
-		q := &queryParams{r: r}
+		q := newQueryParams(r)
 		convID := q.required("conversation_id")
 		skip := q.integer("skip", 0, 0, 0)
 		limit := q.integer("limit", 100, 1, 1000)
@@ -572,7 +575,7 @@ func (s *Server) handleConversationsB() http.Handler {
 		if !ok {
 			return
 		}
-		q := &queryParams{r: r}
+		q := newQueryParams(r)
 		skip := q.integer("skip", 0, 0, 0)
 		limit := q.integer("limit", 100, 1, 1000)
 		if len(q.pv.errs) > 0 {

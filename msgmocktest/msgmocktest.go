@@ -57,7 +57,6 @@ type config struct {
 	now      *time.Time
 	scenario string
 	logger   *slog.Logger
-	err      error
 }
 
 // An Option configures a Server.

@@ -149,9 +149,6 @@ type KeyMatcher struct {
 	M   *Matcher
 }
 
-// UsesMetadata reports whether matching needs the request's metadata.
-func (w *When) UsesMetadata() bool { return len(w.Metadata) > 0 }
-
 // Match reports whether every condition holds for f.
 func (w *When) Match(f *Facts) bool {
 	if w.API != "" && w.API != f.API {

@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -99,7 +100,7 @@ func DefaultSettings() Settings {
 
 // WorkspaceAllowed reports whether requests may act in workspace id.
 func (s *Settings) WorkspaceAllowed(id string) bool {
-	return len(s.Workspaces) == 0 || contains(s.Workspaces, id)
+	return len(s.Workspaces) == 0 || slices.Contains(s.Workspaces, id)
 }
 
 func (r *reader) settings(n *yaml.Node) Settings {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -70,7 +71,7 @@ func (r *reader) fields(n *yaml.Node, what string, allowed ...string) map[string
 			r.errorf(k, "%s: merge keys (<<) are not supported", what)
 			continue
 		}
-		if !contains(allowed, k.Value) {
+		if !slices.Contains(allowed, k.Value) {
 			r.errorf(k, "unknown key %q in %s (allowed: %s)", k.Value, what, strings.Join(allowed, ", "))
 			continue
 		}
@@ -81,15 +82,6 @@ func (r *reader) fields(n *yaml.Node, what string, allowed ...string) map[string
 		out[k.Value] = v
 	}
 	return out
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 func (r *reader) scalar(n *yaml.Node, what, want string) (*yaml.Node, bool) {
