@@ -16,21 +16,17 @@ func writeAdminError(w http.ResponseWriter, status int, message string) {
 	writeJSON(w, status, map[string]string{"error": message})
 }
 
-// admin guards an admin route with --admin-token; nil methods is the
-// catch-all that answers 404.
-func (s *Server) admin(m methods) http.Handler {
-	var next http.Handler = s.notFound()
-	if m != nil {
-		next = s.dispatch(m)
+// requireAdminToken guards an admin route with --admin-token.
+func (s *Server) requireAdminToken(next http.Handler) http.Handler {
+	if s.adminToken == "" {
+		return next
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if s.adminToken != "" {
-			tok, _ := bearer(r.Header)
-			if subtle.ConstantTimeCompare([]byte(tok), []byte(s.adminToken)) != 1 {
-				w.Header().Set("WWW-Authenticate", "Bearer")
-				writeAdminError(w, http.StatusUnauthorized, "the admin API requires Authorization: Bearer <admin token>")
-				return
-			}
+		tok, _ := bearer(r.Header)
+		if subtle.ConstantTimeCompare([]byte(tok), []byte(s.adminToken)) != 1 {
+			w.Header().Set("WWW-Authenticate", "Bearer")
+			writeAdminError(w, http.StatusUnauthorized, "the admin API requires Authorization: Bearer <admin token>")
+			return
 		}
 		next.ServeHTTP(w, r)
 	})

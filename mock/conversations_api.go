@@ -323,7 +323,7 @@ func (s *Server) handleConversationMessagesA() http.Handler {
 		if !ok {
 			return
 		}
-		id := r.PathValue("id")
+		id := pathVar(r, "id")
 		sess := s.lockSession(r, set)
 		conv := sess.conversation(scenarios.APIConversations, id)
 		if conv == nil {

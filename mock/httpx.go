@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -104,36 +103,4 @@ func bearer(h http.Header) (string, bool) {
 	}
 	tok := strings.TrimSpace(v[7:])
 	return tok, tok != ""
-}
-
-// methods routes one path by method. A method it lacks gets the API's 405
-// with an Allow header; HEAD is served by GET, as Starlette does.
-type methods map[string]http.Handler
-
-func (m methods) allow() string {
-	list := make([]string, 0, len(m)+1)
-	for k := range m {
-		list = append(list, k)
-		if k == http.MethodGet {
-			list = append(list, http.MethodHead)
-		}
-	}
-	sort.Strings(list)
-	return strings.Join(list, ", ")
-}
-
-func (s *Server) dispatch(m methods) http.Handler {
-	allow := m.allow()
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h := m[r.Method]
-		if h == nil && r.Method == http.MethodHead {
-			h = m[http.MethodGet]
-		}
-		if h == nil {
-			w.Header().Set("Allow", allow)
-			s.methodNotAllowed(w, r)
-			return
-		}
-		h.ServeHTTP(w, r)
-	})
 }

@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"runtime/debug"
-	"strings"
 	"sync"
 	"time"
 
@@ -33,6 +32,7 @@ type exchange struct {
 	rule     string
 	hijacked bool
 	set      *scenarios.Set // the configuration this request runs on, start to end
+	surface  *surface       // the route group that answered; set by routes.go
 }
 
 var exchangePool = sync.Pool{New: func() any { return new(exchange) }}
@@ -86,18 +86,6 @@ func (s *Server) config(w http.ResponseWriter) *scenarios.Set {
 	return s.fixtures.Current()
 }
 
-// apiOf tells which API a path belongs to; admin is "".
-func apiOf(path string) scenarios.API {
-	switch {
-	case strings.HasPrefix(path, "/api/") || path == "/api":
-		return scenarios.APIWorkspace
-	case strings.HasPrefix(path, "/__mock/") || path == "/__mock":
-		return ""
-	default:
-		return scenarios.APIConversations
-	}
-}
-
 // middleware wraps every request: CORS, panic recovery into the API's own
 // 500, then one journal entry and one log line.
 func (s *Server) middleware(next http.Handler) http.Handler {
@@ -115,11 +103,11 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 			if p != nil && p != http.ErrAbortHandler {
 				s.log.Error("panic in handler", "method", r.Method, "path", r.URL.Path, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
 				if ex.status == 0 && !ex.hijacked {
-					s.internalError(ex, r)
+					ex.surfaceOrDefault().internalError(ex, r)
 				}
 			}
 			elapsed := time.Since(start)
-			if apiOf(r.URL.Path) != "" {
+			if ex.surfaceOrDefault().journaled {
 				s.record(r, ex, set, elapsed)
 			}
 			s.logRequest(r, ex, elapsed)
@@ -157,15 +145,14 @@ func (s *Server) cors(w http.ResponseWriter, r *http.Request, set *scenarios.Set
 	return true
 }
 
-func (s *Server) internalError(w http.ResponseWriter, r *http.Request) {
-	switch apiOf(r.URL.Path) {
-	case scenarios.APIWorkspace:
-		writeDetail(w, http.StatusInternalServerError, "Internal Server Error")
-	case scenarios.APIConversations:
-		writeEnvelopeError(w, http.StatusInternalServerError, msgEnqueueFailed)
-	default:
-		writeAdminError(w, http.StatusInternalServerError, "internal error; see the server log")
+// surfaceOrDefault is the surface that answered; a request that never
+// reached one (a panic in routing itself) is the Conversations API's, as
+// the router's own fallback is.
+func (e *exchange) surfaceOrDefault() *surface {
+	if e.surface == nil {
+		return conversationsSurface
 	}
+	return e.surface
 }
 
 func (s *Server) logRequest(r *http.Request, ex *exchange, elapsed time.Duration) {

@@ -2,63 +2,169 @@ package mock
 
 import (
 	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/gorilla/mux"
 
 	"github.com/msgmock/msgmock/scenarios"
 )
 
 // routes lists msgmock's whole HTTP surface.
+//
+// The router cleans no path and redirects nothing: neither real service
+// does, so `//api/v1/messages` or `/api` get the API's own 404 rather than
+// a redirect. Paths are matched escaped, so an id may hold an encoded slash.
 func (s *Server) routes() http.Handler {
-	mux := http.NewServeMux()
+	root := mux.NewRouter().SkipClean(true).UseEncodedPath()
 
 	// Conversations API (seed 000).
-	mux.Handle("/v1/messages", s.dispatch(methods{http.MethodPost: s.handleSendA()}))
-	mux.Handle("/v1/conversations/{id}/messages", s.dispatch(methods{http.MethodGet: s.handleConversationMessagesA()}))
-	mux.Handle("/v1/events", s.dispatch(methods{http.MethodGet: s.handleEventsA()}))
-	mux.Handle("/v1/events/stream", s.dispatch(methods{http.MethodGet: s.handleStream(scenarios.APIConversations)}))
-	mux.Handle("/v1/", s.notFound())
+	a := s.group(root, "/v1", conversationsSurface)
+	a.handle("/messages", s.handleSendA(), http.MethodPost)
+	a.handle("/conversations/{id}/messages", s.handleConversationMessagesA(), http.MethodGet)
+	a.handle("/events", s.handleEventsA(), http.MethodGet)
+	a.handle("/events/stream", s.handleStream(scenarios.APIConversations), http.MethodGet)
 
 	// Workspace Messages API (seed 001).
-	mux.Handle("/api/v1/messages", s.dispatch(methods{http.MethodPost: s.handleCreateB(), http.MethodGet: s.handleListB()}))
-	mux.Handle("/api/v1/messages/{message_id}", s.dispatch(methods{http.MethodGet: s.handleGetB()}))
-	mux.Handle("/api/v1/conversations", s.dispatch(methods{http.MethodGet: s.handleConversationsB()}))
-	mux.Handle("/api/v1/events/stream", s.dispatch(methods{http.MethodGet: s.handleStream(scenarios.APIWorkspace)}))
-	mux.Handle("/api/", s.notFound())
+	b := s.group(root, "/api/v1", workspaceSurface)
+	b.handle("/messages", s.handleCreateB(), http.MethodPost)
+	b.handle("/messages", s.handleListB(), http.MethodGet)
+	b.handle("/messages/{message_id}", s.handleGetB(), http.MethodGet)
+	b.handle("/conversations", s.handleConversationsB(), http.MethodGet)
+	b.handle("/events/stream", s.handleStream(scenarios.APIWorkspace), http.MethodGet)
 
 	// Admin API.
-	mux.Handle("/__mock/health", s.admin(methods{http.MethodGet: s.handleHealth()}))
-	mux.Handle("/__mock/status", s.admin(methods{http.MethodGet: s.handleStatus()}))
-	mux.Handle("/__mock/scenario", s.admin(methods{http.MethodPut: s.handleSetScenario()}))
-	mux.Handle("/__mock/reset", s.admin(methods{http.MethodPost: s.handleReset()}))
-	mux.Handle("/__mock/requests", s.admin(methods{http.MethodGet: s.handleRequests(), http.MethodDelete: s.handleClearRequests()}))
-	mux.Handle("/__mock/webhooks/deliveries", s.admin(methods{http.MethodGet: s.handleDeliveries()}))
-	mux.Handle("/__mock/clock", s.admin(methods{http.MethodGet: s.handleClock(), http.MethodPost: s.handleClock()}))
-	mux.Handle("/__mock/", s.admin(nil))
+	adm := s.group(root, "/__mock", adminSurface)
+	adm.handle("/health", s.handleHealth(), http.MethodGet)
+	adm.handle("/status", s.handleStatus(), http.MethodGet)
+	adm.handle("/scenario", s.handleSetScenario(), http.MethodPut)
+	adm.handle("/reset", s.handleReset(), http.MethodPost)
+	adm.handle("/requests", s.handleRequests(), http.MethodGet)
+	adm.handle("/requests", s.handleClearRequests(), http.MethodDelete)
+	adm.handle("/webhooks/deliveries", s.handleDeliveries(), http.MethodGet)
+	adm.handle("/clock", s.handleClock(), http.MethodGet, http.MethodPost)
 
-	mux.Handle("/", s.notFound())
-	return mux
+	// Outside every group, the first path segment names the API whose 404
+	// answers (`/api`, `//api/v1/messages`); anything else is the
+	// Conversations API's, as the root of that service would answer.
+	root.MatcherFunc(firstSegment("api")).Handler(s.surfaced(workspaceSurface, workspaceSurface.notFound))
+	root.MatcherFunc(firstSegment("__mock")).Handler(s.surfaced(adminSurface, adminSurface.notFound))
+	root.NotFoundHandler = s.surfaced(conversationsSurface, conversationsSurface.notFound)
+	return root
 }
 
-// notFound answers an unknown route in the shape of the API its path belongs to.
-func (s *Server) notFound() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		switch apiOf(r.URL.Path) {
-		case "workspace":
-			writeDetail(w, http.StatusNotFound, "Not Found")
-		case "":
+// A surface is one group of routes that answers in one API's shape: its 404,
+// its 405, the 500 a panic becomes, and whether its requests are journaled.
+type surface struct {
+	api              scenarios.API // "" for the admin API
+	journaled        bool
+	adminOnly        bool // guarded by --admin-token
+	notFound         http.HandlerFunc
+	methodNotAllowed http.HandlerFunc // the Allow header is set before it runs
+	internalError    http.HandlerFunc
+}
+
+var (
+	conversationsSurface = &surface{
+		api:              scenarios.APIConversations,
+		journaled:        true,
+		notFound:         func(w http.ResponseWriter, _ *http.Request) { writeEnvelopeError(w, http.StatusNotFound, msgResourceNotFound) },
+		methodNotAllowed: func(w http.ResponseWriter, _ *http.Request) { writeEnvelopeError(w, http.StatusMethodNotAllowed, msgMethodNotAllowed) },
+		internalError:    func(w http.ResponseWriter, _ *http.Request) { writeEnvelopeError(w, http.StatusInternalServerError, msgEnqueueFailed) },
+	}
+	workspaceSurface = &surface{
+		api:              scenarios.APIWorkspace,
+		journaled:        true,
+		notFound:         func(w http.ResponseWriter, _ *http.Request) { writeDetail(w, http.StatusNotFound, "Not Found") },
+		methodNotAllowed: func(w http.ResponseWriter, _ *http.Request) { writeDetail(w, http.StatusMethodNotAllowed, "Method Not Allowed") },
+		internalError:    func(w http.ResponseWriter, _ *http.Request) { writeDetail(w, http.StatusInternalServerError, "Internal Server Error") },
+	}
+	adminSurface = &surface{
+		adminOnly: true,
+		notFound: func(w http.ResponseWriter, r *http.Request) {
 			writeAdminError(w, http.StatusNotFound, "no admin endpoint "+r.URL.Path)
-		default:
-			writeEnvelopeError(w, http.StatusNotFound, msgResourceNotFound)
+		},
+		methodNotAllowed: func(w http.ResponseWriter, r *http.Request) {
+			writeAdminError(w, http.StatusMethodNotAllowed, "method "+r.Method+" not allowed; allowed: "+w.Header().Get("Allow"))
+		},
+		internalError: func(w http.ResponseWriter, _ *http.Request) {
+			writeAdminError(w, http.StatusInternalServerError, "internal error; see the server log")
+		},
+	}
+)
+
+// group is one surface's subrouter.
+type group struct {
+	s      *Server
+	router *mux.Router
+	sf     *surface
+}
+
+func (s *Server) group(root *mux.Router, prefix string, sf *surface) group {
+	sub := root.PathPrefix(prefix).Subrouter()
+	sub.NotFoundHandler = s.surfaced(sf, sf.notFound)
+	sub.MethodNotAllowedHandler = s.surfaced(sf, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Allow", allowed(sub, r))
+		sf.methodNotAllowed(w, r)
+	}))
+	return group{s: s, router: sub, sf: sf}
+}
+
+// handle routes path (below the group's prefix) for methods; GET serves
+// HEAD too.
+func (g group) handle(path string, h http.Handler, methods ...string) {
+	for _, m := range methods {
+		if m == http.MethodGet {
+			methods = append(methods, http.MethodHead)
+			break
 		}
+	}
+	g.router.Handle(path, g.s.surfaced(g.sf, h)).Methods(methods...)
+}
+
+// surfaced marks the request's exchange with its surface, for the journal
+// and for the shape of a 500, and guards admin routes with the token.
+func (s *Server) surfaced(sf *surface, h http.Handler) http.Handler {
+	if sf.adminOnly {
+		h = s.requireAdminToken(h)
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		exchangeOf(w).surface = sf
+		h.ServeHTTP(w, r)
 	})
 }
 
-func (s *Server) methodNotAllowed(w http.ResponseWriter, r *http.Request) {
-	switch apiOf(r.URL.Path) {
-	case "workspace":
-		writeDetail(w, http.StatusMethodNotAllowed, "Method Not Allowed")
-	case "":
-		writeAdminError(w, http.StatusMethodNotAllowed, "method "+r.Method+" not allowed; allowed: "+w.Header().Get("Allow"))
-	default:
-		writeEnvelopeError(w, http.StatusMethodNotAllowed, msgMethodNotAllowed)
+// routedMethods are the methods a 405's Allow header may list.
+var routedMethods = []string{http.MethodDelete, http.MethodGet, http.MethodHead, http.MethodPatch, http.MethodPost, http.MethodPut}
+
+// allowed lists, sorted, the methods router serves at r's path: what a 405
+// puts in its Allow header. It runs only on the 405 path.
+func allowed(router *mux.Router, r *http.Request) string {
+	var list []string
+	for _, m := range routedMethods {
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		var match mux.RouteMatch
+		if router.Match(probe, &match) && match.MatchErr == nil {
+			list = append(list, m)
+		}
 	}
+	return strings.Join(list, ", ")
+}
+
+// firstSegment matches paths whose first non-empty segment is name.
+func firstSegment(name string) mux.MatcherFunc {
+	return func(r *http.Request, _ *mux.RouteMatch) bool {
+		p := strings.TrimLeft(r.URL.Path, "/")
+		return p == name || strings.HasPrefix(p, name+"/")
+	}
+}
+
+// pathVar returns a route variable, unescaped (routes match escaped paths).
+func pathVar(r *http.Request, name string) string {
+	v := mux.Vars(r)[name]
+	if u, err := url.PathUnescape(v); err == nil {
+		return u
+	}
+	return v
 }

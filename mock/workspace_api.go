@@ -543,7 +543,7 @@ func (s *Server) handleGetB() http.Handler {
 			return
 		}
 		sess := s.lockSession(r, set)
-		m := sess.msgs[r.PathValue("message_id")]
+		m := sess.msgs[pathVar(r, "message_id")]
 		sess.mu.Unlock()
 		if m == nil || m.API != scenarios.APIWorkspace || m.WorkspaceID != ws {
 			writeDetail(w, http.StatusNotFound, detailMessageNotFound)

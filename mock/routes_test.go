@@ -1,0 +1,112 @@
+package mock_test
+
+import (
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+// TestRoutesAnswerInTheirSurfaceShape: every path outside a route gets the
+// 404 of the API it belongs to, every wrong method that API's 405 with the
+// methods the path serves, and nothing is redirected or cleaned (neither
+// real service does either).
+func TestRoutesAnswerInTheirSurfaceShape(t *testing.T) {
+	ts := startServer(t, nil)
+	const (
+		envelope404 = `{"status":"error","message":"Resource not found.","data":null}`
+		envelope405 = `{"status":"error","message":"Method not allowed.","data":null}`
+		detail404   = `{"detail":"Not Found"}`
+		detail405   = `{"detail":"Method Not Allowed"}`
+	)
+	tests := []struct {
+		method, path string
+		status       int
+		body         string
+		allow        string
+	}{
+		// Workspace API: FastAPI has no path cleaning and no 307 for these.
+		{"GET", "/api", 404, detail404, ""},
+		{"GET", "/api/", 404, detail404, ""},
+		{"GET", "//api/v1/messages", 404, detail404, ""},
+		{"POST", "/api/v2/messages", 404, detail404, ""},
+		{"GET", "/api/v1/messages/a/b", 404, detail404, ""},
+		{"DELETE", "/api/v1/messages", 405, detail405, "GET, HEAD, POST"},
+		{"PATCH", "/api/v1/conversations", 405, detail405, "GET, HEAD"},
+		{"POST", "/api/v1/events/stream", 405, detail405, "GET, HEAD"},
+		// Conversations API.
+		{"GET", "//v1/messages", 404, envelope404, ""},
+		{"GET", "/v1/../api/v1/messages", 404, envelope404, ""},
+		{"GET", "/v1", 404, envelope404, ""},
+		{"GET", "/nothing", 404, envelope404, ""},
+		{"PUT", "/v1/events", 405, envelope405, "GET, HEAD"},
+		{"POST", "/v1/events/stream", 405, envelope405, "GET, HEAD"},
+		// Admin API.
+		{"GET", "/__mock", 404, `{"error":"no admin endpoint /__mock"}`, ""},
+		{"GET", "//__mock/nothing", 404, `{"error":"no admin endpoint //__mock/nothing"}`, ""},
+		{"PATCH", "/__mock/requests", 405, `{"error":"method PATCH not allowed; allowed: DELETE, GET, HEAD"}`, "DELETE, GET, HEAD"},
+		{"DELETE", "/__mock/clock", 405, `{"error":"method DELETE not allowed; allowed: GET, HEAD, POST"}`, "GET, HEAD, POST"},
+	}
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	for _, tt := range tests {
+		t.Run(tt.method+" "+tt.path, func(t *testing.T) {
+			req, err := http.NewRequest(tt.method, ts.URL+tt.path, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header.Set("Authorization", "Bearer "+seedKey)
+			res, err := client.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			if res.StatusCode != tt.status || string(body) != tt.body {
+				t.Fatalf("got %d %s, want %d %s", res.StatusCode, body, tt.status, tt.body)
+			}
+			if got := res.Header.Get("Allow"); got != tt.allow {
+				t.Errorf("Allow=%q, want %q", got, tt.allow)
+			}
+			if loc := res.Header.Get("Location"); loc != "" {
+				t.Errorf("Location=%q: nothing is redirected", loc)
+			}
+			if ct := res.Header.Get("Content-Type"); ct != "application/json" {
+				t.Errorf("Content-Type=%q, want application/json", ct)
+			}
+		})
+	}
+}
+
+// TestEncodedPathVariables: an id holding an encoded slash is one id, as
+// it was for the standard library's router.
+func TestEncodedPathVariables(t *testing.T) {
+	ts := startServer(t, nil)
+	res := ts.call(t, "GET", "/v1/conversations/a%2Fb/messages", "", "Authorization: Bearer "+seedKey)
+	want := `{"status":"error","message":"Conversation not found: a/b.","data":null}`
+	if res.Status != 404 || string(res.Body) != want {
+		t.Fatalf("got %d %s, want 404 %s", res.Status, res.Body, want)
+	}
+	res = ts.call(t, "GET", "/api/v1/messages/msg%2F1", "", "x-api-key: "+seedKey)
+	if res.Status != 404 || string(res.Body) != `{"detail":"Message not found"}` {
+		t.Fatalf("got %d %s, want 404 Message not found", res.Status, res.Body)
+	}
+}
+
+// TestRouteMissesAreJournaledPerAPI: an API's 404 and 405 are requests the
+// client made, so they are journaled; the admin API's own are not.
+func TestRouteMissesAreJournaledPerAPI(t *testing.T) {
+	ts := startServer(t, nil)
+	ts.call(t, "GET", "/api", "")
+	ts.call(t, "DELETE", "/v1/messages", "")
+	ts.call(t, "GET", "/__mock/nothing", "")
+	res := ts.call(t, "GET", "/__mock/requests", "")
+	got := string(res.Body)
+	for _, want := range []string{`"path":"/api","headers"`, `"status":404`, `"path":"/v1/messages"`, `"status":405`} {
+		if !strings.Contains(got, want) {
+			t.Errorf("journal lacks %s: %s", want, got)
+		}
+	}
+	if strings.Contains(got, "/__mock/nothing") {
+		t.Errorf("journal lists an admin request: %s", got)
+	}
+}
