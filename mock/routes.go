@@ -66,18 +66,28 @@ type surface struct {
 
 var (
 	conversationsSurface = &surface{
-		api:              scenarios.APIConversations,
-		journaled:        true,
-		notFound:         func(w http.ResponseWriter, _ *http.Request) { writeEnvelopeError(w, http.StatusNotFound, msgResourceNotFound) },
-		methodNotAllowed: func(w http.ResponseWriter, _ *http.Request) { writeEnvelopeError(w, http.StatusMethodNotAllowed, msgMethodNotAllowed) },
-		internalError:    func(w http.ResponseWriter, _ *http.Request) { writeEnvelopeError(w, http.StatusInternalServerError, msgEnqueueFailed) },
+		api:       scenarios.APIConversations,
+		journaled: true,
+		notFound: func(w http.ResponseWriter, _ *http.Request) {
+			writeEnvelopeError(w, http.StatusNotFound, msgResourceNotFound)
+		},
+		methodNotAllowed: func(w http.ResponseWriter, _ *http.Request) {
+			writeEnvelopeError(w, http.StatusMethodNotAllowed, msgMethodNotAllowed)
+		},
+		internalError: func(w http.ResponseWriter, _ *http.Request) {
+			writeEnvelopeError(w, http.StatusInternalServerError, msgEnqueueFailed)
+		},
 	}
 	workspaceSurface = &surface{
-		api:              scenarios.APIWorkspace,
-		journaled:        true,
-		notFound:         func(w http.ResponseWriter, _ *http.Request) { writeDetail(w, http.StatusNotFound, "Not Found") },
-		methodNotAllowed: func(w http.ResponseWriter, _ *http.Request) { writeDetail(w, http.StatusMethodNotAllowed, "Method Not Allowed") },
-		internalError:    func(w http.ResponseWriter, _ *http.Request) { writeDetail(w, http.StatusInternalServerError, "Internal Server Error") },
+		api:       scenarios.APIWorkspace,
+		journaled: true,
+		notFound:  func(w http.ResponseWriter, _ *http.Request) { writeDetail(w, http.StatusNotFound, "Not Found") },
+		methodNotAllowed: func(w http.ResponseWriter, _ *http.Request) {
+			writeDetail(w, http.StatusMethodNotAllowed, "Method Not Allowed")
+		},
+		internalError: func(w http.ResponseWriter, _ *http.Request) {
+			writeDetail(w, http.StatusInternalServerError, "Internal Server Error")
+		},
 	}
 	adminSurface = &surface{
 		adminOnly: true,
