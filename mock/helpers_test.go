@@ -2,6 +2,7 @@ package mock_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"flag"
 	"io"
@@ -55,7 +56,7 @@ func startServer(t testing.TB, fsys fs.FS, opts ...serverOption) *testServer {
 	for _, opt := range opts {
 		opt(&o)
 	}
-	m := mock.NewServer(o)
+	m := mock.NewServer(context.Background(), o)
 	ts := httptest.NewServer(m)
 	t.Cleanup(func() {
 		ts.Close()

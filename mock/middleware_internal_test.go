@@ -2,6 +2,7 @@ package mock
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"log/slog"
 	"net/http"
@@ -39,7 +40,7 @@ func TestPanicBecomesNative500(t *testing.T) {
 		t.Fatal(err)
 	}
 	var logs lockedBuffer
-	s := NewServer(Options{Fixtures: store, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	s := NewServer(context.Background(), Options{Fixtures: store, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	defer s.Close()
 	boom := http.HandlerFunc(func(http.ResponseWriter, *http.Request) { panic("boom") })
 	tests := []struct {

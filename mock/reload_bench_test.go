@@ -45,7 +45,7 @@ func BenchmarkReloadLatency(b *testing.B) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go func() { _ = scenarios.Watch(ctx, store, dir, scenarios.WatchOptions{}) }()
-	m := mock.NewServer(mock.Options{Fixtures: store, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	m := mock.NewServer(context.Background(), mock.Options{Fixtures: store, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	defer m.Close()
 	ts := startHTTP(m)
 	defer ts.Close()

@@ -53,7 +53,9 @@ type Server struct {
 }
 
 // NewServer returns a Server reading its configuration from opts.Fixtures.
-func NewServer(opts Options) *Server {
+// Its background work (reply timers, stream pacing, webhook deliveries)
+// lives until ctx ends or Close is called, whichever is first.
+func NewServer(ctx context.Context, opts Options) *Server {
 	if opts.Fixtures == nil {
 		panic("mock.NewServer: Options.Fixtures is required")
 	}
@@ -84,7 +86,7 @@ func NewServer(opts Options) *Server {
 		name = "default"
 	}
 	s.scenario.Store(&name)
-	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.ctx, s.cancel = context.WithCancel(ctx)
 	s.jobs = newScheduler()
 	s.hooks = newWebhooks(s.jobs)
 	s.hooks.start(s.ctx, &s.wg)
@@ -101,6 +103,7 @@ func NewServer(opts Options) *Server {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
 
 // Close stops scheduled replies and ends open streams, then waits for them.
+// Cancelling NewServer's context does the same without the wait.
 // In-flight requests are the http.Server's to drain (Shutdown).
 func (s *Server) Close() {
 	s.cancel()

@@ -72,7 +72,7 @@ func TestSoak(t *testing.T) {
 	var watchDone sync.WaitGroup
 	watchDone.Add(1)
 	go func() { defer watchDone.Done(); _ = scenarios.Watch(watchCtx, store, dir, scenarios.WatchOptions{}) }()
-	m := mock.NewServer(mock.Options{Fixtures: store, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	m := mock.NewServer(context.Background(), mock.Options{Fixtures: store, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	ts := httptest.NewServer(m)
 
 	ctx, cancel := context.WithTimeout(context.Background(), *soakFor)

@@ -103,7 +103,7 @@ func Start(opts ...Option) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("msgmocktest: listen: %w", err)
 	}
-	m := mock.NewServer(mock.Options{Fixtures: store, Clock: mock.NewClock(c.now), Seed: c.seed, Scenario: c.scenario, Logger: c.logger, Version: "msgmocktest"})
+	m := mock.NewServer(context.Background(), mock.Options{Fixtures: store, Clock: mock.NewClock(c.now), Seed: c.seed, Scenario: c.scenario, Logger: c.logger, Version: "msgmocktest"})
 	srv := &http.Server{Handler: m, ReadHeaderTimeout: 10 * time.Second}
 	srv.RegisterOnShutdown(m.Close)
 	go func() { _ = srv.Serve(ln) }()

@@ -3,7 +3,7 @@ package scenarios
 import (
 	"encoding/json"
 	"fmt"
-	"net/http"
+	"net/textproto"
 	"regexp"
 	"strings"
 
@@ -103,8 +103,8 @@ type Facts struct {
 	Role           string // sender_type or role
 	ConversationID string
 	WorkspaceID    string
-	Header         http.Header
-	MetadataJSON   json.RawMessage // metadata / meta_data as sent; decoded only if a rule asks
+	Header         map[string][]string // canonical keys, as net/http gives them
+	MetadataJSON   json.RawMessage     // metadata / meta_data as sent; decoded only if a rule asks
 
 	metadata map[string]string
 	decoded  bool
@@ -205,7 +205,7 @@ func (r *reader) when(n *yaml.Node, what string) When {
 		w.Role = one("role")
 	}
 	if v := f["headers"]; v != nil {
-		w.Headers = r.keyMatchers(v, what+".headers", http.CanonicalHeaderKey)
+		w.Headers = r.keyMatchers(v, what+".headers", textproto.CanonicalMIMEHeaderKey)
 	}
 	if v := f["metadata"]; v != nil {
 		w.Metadata = r.keyMatchers(v, what+".metadata", func(s string) string { return s })

@@ -4,7 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"net/http"
+	"net/textproto"
 	"path"
 	"strconv"
 	"strings"
@@ -249,7 +249,7 @@ func (r *reader) respond(n *yaml.Node, what string) *Respond {
 				name, ok1 := r.nonEmpty(hn.Content[i], what+".headers name")
 				val, ok2 := r.str(hn.Content[i+1], what+".headers."+name)
 				if ok1 && ok2 {
-					resp.Headers = append(resp.Headers, Header{Name: http.CanonicalHeaderKey(name), Value: val})
+					resp.Headers = append(resp.Headers, Header{Name: textproto.CanonicalMIMEHeaderKey(name), Value: val})
 				}
 			}
 		} else {

@@ -231,7 +231,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	m := mock.NewServer(mock.Options{
+	m := mock.NewServer(ctx, mock.Options{
 		Fixtures:   store,
 		Clock:      mock.NewClock(frozen),
 		Seed:       f.seed,
