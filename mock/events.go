@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"sort"
 
+	"github.com/msgmock/msgmock/mock/pydantic"
 	"github.com/msgmock/msgmock/scenarios"
 )
 
@@ -45,7 +46,7 @@ func eventData(ev *Event) any {
 func renderEvent(ev *Event) wireEvent {
 	created := timestampA(ev.CreatedAt)
 	if ev.Message.API == scenarios.APIWorkspace {
-		created = pydanticTimestamp(ev.CreatedAt)
+		created = pydantic.Timestamp(ev.CreatedAt)
 	}
 	return wireEvent{ID: ev.ID, Type: ev.Type, CreatedAt: created, Data: eventData(ev)}
 }

@@ -3,6 +3,8 @@ package mock
 import (
 	"encoding/json"
 	"testing"
+
+	"github.com/msgmock/msgmock/mock/pydantic"
 )
 
 // FuzzDecodeSendA: any body either decodes into a request whose fields obey
@@ -46,10 +48,10 @@ func FuzzWorkspaceBody(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		v, jerr, ok := pyParse(body)
+		v, jerr, ok := pydantic.Parse(body)
 		if !ok || jerr != nil {
-			if jerr != nil && (jerr.pos < 0 || jerr.pos > len(body)) {
-				t.Fatalf("error position %d outside a %d-byte body", jerr.pos, len(body))
+			if jerr != nil && (jerr.Pos < 0 || jerr.Pos > len(body)) {
+				t.Fatalf("error position %d outside a %d-byte body", jerr.Pos, len(body))
 			}
 			return
 		}
@@ -58,7 +60,7 @@ func FuzzWorkspaceBody(f *testing.F) {
 			t.Fatalf("re-serialised %q as invalid JSON %q", body, raw)
 		}
 		_, errs := validateCreateB(&v)
-		out, err := json.Marshal(validationErrors{Detail: errs})
+		out, err := json.Marshal(pydantic.ValidationErrors{Detail: errs})
 		if err != nil || !json.Valid(out) {
 			t.Fatalf("validation errors do not encode: %v", err)
 		}

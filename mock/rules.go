@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/msgmock/msgmock/mock/pydantic"
 	"github.com/msgmock/msgmock/scenarios"
 )
 
@@ -208,7 +209,7 @@ func (sess *session) storeInline(planned []plannedReply, conv *conversation, now
 			continue
 		}
 		p.msg.CreatedAt = now
-		p.msg.SentAt = pydanticTimestamp(now)
+		p.msg.SentAt = pydantic.Timestamp(now)
 		sess.addMessage(conv, p.msg, ret)
 		out = append(out, p.msg)
 	}
@@ -241,7 +242,7 @@ func (s *Server) schedule(sess *session, conv *conversation, planned []plannedRe
 			s.deliver(sess, epoch, conv, func(ret scenarios.Retention) {
 				now := s.clock.Now()
 				p.msg.CreatedAt = now
-				p.msg.SentAt = pydanticTimestamp(now)
+				p.msg.SentAt = pydantic.Timestamp(now)
 				sess.storeMessage(conv, p.msg, p.eventID, ret)
 			})
 		})

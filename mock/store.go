@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/msgmock/msgmock/mock/pydantic"
 	"github.com/msgmock/msgmock/scenarios"
 )
 
@@ -157,7 +158,7 @@ func fixtureMessage(c *conversation, fm scenarios.Message) *Message {
 	}
 	if c.api == scenarios.APIWorkspace {
 		m.WorkspaceID, m.OwnerID, m.MessageType = c.workspaceID, fm.OwnerID, fm.MessageType
-		m.ToolCalls, m.Attachments, m.SentAt = fm.ToolCalls, fm.Attachments, pydanticTimestamp(fm.CreatedAt)
+		m.ToolCalls, m.Attachments, m.SentAt = fm.ToolCalls, fm.Attachments, pydantic.Timestamp(fm.CreatedAt)
 		if fm.Tags != nil {
 			m.Tags, _ = json.Marshal(fm.Tags)
 		}

@@ -11,12 +11,13 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/msgmock/msgmock/mock/pydantic"
 	"github.com/msgmock/msgmock/scenarios"
 )
 
 // The Workspace Messages API's wire format (seed 001): a FastAPI service.
-// Errors are {"detail": …}; validation errors are Pydantic's (pydantic.go);
-// a body that is not JSON gets CPython's parser message (pyjson.go).
+// Errors are {"detail": …}; validation errors are Pydantic's (package pydantic);
+// a body that is not JSON gets CPython's parser message (pydantic.Parse).
 
 // DefaultWorkspace is the workspace of requests that name none and whose
 // key has none.
@@ -41,8 +42,8 @@ func writeDetail(w http.ResponseWriter, status int, message string) {
 	writeJSON(w, status, detail{Detail: message})
 }
 
-func writeValidation(w http.ResponseWriter, errs []pyErr) {
-	writeJSON(w, http.StatusUnprocessableEntity, validationErrors{Detail: errs})
+func writeValidation(w http.ResponseWriter, errs []pydantic.Error) {
+	writeJSON(w, http.StatusUnprocessableEntity, pydantic.ValidationErrors{Detail: errs})
 }
 
 // workspaceError answers status in the detail shape with SPEC §5's default
@@ -56,7 +57,7 @@ func workspaceError(w http.ResponseWriter, status int, message string) {
 		h.Set("Retry-After", "1")
 	}
 	if status == http.StatusUnprocessableEntity && message == "" {
-		writeValidation(w, []pyErr{{Type: "value_error", Loc: loc("body"), Msg: "Value error, scripted failure", Input: nil}})
+		writeValidation(w, []pydantic.Error{{Type: "value_error", Loc: pydantic.Loc("body"), Msg: "Value error, scripted failure", Input: nil}})
 		return
 	}
 	if message == "" {
@@ -120,7 +121,7 @@ func nullable(s string) *string {
 }
 
 func messageB(m *Message) wireMessageB {
-	ts := pydanticTimestamp(m.CreatedAt)
+	ts := pydantic.Timestamp(m.CreatedAt)
 	meta := m.Metadata
 	if meta == nil {
 		meta = json.RawMessage(`{}`)
@@ -148,72 +149,72 @@ type createRequestB struct {
 	ConversationID string
 }
 
-func rawOf(v *pyValue) json.RawMessage {
+func rawOf(v *pydantic.Value) json.RawMessage {
 	b, _ := v.MarshalJSON()
 	return b
 }
 
 // validateCreateB checks the body against the service's models, in their
 // field order, collecting every problem as Pydantic does.
-func validateCreateB(body *pyValue) (createRequestB, []pyErr) {
-	pv := &pyValidator{}
+func validateCreateB(body *pydantic.Value) (createRequestB, []pydantic.Error) {
+	pv := &pydantic.Validator{}
 	req := createRequestB{Role: "user", MessageType: "text"}
-	if body.kind != pyObject {
-		pv.add("model_attributes_type", loc("body"), msgModelAttrs, body, nil)
-		return req, pv.errs
+	if body.Kind != pydantic.Object {
+		pv.Add("model_attributes_type", pydantic.Loc("body"), pydantic.MsgModelAttrs, body, nil)
+		return req, pv.Errs
 	}
-	if c := pv.field(body, "content", loc("body", "content"), true); c != nil {
-		if c.kind != pyObject {
-			pv.add("model_attributes_type", loc("body", "content"), msgModelAttrs, c, nil)
+	if c := pv.Field(body, "content", pydantic.Loc("body", "content"), true); c != nil {
+		if c.Kind != pydantic.Object {
+			pv.Add("model_attributes_type", pydantic.Loc("body", "content"), pydantic.MsgModelAttrs, c, nil)
 		} else {
 			validateContentB(pv, c, &req)
 		}
 	}
-	if v := pv.field(body, "conversation_id", loc("body", "conversation_id"), false); v != nil {
-		req.ConversationID, _ = pv.str(v, loc("body", "conversation_id"), true)
+	if v := pv.Field(body, "conversation_id", pydantic.Loc("body", "conversation_id"), false); v != nil {
+		req.ConversationID, _ = pv.Str(v, pydantic.Loc("body", "conversation_id"), true)
 	}
-	if v := pv.field(body, "enable_memories", loc("body", "enable_memories"), false); v != nil {
-		pv.boolean(v, loc("body", "enable_memories"), true)
+	if v := pv.Field(body, "enable_memories", pydantic.Loc("body", "enable_memories"), false); v != nil {
+		pv.Boolean(v, pydantic.Loc("body", "enable_memories"), true)
 	}
-	return req, pv.errs
+	return req, pv.Errs
 }
 
-func validateContentB(pv *pyValidator, c *pyValue, req *createRequestB) {
-	at := func(name string) []any { return loc("body", "content", name) }
-	if v := pv.field(c, "content", at("content"), true); v != nil {
-		req.Content, _ = pv.str(v, at("content"), false)
+func validateContentB(pv *pydantic.Validator, c *pydantic.Value, req *createRequestB) {
+	at := func(name string) []any { return pydantic.Loc("body", "content", name) }
+	if v := pv.Field(c, "content", at("content"), true); v != nil {
+		req.Content, _ = pv.Str(v, at("content"), false)
 	}
-	if v := pv.field(c, "sender_id", at("sender_id"), true); v != nil {
-		req.SenderID, _ = pv.str(v, at("sender_id"), false)
+	if v := pv.Field(c, "sender_id", at("sender_id"), true); v != nil {
+		req.SenderID, _ = pv.Str(v, at("sender_id"), false)
 	}
-	if v := pv.field(c, "created_at", at("created_at"), false); v != nil {
-		if t, ok := pv.datetime(v, at("created_at")); ok {
+	if v := pv.Field(c, "created_at", at("created_at"), false); v != nil {
+		if t, ok := pv.Datetime(v, at("created_at")); ok {
 			req.SentAt = t.String()
 		}
 	}
-	if v := pv.field(c, "role", at("role"), false); v != nil {
-		if s, ok := pv.str(v, at("role"), false); ok {
+	if v := pv.Field(c, "role", at("role"), false); v != nil {
+		if s, ok := pv.Str(v, at("role"), false); ok {
 			req.Role = s
 		}
 	}
-	if v := pv.field(c, "message_type", at("message_type"), false); v != nil {
-		if s, ok := pv.str(v, at("message_type"), false); ok {
+	if v := pv.Field(c, "message_type", at("message_type"), false); v != nil {
+		if s, ok := pv.Str(v, at("message_type"), false); ok {
 			req.MessageType = s
 		}
 	}
-	if v := pv.field(c, "tool_calls", at("tool_calls"), false); v != nil && pv.list(v, at("tool_calls"), pyObject) {
+	if v := pv.Field(c, "tool_calls", at("tool_calls"), false); v != nil && pv.List(v, at("tool_calls"), pydantic.Object) {
 		req.ToolCalls = rawOf(v)
 	}
-	if v := pv.field(c, "parent_message_id", at("parent_message_id"), false); v != nil {
-		req.ParentID, _ = pv.str(v, at("parent_message_id"), true)
+	if v := pv.Field(c, "parent_message_id", at("parent_message_id"), false); v != nil {
+		req.ParentID, _ = pv.Str(v, at("parent_message_id"), true)
 	}
-	if v := pv.field(c, "tags", at("tags"), false); v != nil && pv.list(v, at("tags"), pyString) {
+	if v := pv.Field(c, "tags", at("tags"), false); v != nil && pv.List(v, at("tags"), pydantic.String) {
 		req.Tags = rawOf(v)
 	}
-	if v := pv.field(c, "meta_data", at("meta_data"), false); v != nil && pv.dict(v, at("meta_data"), false) {
+	if v := pv.Field(c, "meta_data", at("meta_data"), false); v != nil && pv.Dict(v, at("meta_data"), false) {
 		req.MetaData = rawOf(v)
 	}
-	if v := pv.field(c, "attachments", at("attachments"), false); v != nil && pv.list(v, at("attachments"), pyObject) {
+	if v := pv.Field(c, "attachments", at("attachments"), false); v != nil && pv.List(v, at("attachments"), pydantic.Object) {
 		req.Attachments = rawOf(v)
 	}
 }
@@ -296,18 +297,18 @@ func (s *Server) handleCreateB() http.Handler {
 			return
 		}
 		// 1. JSON: parsed before any dependency runs, so before auth.
-		var parsed *pyValue
+		var parsed *pydantic.Value
 		rawBody := false
 		if len(body) > 0 {
 			if ct := r.Header.Get("Content-Type"); ct == "" || isFastAPIJSON(ct) {
-				v, jerr, decodable := pyParse(body)
-				if !decodable || (jerr != nil && jerr.msg == "maximum recursion depth exceeded") {
+				v, jerr, decodable := pydantic.Parse(body)
+				if !decodable || (jerr != nil && jerr.Msg == "maximum recursion depth exceeded") {
 					workspaceError(w, http.StatusBadRequest, detailBodyParse)
 					return
 				}
 				if jerr != nil {
-					writeValidation(w, []pyErr{{Type: "json_invalid", Loc: loc("body", jerr.pos), Msg: "JSON decode error",
-						Input: struct{}{}, Ctx: map[string]string{"error": jerr.msg}}})
+					writeValidation(w, []pydantic.Error{{Type: "json_invalid", Loc: pydantic.Loc("body", jerr.Pos), Msg: "JSON decode error",
+						Input: struct{}{}, Ctx: map[string]string{"error": jerr.Msg}}})
 					return
 				}
 				parsed = &v
@@ -324,13 +325,13 @@ func (s *Server) handleCreateB() http.Handler {
 		var req createRequestB
 		switch {
 		case rawBody:
-			writeValidation(w, []pyErr{{Type: "model_attributes_type", Loc: loc("body"), Msg: msgModelAttrs, Input: strings.ToValidUTF8(string(body), "\uFFFD")}})
+			writeValidation(w, []pydantic.Error{{Type: "model_attributes_type", Loc: pydantic.Loc("body"), Msg: pydantic.MsgModelAttrs, Input: strings.ToValidUTF8(string(body), "\uFFFD")}})
 			return
-		case parsed == nil || parsed.kind == pyNull:
-			writeValidation(w, []pyErr{{Type: "missing", Loc: loc("body"), Msg: msgMissing, Input: nil}})
+		case parsed == nil || parsed.Kind == pydantic.Null:
+			writeValidation(w, []pydantic.Error{{Type: "missing", Loc: pydantic.Loc("body"), Msg: pydantic.MsgMissing, Input: nil}})
 			return
 		default:
-			var errs []pyErr
+			var errs []pydantic.Error
 			if req, errs = validateCreateB(parsed); len(errs) > 0 {
 				writeValidation(w, errs)
 				return
@@ -346,7 +347,7 @@ func (s *Server) handleCreateB() http.Handler {
 }
 
 // createB runs the checks that need the session and stores the message.
-func (s *Server) createB(w http.ResponseWriter, r *http.Request, set *scenarios.Set, req createRequestB, ws string, tok scenarios.Token, body *pyValue) {
+func (s *Server) createB(w http.ResponseWriter, r *http.Request, set *scenarios.Set, req createRequestB, ws string, tok scenarios.Token, body *pydantic.Value) {
 	ret := set.Settings.Retention
 	sess := s.lockSession(r, set)
 	var conv *conversation
@@ -358,7 +359,7 @@ func (s *Server) createB(w http.ResponseWriter, r *http.Request, set *scenarios.
 		}
 	} else if !set.Settings.AutoCreate {
 		sess.mu.Unlock()
-		writeValidation(w, []pyErr{{Type: "missing", Loc: loc("body", "conversation_id"), Msg: msgMissing, Input: body}})
+		writeValidation(w, []pydantic.Error{{Type: "missing", Loc: pydantic.Loc("body", "conversation_id"), Msg: pydantic.MsgMissing, Input: body}})
 		return
 	}
 	if code := preferredCode(r.Header); code != 0 {
@@ -382,7 +383,7 @@ func (s *Server) createB(w http.ResponseWriter, r *http.Request, set *scenarios.
 	}
 	sentAt := req.SentAt
 	if sentAt == "" {
-		sentAt = pydanticTimestamp(now)
+		sentAt = pydantic.Timestamp(now)
 	}
 	m := &Message{
 		ID: sess.newMessageID(scenarios.APIWorkspace), ConversationID: conv.id, API: scenarios.APIWorkspace,
@@ -416,7 +417,7 @@ func (s *Server) createB(w http.ResponseWriter, r *http.Request, set *scenarios.
 // problem is collected, in parameter order.
 type queryParams struct {
 	values url.Values // parsed once: every parameter reads it
-	pv     pyValidator
+	pv     pydantic.Validator
 }
 
 func newQueryParams(r *http.Request) *queryParams { return &queryParams{values: r.URL.Query()} }
@@ -432,7 +433,7 @@ func (q *queryParams) get(name string) (string, bool) {
 func (q *queryParams) required(name string) string {
 	v, ok := q.get(name)
 	if !ok {
-		q.pv.add("missing", loc("query", name), msgMissing, nil, nil)
+		q.pv.Add("missing", pydantic.Loc("query", name), pydantic.MsgMissing, nil, nil)
 	}
 	return v
 }
@@ -445,11 +446,11 @@ func (q *queryParams) integer(name string, def int, ge int, le int) int {
 	n, err := strconv.Atoi(strings.TrimSpace(v))
 	switch {
 	case err != nil:
-		q.pv.add("int_parsing", loc("query", name), msgIntParse, v, nil)
+		q.pv.Add("int_parsing", pydantic.Loc("query", name), pydantic.MsgIntParse, v, nil)
 	case n < ge:
-		q.pv.add("greater_than_equal", loc("query", name), "Input should be greater than or equal to "+strconv.Itoa(ge), v, map[string]int{"ge": ge})
+		q.pv.Add("greater_than_equal", pydantic.Loc("query", name), "Input should be greater than or equal to "+strconv.Itoa(ge), v, map[string]int{"ge": ge})
 	case le > 0 && n > le:
-		q.pv.add("less_than_equal", loc("query", name), "Input should be less than or equal to "+strconv.Itoa(le), v, map[string]int{"le": le})
+		q.pv.Add("less_than_equal", pydantic.Loc("query", name), "Input should be less than or equal to "+strconv.Itoa(le), v, map[string]int{"le": le})
 	default:
 		return n
 	}
@@ -473,7 +474,7 @@ func (q *queryParams) literal(name, def string, choices ...string) string {
 		quoted[i] = "'" + c + "'"
 	}
 	expected := strings.Join(quoted[:len(quoted)-1], ", ") + " or " + quoted[len(quoted)-1]
-	q.pv.add("literal_error", loc("query", name), "Input should be "+expected, v, map[string]string{"expected": expected})
+	q.pv.Add("literal_error", pydantic.Loc("query", name), "Input should be "+expected, v, map[string]string{"expected": expected})
 	return def
 }
 
@@ -491,8 +492,8 @@ func (s *Server) handleListB() http.Handler {
 		limit := q.integer("limit", 100, 1, 1000)
 		orderBy := q.literal("order_by", "created_at", "created_at", "updated_at", "sent_at")
 		desc := q.literal("order_direction", "asc", "asc", "desc") == "desc"
-		if len(q.pv.errs) > 0 {
-			writeValidation(w, q.pv.errs)
+		if len(q.pv.Errs) > 0 {
+			writeValidation(w, q.pv.Errs)
 			return
 		}
 		ws, ok := workspaceOf(w, r, set, tok)
@@ -578,8 +579,8 @@ func (s *Server) handleConversationsB() http.Handler {
 		q := newQueryParams(r)
 		skip := q.integer("skip", 0, 0, 0)
 		limit := q.integer("limit", 100, 1, 1000)
-		if len(q.pv.errs) > 0 {
-			writeValidation(w, q.pv.errs)
+		if len(q.pv.Errs) > 0 {
+			writeValidation(w, q.pv.Errs)
 			return
 		}
 		ws, ok := workspaceOf(w, r, set, tok)
@@ -602,8 +603,8 @@ func (s *Server) handleConversationsB() http.Handler {
 			if n := len(c.messages); n > 0 && c.messages[n-1].CreatedAt.After(updated) {
 				updated = c.messages[n-1].CreatedAt
 			}
-			all = append(all, wireConversationB{ID: c.id, WorkspaceID: c.workspaceID, CreatedAt: pydanticTimestamp(c.createdAt),
-				UpdatedAt: pydanticTimestamp(updated), MessageCount: len(c.messages)})
+			all = append(all, wireConversationB{ID: c.id, WorkspaceID: c.workspaceID, CreatedAt: pydantic.Timestamp(c.createdAt),
+				UpdatedAt: pydantic.Timestamp(updated), MessageCount: len(c.messages)})
 		}
 		sess.mu.Unlock()
 		out := conversationsB{Data: []wireConversationB{}, TotalCount: len(all)}

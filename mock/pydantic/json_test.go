@@ -1,4 +1,4 @@
-package mock
+package pydantic
 
 import (
 	"bufio"
@@ -31,7 +31,7 @@ func TestPyParseMatchesCPython(t *testing.T) {
 			t.Fatalf("bad corpus line %q", line)
 		}
 		n++
-		_, jerr, decodable := pyParse([]byte(body))
+		_, jerr, decodable := Parse([]byte(body))
 		var got string
 		switch {
 		case !decodable:
@@ -39,7 +39,7 @@ func TestPyParseMatchesCPython(t *testing.T) {
 		case jerr == nil:
 			got = "ok"
 		default:
-			got = strconv.Itoa(jerr.pos) + "\t" + jerr.msg
+			got = strconv.Itoa(jerr.Pos) + "\t" + jerr.Msg
 		}
 		want := strings.Join(parts[1:], "\t")
 		// Python accepts NaN and Infinity; msgmock refuses them on purpose
@@ -61,8 +61,8 @@ func TestPyFloatRepr(t *testing.T) {
 		1: "1.0", 1.5: "1.5", 100: "100.0", 1e16: "1e+16", 1e15: "1000000000000000.0", 1e-5: "1e-05",
 		0.0001: "0.0001", -2.5: "-2.5", 123456789.125: "123456789.125", 1.7976931348623157e308: "1.7976931348623157e+308",
 	} {
-		if got := pyFloatRepr(in); got != want {
-			t.Errorf("pyFloatRepr(%v)=%q, want %q", in, got, want)
+		if got := FloatRepr(in); got != want {
+			t.Errorf("FloatRepr(%v)=%q, want %q", in, got, want)
 		}
 	}
 }

@@ -1,4 +1,4 @@
-package mock
+package pydantic
 
 import (
 	"bytes"
@@ -11,34 +11,34 @@ import (
 
 // The Workspace API is a FastAPI service: Starlette parses the body with
 // Python's json.loads and FastAPI reports a failure with CPython's own
-// message and character offset. pyValue and pyParse reproduce that parser
-// (the C scanner's messages, as of Python 3.12), and pyValue.writeTo
+// message and character offset. Value and Parse reproduce that parser
+// (the C scanner's messages, as of Python 3.12), and Value.writeTo
 // re-serialises a value as json.dumps(ensure_ascii=False) does, for the
 // "input" of validation errors.
 
-type pyKind uint8
+type Kind uint8
 
 const (
-	pyNull pyKind = iota
-	pyBool
-	pyInt
-	pyFloat
-	pyString
-	pyArray
-	pyObject
+	Null Kind = iota
+	Bool
+	Int
+	Float
+	String
+	Array
+	Object
 )
 
-type pyValue struct {
-	kind  pyKind
+type Value struct {
+	Kind  Kind
 	b     bool
-	str   string    // string value; the literal text of a number
-	num   float64   // numbers
-	items []pyValue // arrays; objects: values, parallel to keys
-	keys  []string  // objects, first-seen order; a repeated key keeps its first place and last value
+	str   string   // string value; the literal text of a number
+	num   float64  // numbers
+	items []Value  // arrays; objects: values, parallel to keys
+	keys  []string // objects, first-seen order; a repeated key keeps its first place and last value
 }
 
-// get returns the value of key in an object.
-func (v *pyValue) get(key string) (*pyValue, bool) {
+// Get returns the value of key in an object.
+func (v *Value) Get(key string) (*Value, bool) {
 	for i, k := range v.keys {
 		if k == key {
 			return &v.items[i], true
@@ -47,51 +47,53 @@ func (v *pyValue) get(key string) (*pyValue, bool) {
 	return nil, false
 }
 
-type pyJSONError struct {
-	msg string
-	pos int // in characters (code points), as Python counts
+// JSONError is json.loads's JSONDecodeError: CPython's message and the
+// offset FastAPI reports in the error's loc.
+type JSONError struct {
+	Msg string
+	Pos int // in characters (code points), as Python counts
 }
 
 type pyParser struct {
 	s   []byte
-	err *pyJSONError
+	err *JSONError
 }
 
-// pyParse parses body as json.loads would. It returns a syntax error with
+// Parse parses body as json.loads would. It returns a syntax error with
 // CPython's message, or ok false when Python could not even decode the bytes
 // (invalid UTF-8), for which FastAPI answers 400 instead of 422.
-func pyParse(body []byte) (v pyValue, jerr *pyJSONError, ok bool) {
+func Parse(body []byte) (v Value, jerr *JSONError, ok bool) {
 	body = bytes.TrimPrefix(body, []byte("\xef\xbb\xbf")) // json.loads(bytes) decodes with utf-8-sig
 	if !utf8.Valid(body) {
-		return pyValue{}, nil, false
+		return Value{}, nil, false
 	}
 	p := &pyParser{s: body}
 	i := p.ws(0)
 	v, end := p.value(i)
 	if p.err != nil {
-		return pyValue{}, p.errAt(), true
+		return Value{}, p.errAt(), true
 	}
 	end = p.ws(end)
 	if end != len(body) {
 		p.fail("Extra data", end)
-		return pyValue{}, p.errAt(), true
+		return Value{}, p.errAt(), true
 	}
 	return v, nil, true
 }
 
 func (p *pyParser) fail(msg string, pos int) {
 	if p.err == nil {
-		p.err = &pyJSONError{msg: msg, pos: pos}
+		p.err = &JSONError{Msg: msg, Pos: pos}
 	}
 }
 
 // errAt converts the byte offset of the error to a character offset.
-func (p *pyParser) errAt() *pyJSONError {
+func (p *pyParser) errAt() *JSONError {
 	e := *p.err
-	if e.pos > len(p.s) {
-		e.pos = len(p.s)
+	if e.Pos > len(p.s) {
+		e.Pos = len(p.s)
 	}
-	e.pos = utf8.RuneCount(p.s[:e.pos])
+	e.Pos = utf8.RuneCount(p.s[:e.Pos])
 	return &e
 }
 
@@ -107,33 +109,33 @@ func (p *pyParser) ws(i int) int {
 // generic 400, as it does for undecodable bytes.
 const maxPyDepth = 900
 
-func (p *pyParser) value(i int) (pyValue, int) {
+func (p *pyParser) value(i int) (Value, int) {
 	return p.valueDepth(i, 0)
 }
 
-func (p *pyParser) valueDepth(i, depth int) (pyValue, int) {
+func (p *pyParser) valueDepth(i, depth int) (Value, int) {
 	if depth > maxPyDepth {
 		p.fail("maximum recursion depth exceeded", i)
-		return pyValue{}, i
+		return Value{}, i
 	}
 	if i >= len(p.s) {
 		p.fail("Expecting value", i)
-		return pyValue{}, i
+		return Value{}, i
 	}
 	switch c := p.s[i]; {
 	case c == '"':
 		s, end := p.str(i + 1)
-		return pyValue{kind: pyString, str: s}, end
+		return Value{Kind: String, str: s}, end
 	case c == '{':
 		return p.object(i+1, depth)
 	case c == '[':
 		return p.array(i+1, depth)
 	case c == 'n' && bytes.HasPrefix(p.s[i:], []byte("null")):
-		return pyValue{kind: pyNull}, i + 4
+		return Value{Kind: Null}, i + 4
 	case c == 't' && bytes.HasPrefix(p.s[i:], []byte("true")):
-		return pyValue{kind: pyBool, b: true}, i + 4
+		return Value{Kind: Bool, b: true}, i + 4
 	case c == 'f' && bytes.HasPrefix(p.s[i:], []byte("false")):
-		return pyValue{kind: pyBool}, i + 5
+		return Value{Kind: Bool}, i + 5
 	case c == '-' || (c >= '0' && c <= '9'):
 		if v, end, ok := p.number(i); ok {
 			return v, end
@@ -142,11 +144,11 @@ func (p *pyParser) valueDepth(i, depth int) (pyValue, int) {
 	// NaN and Infinity, which Python accepts, are refused: FastAPI could not
 	// serialise them back (allow_nan=False) and would fail with a 500.
 	p.fail("Expecting value", i)
-	return pyValue{}, i
+	return Value{}, i
 }
 
 // number matches Python's NUMBER_RE: -?(0|[1-9]\d*)(\.\d+)?([eE][-+]?\d+)?
-func (p *pyParser) number(i int) (pyValue, int, bool) {
+func (p *pyParser) number(i int) (Value, int, bool) {
 	s, j := p.s, i
 	if j < len(s) && s[j] == '-' {
 		j++
@@ -159,7 +161,7 @@ func (p *pyParser) number(i int) (pyValue, int, bool) {
 			j++
 		}
 	default:
-		return pyValue{}, i, false
+		return Value{}, i, false
 	}
 	isFloat := false
 	if j+1 < len(s) && s[j] == '.' && s[j+1] >= '0' && s[j+1] <= '9' {
@@ -186,11 +188,11 @@ func (p *pyParser) number(i int) (pyValue, int, bool) {
 	if isFloat {
 		if math.IsInf(f, 0) {
 			p.fail("Expecting value", i) // see valueDepth: Python would fail to serialise it
-			return pyValue{}, i, true
+			return Value{}, i, true
 		}
-		return pyValue{kind: pyFloat, str: text, num: f}, j, true
+		return Value{Kind: Float, str: text, num: f}, j, true
 	}
-	return pyValue{kind: pyInt, str: text, num: f}, j, true
+	return Value{Kind: Int, str: text, num: f}, j, true
 }
 
 // str scans a string whose opening quote is at begin-1, as scanstring does.
@@ -262,9 +264,9 @@ func hex4(s []byte, i int) (rune, int, bool) {
 	return rune(v), i + 4, true
 }
 
-func (p *pyParser) object(i, depth int) (pyValue, int) {
+func (p *pyParser) object(i, depth int) (Value, int) {
 	s := p.s
-	v := pyValue{kind: pyObject}
+	v := Value{Kind: Object}
 	i = p.ws(i)
 	if i < len(s) && s[i] == '}' {
 		return v, i + 1
@@ -288,7 +290,7 @@ func (p *pyParser) object(i, depth int) (pyValue, int) {
 		if p.err != nil {
 			return v, after
 		}
-		if prev, dup := v.get(key); dup {
+		if prev, dup := v.Get(key); dup {
 			*prev = val
 		} else {
 			v.keys = append(v.keys, key)
@@ -311,9 +313,9 @@ func (p *pyParser) object(i, depth int) (pyValue, int) {
 	}
 }
 
-func (p *pyParser) array(i, depth int) (pyValue, int) {
+func (p *pyParser) array(i, depth int) (Value, int) {
 	s := p.s
-	v := pyValue{kind: pyArray}
+	v := Value{Kind: Array}
 	i = p.ws(i)
 	if i < len(s) && s[i] == ']' {
 		return v, i + 1
@@ -338,29 +340,29 @@ func (p *pyParser) array(i, depth int) (pyValue, int) {
 
 // MarshalJSON writes v as Python's json.dumps(v, ensure_ascii=False,
 // separators=(",", ":")) would.
-func (v pyValue) MarshalJSON() ([]byte, error) {
+func (v Value) MarshalJSON() ([]byte, error) {
 	var b bytes.Buffer
 	v.writeTo(&b)
 	return b.Bytes(), nil
 }
 
-func (v *pyValue) writeTo(b *bytes.Buffer) {
-	switch v.kind {
-	case pyNull:
+func (v *Value) writeTo(b *bytes.Buffer) {
+	switch v.Kind {
+	case Null:
 		b.WriteString("null")
-	case pyBool:
+	case Bool:
 		if v.b {
 			b.WriteString("true")
 		} else {
 			b.WriteString("false")
 		}
-	case pyInt:
+	case Int:
 		b.WriteString(pyIntText(v.str))
-	case pyFloat:
-		b.WriteString(pyFloatRepr(v.num))
-	case pyString:
+	case Float:
+		b.WriteString(FloatRepr(v.num))
+	case String:
 		pyQuote(b, v.str)
-	case pyArray:
+	case Array:
 		b.WriteByte('[')
 		for i := range v.items {
 			if i > 0 {
@@ -369,7 +371,7 @@ func (v *pyValue) writeTo(b *bytes.Buffer) {
 			v.items[i].writeTo(b)
 		}
 		b.WriteByte(']')
-	case pyObject:
+	case Object:
 		b.WriteByte('{')
 		for i, k := range v.keys {
 			if i > 0 {
@@ -396,10 +398,10 @@ func pyIntText(s string) string {
 	return digits
 }
 
-// pyFloatRepr is Python's repr(float): the shortest round-trip digits, in
+// FloatRepr is Python's repr(float): the shortest round-trip digits, in
 // fixed notation for exponents from -4 to 15, else scientific with a signed,
 // at least two-digit exponent; integral values keep ".0".
-func pyFloatRepr(f float64) string {
+func FloatRepr(f float64) string {
 	if f == 0 {
 		if math.Signbit(f) {
 			return "-0.0"
@@ -456,8 +458,8 @@ func pyQuote(b *bytes.Buffer, s string) {
 		default:
 			if r < 0x20 {
 				b.WriteString(`\u00`)
-				b.WriteByte(hexes[r>>4])
-				b.WriteByte(hexes[r&0xf])
+				b.WriteByte(hexDigits[r>>4])
+				b.WriteByte(hexDigits[r&0xf])
 			} else {
 				b.WriteRune(r)
 			}
@@ -465,3 +467,5 @@ func pyQuote(b *bytes.Buffer, s string) {
 	}
 	b.WriteByte('"')
 }
+
+const hexDigits = "0123456789abcdef"

@@ -1,4 +1,4 @@
-package mock
+package pydantic
 
 import (
 	"math"
@@ -11,20 +11,20 @@ import (
 // The messages below are Pydantic's own, character for character.
 
 const (
-	msgMissing    = "Field required"
-	msgString     = "Input should be a valid string"
-	msgList       = "Input should be a valid list"
-	msgDict       = "Input should be a valid dictionary"
-	msgModelAttrs = "Input should be a valid dictionary or object to extract fields from"
-	msgBoolParse  = "Input should be a valid boolean, unable to interpret input"
-	msgBoolType   = "Input should be a valid boolean"
-	msgDatetime   = "Input should be a valid datetime"
-	msgIntParse   = "Input should be a valid integer, unable to parse string as an integer"
+	MsgMissing    = "Field required"
+	MsgString     = "Input should be a valid string"
+	MsgList       = "Input should be a valid list"
+	MsgDict       = "Input should be a valid dictionary"
+	MsgModelAttrs = "Input should be a valid dictionary or object to extract fields from"
+	MsgBoolParse  = "Input should be a valid boolean, unable to interpret input"
+	MsgBoolType   = "Input should be a valid boolean"
+	MsgDatetime   = "Input should be a valid datetime"
+	MsgIntParse   = "Input should be a valid integer, unable to parse string as an integer"
 )
 
-// pyErr is one item of a 422 detail list. Input is any JSON-encodable value
-// (usually a *pyValue or a query string); Ctx is nil when Pydantic has none.
-type pyErr struct {
+// Error is one item of a 422 detail list. Input is any JSON-encodable value
+// (usually a *Value or a query string); Ctx is nil when Pydantic has none.
+type Error struct {
 	Type  string `json:"type"`
 	Loc   []any  `json:"loc"`
 	Msg   string `json:"msg"`
@@ -32,120 +32,123 @@ type pyErr struct {
 	Ctx   any    `json:"ctx,omitempty"`
 }
 
-type validationErrors struct {
-	Detail []pyErr `json:"detail"`
+type ValidationErrors struct {
+	Detail []Error `json:"detail"`
 }
 
-func loc(parts ...any) []any { return parts }
+func Loc(parts ...any) []any { return parts }
 
-// pyValidator collects every problem of one request, in model field order.
-type pyValidator struct {
-	errs []pyErr
+// Validator collects every problem of one request, in model field order.
+type Validator struct {
+	Errs []Error
 }
 
-func (pv *pyValidator) add(typ string, l []any, msg string, input any, ctx any) {
-	pv.errs = append(pv.errs, pyErr{Type: typ, Loc: l, Msg: msg, Input: input, Ctx: ctx})
+func (pv *Validator) Add(typ string, l []any, msg string, input any, ctx any) {
+	pv.Errs = append(pv.Errs, Error{Type: typ, Loc: l, Msg: msg, Input: input, Ctx: ctx})
 }
 
-// field looks key up in obj; a missing required field is reported with the
+// Field looks key up in obj; a missing required field is reported with the
 // whole object as its input, as Pydantic does.
-func (pv *pyValidator) field(obj *pyValue, key string, l []any, required bool) *pyValue {
-	v, ok := obj.get(key)
+func (pv *Validator) Field(obj *Value, key string, l []any, required bool) *Value {
+	v, ok := obj.Get(key)
 	if !ok {
 		if required {
-			pv.add("missing", l, msgMissing, obj, nil)
+			pv.Add("missing", l, MsgMissing, obj, nil)
 		}
 		return nil
 	}
 	return v
 }
 
-func (pv *pyValidator) str(v *pyValue, l []any, nullable bool) (string, bool) {
-	if v.kind == pyNull && nullable {
+// Str validates a str field (str | None when nullable): no coercion, as
+// Pydantic's lax mode has none for strings.
+func (pv *Validator) Str(v *Value, l []any, nullable bool) (string, bool) {
+	if v.Kind == Null && nullable {
 		return "", false
 	}
-	if v.kind != pyString {
-		pv.add("string_type", l, msgString, v, nil)
+	if v.Kind != String {
+		pv.Add("string_type", l, MsgString, v, nil)
 		return "", false
 	}
 	return v.str, true
 }
 
-// boolean applies Pydantic's lax rules: true/false, 0/1, 0.0/1.0, and the
+// Boolean applies Pydantic's lax rules: true/false, 0/1, 0.0/1.0, and the
 // strings it recognises in any case.
-func (pv *pyValidator) boolean(v *pyValue, l []any, nullable bool) (bool, bool) {
-	switch v.kind {
-	case pyNull:
+func (pv *Validator) Boolean(v *Value, l []any, nullable bool) (bool, bool) {
+	switch v.Kind {
+	case Null:
 		if nullable {
 			return false, false
 		}
-		pv.add("bool_type", l, msgBoolType, v, nil)
-	case pyBool:
+		pv.Add("bool_type", l, MsgBoolType, v, nil)
+	case Bool:
 		return v.b, true
-	case pyInt, pyFloat:
+	case Int, Float:
 		if v.num == 0 || v.num == 1 {
 			return v.num == 1, true
 		}
-		pv.add("bool_parsing", l, msgBoolParse, v, nil)
-	case pyString:
+		pv.Add("bool_parsing", l, MsgBoolParse, v, nil)
+	case String:
 		switch strings.ToLower(v.str) {
 		case "0", "off", "f", "false", "n", "no":
 			return false, true
 		case "1", "on", "t", "true", "y", "yes":
 			return true, true
 		}
-		pv.add("bool_parsing", l, msgBoolParse, v, nil)
+		pv.Add("bool_parsing", l, MsgBoolParse, v, nil)
 	default:
-		pv.add("bool_type", l, msgBoolType, v, nil)
+		pv.Add("bool_type", l, MsgBoolType, v, nil)
 	}
 	return false, false
 }
 
-func (pv *pyValidator) dict(v *pyValue, l []any, nullable bool) bool {
-	if v.kind == pyNull && nullable {
+// Dict validates a dict field (dict | None when nullable).
+func (pv *Validator) Dict(v *Value, l []any, nullable bool) bool {
+	if v.Kind == Null && nullable {
 		return false
 	}
-	if v.kind != pyObject {
-		pv.add("dict_type", l, msgDict, v, nil)
+	if v.Kind != Object {
+		pv.Add("dict_type", l, MsgDict, v, nil)
 		return false
 	}
 	return true
 }
 
-// list checks a list whose items are strings (itemKind pyString) or
-// dictionaries (pyObject), reporting each bad item at its index.
-func (pv *pyValidator) list(v *pyValue, l []any, itemKind pyKind) bool {
-	if v.kind == pyNull {
+// List checks a list whose items are strings (itemKind String) or
+// dictionaries (Object), reporting each bad item at its index.
+func (pv *Validator) List(v *Value, l []any, itemKind Kind) bool {
+	if v.Kind == Null {
 		return false
 	}
-	if v.kind != pyArray {
-		pv.add("list_type", l, msgList, v, nil)
+	if v.Kind != Array {
+		pv.Add("list_type", l, MsgList, v, nil)
 		return false
 	}
 	ok := true
 	for i := range v.items {
 		il := append(append([]any(nil), l...), i)
 		switch itemKind {
-		case pyString:
-			_, good := pv.str(&v.items[i], il, false)
+		case String:
+			_, good := pv.Str(&v.items[i], il, false)
 			ok = ok && good
-		case pyObject:
-			ok = pv.dict(&v.items[i], il, false) && ok
+		case Object:
+			ok = pv.Dict(&v.items[i], il, false) && ok
 		}
 	}
 	return ok
 }
 
-// pyTime is a datetime as Pydantic parsed it: naive or with a fixed offset,
+// Time is a datetime as Pydantic parsed it: naive or with a fixed offset,
 // kept so that it serialises back as Pydantic would.
-type pyTime struct {
+type Time struct {
 	t     time.Time
 	naive bool
 }
 
 // String renders t as Pydantic serialises a datetime: microseconds only when
 // non-zero, "Z" for UTC, "+HH:MM" for other offsets, nothing when naive.
-func (p pyTime) String() string {
+func (p Time) String() string {
 	t := p.t
 	s := t.Format("2006-01-02T15:04:05")
 	if us := t.Nanosecond() / 1000; us != 0 {
@@ -165,23 +168,23 @@ func (p pyTime) String() string {
 	return s + sign + padLeft(strconv.Itoa(off/3600), 2) + ":" + padLeft(strconv.Itoa(off%3600/60), 2)
 }
 
-// pydanticTimestamp renders an instant in UTC the way Pydantic does.
-func pydanticTimestamp(t time.Time) string { return pyTime{t: t.UTC()}.String() }
+// Timestamp renders an instant in UTC the way Pydantic does.
+func Timestamp(t time.Time) string { return Time{t: t.UTC()}.String() }
 
-// datetime validates a datetime | None field the way pydantic-core does:
+// Datetime validates a datetime | None field the way pydantic-core does:
 // RFC 3339-like text, a date alone (midnight), or a Unix timestamp.
-func (pv *pyValidator) datetime(v *pyValue, l []any) (pyTime, bool) {
-	switch v.kind {
-	case pyNull:
-		return pyTime{}, false
-	case pyInt, pyFloat:
+func (pv *Validator) Datetime(v *Value, l []any) (Time, bool) {
+	switch v.Kind {
+	case Null:
+		return Time{}, false
+	case Int, Float:
 		if t, ok := unixTimestamp(v.num); ok {
 			return t, true
 		}
-		pv.add("datetime_parsing", l, "Input should be a valid datetime, dates after 9999 are not supported as unix timestamps", v,
+		pv.Add("datetime_parsing", l, "Input should be a valid datetime, dates after 9999 are not supported as unix timestamps", v,
 			map[string]string{"error": "dates after 9999 are not supported as unix timestamps"})
-		return pyTime{}, false
-	case pyString:
+		return Time{}, false
+	case String:
 		if t, ok := parseSpeedateTime(v.str); ok {
 			return t, true
 		}
@@ -190,32 +193,32 @@ func (pv *pyValidator) datetime(v *pyValue, l []any) (pyTime, bool) {
 		}
 		d, problem := parseSpeedateDate(v.str)
 		if problem == "" {
-			return pyTime{t: d, naive: true}, true
+			return Time{t: d, naive: true}, true
 		}
-		pv.add("datetime_from_date_parsing", l, "Input should be a valid datetime or date, "+problem, v, map[string]string{"error": problem})
-		return pyTime{}, false
+		pv.Add("datetime_from_date_parsing", l, "Input should be a valid datetime or date, "+problem, v, map[string]string{"error": problem})
+		return Time{}, false
 	}
-	pv.add("datetime_type", l, msgDatetime, v, nil)
-	return pyTime{}, false
+	pv.Add("datetime_type", l, MsgDatetime, v, nil)
+	return Time{}, false
 }
 
 // unixTimestamp follows speedate: seconds, or milliseconds past 2e10.
-func unixTimestamp(f float64) (pyTime, bool) {
+func unixTimestamp(f float64) (Time, bool) {
 	if math.Abs(f) > 2e10 {
 		f /= 1000
 	}
 	if f > 253402300799 || f < -62135596800 {
-		return pyTime{}, false
+		return Time{}, false
 	}
 	sec := math.Floor(f)
 	us := math.Round((f - sec) * 1e6)
-	return pyTime{t: time.Unix(int64(sec), int64(us)*1000).UTC()}, true
+	return Time{t: time.Unix(int64(sec), int64(us)*1000).UTC()}, true
 }
 
-func unixTimestampText(s string) (pyTime, bool) {
+func unixTimestampText(s string) (Time, bool) {
 	f, err := strconv.ParseFloat(s, 64)
 	if err != nil || strings.ContainsAny(s, "eEnNiI_xX") {
-		return pyTime{}, false
+		return Time{}, false
 	}
 	return unixTimestamp(f)
 }
@@ -276,10 +279,10 @@ func daysIn(year, month int) int {
 // parseSpeedateTime accepts what speedate's DateTime parser does:
 // YYYY-MM-DD, a separator (T, t, _ or space), HH:MM[:SS[.ffffff…]], then
 // an optional Z/z or ±HH[:MM] offset.
-func parseSpeedateTime(s string) (pyTime, bool) {
+func parseSpeedateTime(s string) (Time, bool) {
 	d, problem := parseSpeedateDate(safePrefix(s, 10))
 	if problem != "" || len(s) < 16 || !strings.ContainsRune("Tt_ ", rune(s[10])) {
-		return pyTime{}, false
+		return Time{}, false
 	}
 	two := func(i int) (int, bool) {
 		if i+2 > len(s) || s[i] < '0' || s[i] > '9' || s[i+1] < '0' || s[i+1] > '9' {
@@ -290,13 +293,13 @@ func parseSpeedateTime(s string) (pyTime, bool) {
 	hour, ok1 := two(11)
 	minute, ok2 := two(14)
 	if !ok1 || !ok2 || s[13] != ':' || hour > 23 || minute > 59 {
-		return pyTime{}, false
+		return Time{}, false
 	}
 	i, sec, nanos := 16, 0, 0
 	if i < len(s) && s[i] == ':' {
 		var ok bool
 		if sec, ok = two(i + 1); !ok || sec > 59 {
-			return pyTime{}, false
+			return Time{}, false
 		}
 		i += 3
 		if i < len(s) && (s[i] == '.' || s[i] == ',') {
@@ -305,7 +308,7 @@ func parseSpeedateTime(s string) (pyTime, bool) {
 				j++
 			}
 			if j == i+1 {
-				return pyTime{}, false
+				return Time{}, false
 			}
 			frac := s[i+1 : j]
 			if len(frac) > 6 {
@@ -317,17 +320,17 @@ func parseSpeedateTime(s string) (pyTime, bool) {
 	}
 	base := time.Date(d.Year(), d.Month(), d.Day(), hour, minute, sec, nanos, time.UTC)
 	if i == len(s) {
-		return pyTime{t: base, naive: true}, true
+		return Time{t: base, naive: true}, true
 	}
 	if (s[i] == 'Z' || s[i] == 'z') && i+1 == len(s) {
-		return pyTime{t: base}, true
+		return Time{t: base}, true
 	}
 	if s[i] != '+' && s[i] != '-' {
-		return pyTime{}, false
+		return Time{}, false
 	}
 	oh, ok := two(i + 1)
 	if !ok {
-		return pyTime{}, false
+		return Time{}, false
 	}
 	j, om := i+3, 0
 	if j < len(s) && s[j] == ':' {
@@ -335,19 +338,19 @@ func parseSpeedateTime(s string) (pyTime, bool) {
 	}
 	if j < len(s) {
 		if om, ok = two(j); !ok || om > 59 {
-			return pyTime{}, false
+			return Time{}, false
 		}
 		j += 2
 	}
 	if j != len(s) || oh > 23 {
-		return pyTime{}, false
+		return Time{}, false
 	}
 	off := oh*3600 + om*60
 	if s[i] == '-' {
 		off = -off
 	}
 	zone := time.FixedZone("", off)
-	return pyTime{t: time.Date(base.Year(), base.Month(), base.Day(), hour, minute, sec, nanos, zone)}, true
+	return Time{t: time.Date(base.Year(), base.Month(), base.Day(), hour, minute, sec, nanos, zone)}, true
 }
 
 func safePrefix(s string, n int) string {
