@@ -10,12 +10,12 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/msgmock/msgmock/msgmocktest"
+	"github.com/msgmock/msgmock/mock/mocktest"
 )
 
 // TestLoadAgainstMsgmock drives a real msgmock briefly and checks the report.
 func TestLoadAgainstMsgmock(t *testing.T) {
-	mm := msgmocktest.New(t)
+	mm := mocktest.New(t)
 	var out bytes.Buffer
 	if err := run(context.Background(), []string{"-c", "4", "-d", "300ms", mm.URL}, &out); err != nil {
 		t.Fatal(err)

@@ -1,9 +1,9 @@
-// Package msgmocktest starts msgmock inside a Go test process, the way
+// Package mocktest starts msgmock inside a Go test process, the way
 // net/http/httptest starts a server: on 127.0.0.1 with a free port, closed
 // when the test ends.
 //
 //	func TestSignup(t *testing.T) {
-//		mm := msgmocktest.New(t, msgmocktest.WithSeed(42))
+//		mm := mocktest.New(t, mocktest.WithSeed(42))
 //		app := myapp.New(mm.URL) // point the client under test at msgmock
 //		app.SendWelcome("usr_1")
 //
@@ -16,7 +16,7 @@
 // Without options it serves the built-in fixtures (the seed documents'
 // conversation, keys and scenarios). The journal, reset and scenario
 // helpers call msgmock's admin API, so a test sees what any client would.
-package msgmocktest
+package mocktest
 
 import (
 	"bytes"
@@ -94,16 +94,16 @@ func Start(opts ...Option) (*Server, error) {
 	}
 	store, err := scenarios.NewFSStore(c.source, c.fsys, "", time.Now)
 	if err != nil {
-		return nil, fmt.Errorf("msgmocktest: fixtures: %w", err)
+		return nil, fmt.Errorf("mocktest: fixtures: %w", err)
 	}
 	if c.scenario != "default" && store.Current().Scenario(c.scenario) == nil {
-		return nil, fmt.Errorf("msgmocktest: no scenario %q in the fixtures", c.scenario)
+		return nil, fmt.Errorf("mocktest: no scenario %q in the fixtures", c.scenario)
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return nil, fmt.Errorf("msgmocktest: listen: %w", err)
+		return nil, fmt.Errorf("mocktest: listen: %w", err)
 	}
-	m := mock.NewServer(context.Background(), mock.Options{Fixtures: store, Clock: mock.NewClock(c.now), Seed: c.seed, Scenario: c.scenario, Logger: c.logger, Version: "msgmocktest"})
+	m := mock.NewServer(context.Background(), mock.Options{Fixtures: store, Clock: mock.NewClock(c.now), Seed: c.seed, Scenario: c.scenario, Logger: c.logger, Version: "mocktest"})
 	srv := &http.Server{Handler: m, ReadHeaderTimeout: 10 * time.Second}
 	srv.RegisterOnShutdown(m.Close)
 	go func() { _ = srv.Serve(ln) }()
@@ -207,7 +207,7 @@ func (s *Server) WaitIdle(ctx context.Context) error {
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("msgmocktest: %d deliveries still scheduled: %w", st.Scheduled, ctx.Err())
+			return fmt.Errorf("mocktest: %d deliveries still scheduled: %w", st.Scheduled, ctx.Err())
 		case <-time.After(2 * time.Millisecond):
 		}
 	}
@@ -228,12 +228,12 @@ func (s *Server) admin(method, path string, in, out any) error {
 	}
 	res, err := s.client.Do(req)
 	if err != nil {
-		return fmt.Errorf("msgmocktest: %s %s: %w", method, path, err)
+		return fmt.Errorf("mocktest: %s %s: %w", method, path, err)
 	}
 	defer res.Body.Close()
 	data, _ := io.ReadAll(res.Body)
 	if res.StatusCode >= 300 {
-		return fmt.Errorf("msgmocktest: %s %s: %d %s", method, path, res.StatusCode, data)
+		return fmt.Errorf("mocktest: %s %s: %d %s", method, path, res.StatusCode, data)
 	}
 	if out != nil {
 		return json.Unmarshal(data, out)

@@ -1,4 +1,4 @@
-package msgmocktest_test
+package mocktest_test
 
 import (
 	"bytes"
@@ -14,7 +14,7 @@ import (
 	"testing/fstest"
 	"time"
 
-	"github.com/msgmock/msgmock/msgmocktest"
+	"github.com/msgmock/msgmock/mock/mocktest"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/replay.golden")
@@ -39,7 +39,7 @@ func do(t *testing.T, method, url, body string, headers ...string) (int, string)
 // each in its own session; neither sees the other's conversations, events,
 // journal, counters or active scenario.
 func TestParallelSuitesSeeOnlyTheirOwnTraffic(t *testing.T) {
-	mm := msgmocktest.New(t, msgmocktest.WithSeed(1))
+	mm := mocktest.New(t, mocktest.WithSeed(1))
 	for _, suite := range []string{"suite-a", "suite-b"} {
 		suite := suite
 		t.Run(suite, func(t *testing.T) {
@@ -139,8 +139,8 @@ scenario:
 // response, then the final state (listings and event feed) once every
 // reply has landed.
 func replay(t *testing.T) string {
-	mm := msgmocktest.New(t, msgmocktest.WithFixtures(replayFixtures), msgmocktest.WithSeed(7),
-		msgmocktest.WithNow(time.Date(2026, 3, 15, 14, 22, 11, 0, time.UTC)))
+	mm := mocktest.New(t, mocktest.WithFixtures(replayFixtures), mocktest.WithSeed(7),
+		mocktest.WithNow(time.Date(2026, 3, 15, 14, 22, 11, 0, time.UTC)))
 	script, err := os.ReadFile("testdata/replay.script")
 	if err != nil {
 		t.Fatal(err)

@@ -1,4 +1,4 @@
-package msgmocktest_test
+package mocktest_test
 
 import (
 	"fmt"
@@ -7,15 +7,15 @@ import (
 	"strings"
 	"time"
 
-	"github.com/msgmock/msgmock/msgmocktest"
+	"github.com/msgmock/msgmock/mock/mocktest"
 )
 
 // A test starts msgmock, sends what the code under test would send, and
 // asserts on what msgmock received.
 func Example() {
-	mm, err := msgmocktest.Start(
-		msgmocktest.WithSeed(42),
-		msgmocktest.WithNow(time.Date(2026, 3, 15, 14, 22, 11, 0, time.UTC)),
+	mm, err := mocktest.Start(
+		mocktest.WithSeed(42),
+		mocktest.WithNow(time.Date(2026, 3, 15, 14, 22, 11, 0, time.UTC)),
 	)
 	if err != nil {
 		panic(err)
