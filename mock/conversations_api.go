@@ -323,7 +323,7 @@ func (s *Server) handleConversationMessagesA() http.Handler {
 		if !ok {
 			return
 		}
-		id := pathVar(r, "id")
+		id := pathVar(w, "id")
 		sess := s.lockSession(r, set)
 		conv := sess.conversation(scenarios.APIConversations, id)
 		if conv == nil {

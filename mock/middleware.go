@@ -31,8 +31,9 @@ type exchange struct {
 	scenario string
 	rule     string
 	hijacked bool
-	set      *scenarios.Set // the configuration this request runs on, start to end
-	surface  *surface       // the route group that answered; set by routes.go
+	set      *scenarios.Set    // the configuration this request runs on, start to end
+	surface  *surface          // the route group that answered; set by routes.go
+	vars     map[string]string // route variables, kept with the pooled exchange
 }
 
 var exchangePool = sync.Pool{New: func() any { return new(exchange) }}
@@ -96,7 +97,7 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 			return
 		}
 		ex := exchangePool.Get().(*exchange)
-		*ex = exchange{ResponseWriter: w, set: set}
+		*ex = exchange{ResponseWriter: w, set: set, vars: ex.vars}
 		defer exchangePool.Put(ex)
 		defer func() {
 			p := recover()

@@ -15,7 +15,10 @@ import (
 // The router cleans no path and redirects nothing: neither real service
 // does, so `//api/v1/messages` or `/api` get the API's own 404 rather than
 // a redirect. Paths are matched escaped, so an id may hold an encoded slash.
-func (s *Server) routes() http.Handler {
+func (s *Server) routes() http.Handler { return s.dispatch(s.router()) }
+
+// router is the route table itself.
+func (s *Server) router() *mux.Router {
 	root := mux.NewRouter().SkipClean(true).UseEncodedPath()
 
 	// Conversations API (seed 000).
@@ -51,6 +54,22 @@ func (s *Server) routes() http.Handler {
 	root.MatcherFunc(firstSegment("__mock")).Handler(s.surfaced(adminSurface, adminSurface.notFound))
 	root.NotFoundHandler = s.surfaced(conversationsSurface, conversationsSurface.notFound)
 	return root
+}
+
+// dispatch serves r with the handler root matches. It is mux.Router's
+// ServeHTTP less two copies of the request: the route variables go on the
+// exchange (a map it reuses) instead of into a new context.
+func (s *Server) dispatch(root *mux.Router) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ex := exchangeOf(w)
+		if ex.vars == nil {
+			ex.vars = make(map[string]string, 1)
+		}
+		clear(ex.vars)
+		match := mux.RouteMatch{Vars: ex.vars}
+		root.Match(r, &match) // a NotFoundHandler is set, so there is always a handler
+		match.Handler.ServeHTTP(w, r)
+	})
 }
 
 // A surface is one group of routes that answers in one API's shape: its 404,
@@ -171,8 +190,8 @@ func firstSegment(name string) mux.MatcherFunc {
 }
 
 // pathVar returns a route variable, unescaped (routes match escaped paths).
-func pathVar(r *http.Request, name string) string {
-	v := mux.Vars(r)[name]
+func pathVar(w http.ResponseWriter, name string) string {
+	v := exchangeOf(w).vars[name]
 	if u, err := url.PathUnescape(v); err == nil {
 		return u
 	}

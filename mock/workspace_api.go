@@ -544,7 +544,7 @@ func (s *Server) handleGetB() http.Handler {
 			return
 		}
 		sess := s.lockSession(r, set)
-		m := sess.msgs[pathVar(r, "message_id")]
+		m := sess.msgs[pathVar(w, "message_id")]
 		sess.mu.Unlock()
 		if m == nil || m.API != scenarios.APIWorkspace || m.WorkspaceID != ws {
 			writeDetail(w, http.StatusNotFound, detailMessageNotFound)
