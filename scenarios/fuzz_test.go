@@ -58,7 +58,7 @@ func FuzzLoad(f *testing.F) {
 // renders (or fails) without a panic, within its output limit.
 func FuzzTemplate(f *testing.F) {
 	engine := newTemplateEngine()
-	for _, s := range []string{"{{ Sentence }}", "{{ .Request.Text | ToUpper }}", "{{ Number 10 1 }}", "{{ range IntRange 1 100000 }}xxxxxxxx{{ end }}", "{{ .Request.Metadata.a }}", "{{"} {
+	for _, s := range []string{"{{ Sentence }}", "{{ .Request.Text | ToUpper }}", "{{ Number 10 1 }}", "{{ range IntRange 1 100000 }}xxxxxxxx{{ end }}", "{{ .Request.Metadata.a }}", "{{", "{{ range 50000000 }}{{ end }}", "{{ range 9999 }}{{ range 10 }}{{ Sentence 8 }}{{ end }}{{ end }}"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, text string) {

@@ -407,8 +407,10 @@ func (r *reader) reply(n *yaml.Node, what string, api API, engine *templateEngin
 	}
 	if v := f["inline"]; v != nil {
 		rep.Inline, _ = r.boolean(v, what+".inline")
-		if rep.Inline && api == APIConversations {
-			r.errorf(v, "%s.inline is for the Workspace API, whose 201 lists the reply; the Conversations API delivers replies by events", what)
+		if rep.Inline && api != APIWorkspace {
+			// Without when.api the rule also matches Conversations API
+			// requests, whose answer cannot carry a reply.
+			r.errorf(v, "%s.inline is for the Workspace API, whose 201 lists the reply: the rule needs when.api: workspace (the Conversations API delivers replies by events)", what)
 		}
 		if rep.Inline && f["after"] != nil {
 			r.errorf(f["after"], "%s: an inline reply is part of the response and cannot wait; drop after", what)

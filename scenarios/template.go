@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"text/template"
+	"text/template/parse"
 
 	"github.com/brianvoe/gofakeit/v7"
 )
@@ -29,16 +30,26 @@ type RequestData struct {
 	Headers        map[string]string
 }
 
-// templateEngine binds a Set's templates to one gofakeit Faker. Go
-// templates take their functions at parse time, so the Faker cannot be
-// chosen per call; instead its random source is switched to the caller's
-// stream for the length of one execution, under mu. That lock covers CPU
-// work only, and it is what makes fake text follow each session's seed.
+// templateEngine holds the reply templates of the Sets one Loader builds.
+// Go templates take their functions at parse time, and gofakeit's draw from
+// the Faker they are bound to; so each rendering borrows a worker: a clone
+// of the templates whose functions are bound to the worker's own Faker,
+// whose random source is the caller's for that one execution. No lock is
+// held while a template runs; mu guards only the namespace (parse, clone).
 type templateEngine struct {
 	mu   sync.Mutex
-	src  switchSource
 	base *template.Template // holds the functions; replies are parsed as its associates
-	next int
+	next int                // templates parsed so far; also each one's generation
+
+	free  chan *templateWorker // idle workers
+	names map[string]any       // function names, for the parser
+}
+
+// templateWorker is one rendering's private copy of the engine.
+type templateWorker struct {
+	src  switchSource
+	tmpl *template.Template
+	gen  int // templates up to this generation are in tmpl
 }
 
 type switchSource struct{ cur rand.Source }
@@ -48,7 +59,8 @@ func (s *switchSource) Uint64() uint64 { return s.cur.Uint64() }
 // Template is a reply text, parsed once at load.
 type Template struct {
 	Source string
-	tmpl   *template.Template
+	name   string
+	gen    int
 	engine *templateEngine
 	// Whether the text refers to .Request.Headers or .Request.Metadata:
 	// building them costs a map per reply, so callers skip it otherwise.
@@ -91,9 +103,8 @@ func guardCounts(name string, fn reflect.Value) any {
 	}).Interface()
 }
 
-func newTemplateEngine() *templateEngine {
-	e := &templateEngine{src: switchSource{cur: rand.NewPCG(1, 2)}}
-	faker := gofakeit.NewFaker(&e.src, false)
+// fakerFuncs returns the template functions bound to faker.
+func fakerFuncs(faker *gofakeit.Faker) template.FuncMap {
 	v := reflect.ValueOf(faker)
 	t := v.Type()
 	errType := reflect.TypeOf((*error)(nil)).Elem()
@@ -120,24 +131,127 @@ func newTemplateEngine() *templateEngine {
 		return strings.ToUpper(s[:1]) + s[1:]
 	}
 	funcs["Trim"] = strings.TrimSpace
-	// Registering ~300 functions is the costly part of a template, so it is
-	// done once per Set; each reply is parsed as an associated template.
-	e.base = template.New("").Option("missingkey=zero").Funcs(funcs)
-	return e
+	return funcs
 }
 
-// parse adds a template to the engine. The engine outlives one Set (the
-// Loader shares it), so parsing takes the lock that executions hold.
+// templateBuiltins are text/template's own functions, which the parser
+// must know by name.
+var templateBuiltins = map[string]any{}
+
+func init() {
+	for _, name := range []string{"and", "call", "html", "index", "slice", "js", "len", "not", "or", "print", "printf",
+		"println", "urlquery", "eq", "ge", "gt", "le", "lt", "ne"} {
+		templateBuiltins[name] = true // the parser looks for a non-nil value
+	}
+}
+
+func newTemplateEngine() *templateEngine {
+	// Registering ~300 functions is the costly part of a template, so it is
+	// done once per engine (and once per worker); each reply is parsed as an
+	// associated template.
+	funcs := fakerFuncs(gofakeit.NewFaker(rand.NewPCG(1, 2), false))
+	names := make(map[string]any, len(funcs))
+	for name := range funcs {
+		names[name] = true // the parser looks for a non-nil value
+	}
+	return &templateEngine{
+		base:  template.New("").Option("missingkey=zero").Funcs(funcs),
+		free:  make(chan *templateWorker, 64),
+		names: names,
+	}
+}
+
+// Bounds on what a reply template may loop over, checked at load so that
+// every template finishes: a range over a literal count may ask for up to
+// maxRangeCount turns, one over a field of .Request counts as
+// maxRangeCount (the body limit bounds the data), and nested ranges may
+// ask for maxTemplateCount turns in all.
+const maxRangeCount = 10_000
+
+// parse adds a template to the engine, refusing what could run without end:
+// {{template}} and {{define}}/{{block}} (recursion), a range over a
+// computed number, and loops asking for more turns than the bounds allow.
 func (e *templateEngine) parse(text string) (*Template, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	e.next++
-	t, err := e.base.New("reply" + strconv.Itoa(e.next)).Parse(text)
+	name := "reply" + strconv.Itoa(e.next+1)
+	trees, err := parse.Parse(name, text, "", "", templateBuiltins, e.names)
 	if err != nil {
 		return nil, err
 	}
-	return &Template{Source: text, tmpl: t, engine: e,
+	if len(trees) != 1 {
+		return nil, errors.New("{{define}} and {{block}} are not available in a reply template")
+	}
+	tree := trees[name]
+	if err := checkLoops(tree.Root, 1); err != nil {
+		return nil, err
+	}
+	if _, err := e.base.AddParseTree(name, tree); err != nil {
+		return nil, err
+	}
+	e.next++
+	return &Template{Source: text, name: name, gen: e.next, engine: e,
 		UsesHeaders: strings.Contains(text, "Headers"), UsesMetadata: strings.Contains(text, "Metadata")}, nil
+}
+
+// checkLoops walks a parse tree; turns is how many times the enclosing
+// ranges run the node.
+func checkLoops(n parse.Node, turns int) error {
+	switch n := n.(type) {
+	case *parse.ListNode:
+		if n == nil {
+			return nil
+		}
+		for _, c := range n.Nodes {
+			if err := checkLoops(c, turns); err != nil {
+				return err
+			}
+		}
+	case *parse.TemplateNode:
+		return fmt.Errorf("{{template %q}} is not available in a reply template", n.Name)
+	case *parse.IfNode:
+		return checkBranches(n.List, n.ElseList, turns)
+	case *parse.WithNode:
+		return checkBranches(n.List, n.ElseList, turns)
+	case *parse.RangeNode:
+		count, err := rangeCount(n.Pipe)
+		if err != nil {
+			return err
+		}
+		if turns*count > maxTemplateCount {
+			return fmt.Errorf("nested ranges ask for more than %d turns in all", maxTemplateCount)
+		}
+		return checkBranches(n.List, n.ElseList, turns*count)
+	}
+	return nil
+}
+
+func checkBranches(list, elseList *parse.ListNode, turns int) error {
+	if err := checkLoops(list, turns); err != nil {
+		return err
+	}
+	return checkLoops(elseList, turns)
+}
+
+// rangeCount is how many turns a range may take: its literal count, or
+// maxRangeCount for a field of the request data.
+func rangeCount(pipe *parse.PipeNode) (int, error) {
+	if len(pipe.Cmds) == 1 && len(pipe.Cmds[0].Args) == 1 {
+		switch arg := pipe.Cmds[0].Args[0].(type) {
+		case *parse.NumberNode:
+			if !arg.IsInt || arg.Int64 > maxRangeCount {
+				return 0, fmt.Errorf("range %s: a reply template may range over a whole number up to %d", arg.Text, maxRangeCount)
+			}
+			return max(int(arg.Int64), 1), nil
+		case *parse.FieldNode, *parse.DotNode:
+			return maxRangeCount, nil
+		case *parse.ChainNode:
+			if _, ok := arg.Node.(*parse.FieldNode); ok {
+				return maxRangeCount, nil
+			}
+		}
+	}
+	return 0, fmt.Errorf("range %s: a reply template may range over a literal count (up to %d) or a field of .Request, not over a computed value, which could run without end", pipe, maxRangeCount)
 }
 
 type limitedBuffer struct{ strings.Builder }
@@ -152,15 +266,51 @@ func (b *limitedBuffer) Write(p []byte) (int, error) {
 }
 
 // Render executes the template on data, drawing every fake value from src.
+// It holds no lock while the template runs, so renderings of any number of
+// sessions proceed side by side.
 func (t *Template) Render(src rand.Source, data RequestData) (string, error) {
-	e := t.engine
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.src.cur = src
+	w := t.engine.worker(t.gen)
+	w.src.cur = src
 	var out limitedBuffer
-	err := t.tmpl.Execute(&out, struct{ Request RequestData }{data})
+	err := w.tmpl.ExecuteTemplate(&out, t.name, struct{ Request RequestData }{data})
+	w.src.cur = nil
+	t.engine.release(w)
 	if err != nil {
 		return "", err
 	}
 	return out.String(), nil
+}
+
+// worker borrows an idle worker that holds templates up to gen, or makes one.
+func (e *templateEngine) worker(gen int) *templateWorker {
+	for {
+		select {
+		case w := <-e.free:
+			if w.gen >= gen {
+				return w
+			}
+			continue // made before this template was parsed: let it go
+		default:
+		}
+		break
+	}
+	w := &templateWorker{}
+	faker := gofakeit.NewFaker(&w.src, false)
+	e.mu.Lock()
+	clone, err := e.base.Clone()
+	w.gen = e.next
+	e.mu.Unlock()
+	if err != nil {
+		// Clone fails only once a template has executed, which base never does.
+		panic("scenarios: clone templates: " + err.Error())
+	}
+	w.tmpl = clone.Funcs(fakerFuncs(faker))
+	return w
+}
+
+func (e *templateEngine) release(w *templateWorker) {
+	select {
+	case e.free <- w:
+	default:
+	}
 }
