@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/msgmock/msgmock/mock/state"
 	"github.com/msgmock/msgmock/scenarios"
 	"time"
 )
@@ -45,13 +46,22 @@ type wireReload struct {
 }
 
 type wireStatus struct {
-	Version        string     `json:"version"`
-	Fixtures       string     `json:"fixtures"`
-	ActiveScenario string     `json:"active_scenario"`
-	Scenarios      []string   `json:"scenarios"`
-	Reload         wireReload `json:"reload"`
-	Generation     int        `json:"generation"`
-	Scheduled      int        `json:"scheduled"` // replies, stream chunks and webhook retries not yet delivered
+	Version        string               `json:"version"`
+	Fixtures       string               `json:"fixtures"`
+	ActiveScenario string               `json:"active_scenario"`
+	Scenarios      []string             `json:"scenarios"`
+	Reload         wireReload           `json:"reload"`
+	Generation     int                  `json:"generation"`
+	Scheduled      int                  `json:"scheduled"` // replies, stream chunks and webhook retries not yet delivered
+	Memory         wireMemory           `json:"memory"`
+	Scheduler      schedulerStats       `json:"scheduler"`
+	Evicted        state.EvictionCounts `json:"evicted"` // what retention limits and the memory budget evicted since start
+}
+
+type wireMemory struct {
+	Bytes    int64 `json:"bytes"`    // messages, events and journal entries held, all sessions
+	Budget   int64 `json:"budget"`   // retention.message_bytes
+	Sessions int   `json:"sessions"` // named sessions besides the default one
 }
 
 func (s *Server) handleStatus() http.Handler {
@@ -66,6 +76,7 @@ func (s *Server) handleStatus() http.Handler {
 		if names == nil {
 			names = []string{}
 		}
+		sched, mem := s.jobs.stats(), s.state.Stats()
 		writeJSON(w, http.StatusOK, wireStatus{
 			Version:        s.version,
 			Fixtures:       s.fixtures.Source(),
@@ -73,7 +84,10 @@ func (s *Server) handleStatus() http.Handler {
 			Scenarios:      names,
 			Reload:         wireReload{OK: st.OK, At: st.At.Format(time.RFC3339Nano), Errors: errs},
 			Generation:     st.Generation,
-			Scheduled:      s.jobs.pending(),
+			Scheduled:      sched.Pending,
+			Memory:         wireMemory{Bytes: mem.Bytes, Budget: set.Settings.Retention.MessageBytes, Sessions: mem.Sessions},
+			Scheduler:      sched,
+			Evicted:        mem.Evicted,
 		})
 	})
 }
@@ -82,9 +96,9 @@ func (s *Server) handleStatus() http.Handler {
 // its session's, else the server's.
 func (s *Server) activeScenario(r *http.Request, set *scenarios.Set) string {
 	sess := s.session(r, set)
-	sess.mu.Lock()
-	name := sess.scenario
-	sess.mu.Unlock()
+	sess.Lock()
+	name := sess.ActiveScenario()
+	sess.Unlock()
 	if name == "" {
 		name = *s.scenario.Load()
 	}
@@ -94,11 +108,15 @@ func (s *Server) activeScenario(r *http.Request, set *scenarios.Set) string {
 func (s *Server) handleReset() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		set := s.config(w)
-		sess := s.session(r, set)
-		sess.mu.Lock()
-		sess.clear()
-		sess.sync(set)
-		sess.mu.Unlock()
+		sess := s.lockSession(r, set)
+		sess.Reset(set)
+		sess.Unlock()
+		if sess.ID() == "" {
+			// The default session follows the server-wide scenario: it
+			// goes back to the one active at start too.
+			name := s.startScenario
+			s.scenario.Store(&name)
+		}
 		writeJSON(w, http.StatusOK, map[string]string{"status": "reset"})
 	})
 }
@@ -122,20 +140,20 @@ func (s *Server) handleRequests() http.Handler {
 		path := q.Get("path")
 		set := s.config(w)
 		sess := s.session(r, set)
-		sess.mu.Lock()
-		var picked []*JournalEntry
-		for _, e := range sess.journal {
-			if path == "" || e.path == path {
+		sess.Lock()
+		var picked []*state.JournalEntry
+		for _, e := range sess.Journal() {
+			if path == "" || e.Path == path {
 				picked = append(picked, e)
 			}
 		}
-		sess.mu.Unlock()
+		sess.Unlock()
 		if limit > 0 && len(picked) > limit {
 			picked = picked[len(picked)-limit:]
 		}
 		out := wireRequests{Requests: make([]wireJournalEntry, len(picked))}
 		for i, e := range picked {
-			out.Requests[i] = e.wire()
+			out.Requests[i] = wireJournal(e)
 		}
 		writeJSON(w, http.StatusOK, out)
 	})
@@ -145,9 +163,9 @@ func (s *Server) handleClearRequests() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		set := s.config(w)
 		sess := s.session(r, set)
-		sess.mu.Lock()
-		sess.journal = nil
-		sess.mu.Unlock()
+		sess.Lock()
+		sess.ClearJournal()
+		sess.Unlock()
 		w.WriteHeader(http.StatusNoContent)
 	})
 }
@@ -210,9 +228,9 @@ func (s *Server) handleSetScenario() http.Handler {
 		}
 		if id := r.Header.Get("X-Mock-Session"); id != "" {
 			sess := s.session(r, set)
-			sess.mu.Lock()
-			sess.scenario = req.Name
-			sess.mu.Unlock()
+			sess.Lock()
+			sess.SetActiveScenario(req.Name)
+			sess.Unlock()
 		} else {
 			name := req.Name
 			s.scenario.Store(&name)

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/msgmock/msgmock/mock/state"
 	"github.com/msgmock/msgmock/scenarios"
 )
 
@@ -92,7 +93,7 @@ type wireMessageA struct {
 	CreatedAt  string          `json:"created_at"`
 }
 
-func messageA(m *Message) wireMessageA {
+func messageA(m *state.Message) wireMessageA {
 	return wireMessageA{
 		ID: m.ID, SenderID: m.SenderID, SenderType: m.Role, Text: m.Text,
 		Metadata: m.Metadata, ReplyTo: m.ReplyTo, CreatedAt: timestampA(m.CreatedAt),
@@ -250,29 +251,28 @@ func (s *Server) handleSendA() http.Handler {
 // sendA runs the checks that need the session (existence, scenario rules)
 // and stores the message.
 func (s *Server) sendA(w http.ResponseWriter, r *http.Request, set *scenarios.Set, req sendRequestA) {
-	ret := set.Settings.Retention
 	sess := s.lockSession(r, set)
-	var conv *conversation
+	var conv *state.Conversation
 	if req.ConversationID != "" {
-		if conv = sess.conversation(scenarios.APIConversations, req.ConversationID); conv == nil {
-			sess.mu.Unlock()
+		if conv = sess.Conversation(scenarios.APIConversations, req.ConversationID); conv == nil {
+			sess.Unlock()
 			writeEnvelopeError(w, http.StatusNotFound, "Conversation not found: "+req.ConversationID+".")
 			return
 		}
 	} else if !set.Settings.AutoCreate {
-		sess.mu.Unlock()
+		sess.Unlock()
 		writeEnvelopeError(w, http.StatusBadRequest, "Field 'conversation_id' is required.")
 		return
 	}
 	if req.ReplyTo != "" {
-		if m := sess.msgs[req.ReplyTo]; m == nil || conv == nil || m.ConversationID != conv.id {
-			sess.mu.Unlock()
+		if m := sess.Message(req.ReplyTo); m == nil || conv == nil || m.ConversationID != conv.ID {
+			sess.Unlock()
 			writeEnvelopeError(w, http.StatusNotFound, "Message not found: "+req.ReplyTo+".")
 			return
 		}
 	}
 	if code := preferredCode(r.Header); code != 0 {
-		sess.mu.Unlock()
+		sess.Unlock()
 		conversationsError(w, code, "", req.ConversationID)
 		return
 	}
@@ -285,20 +285,27 @@ func (s *Server) sendA(w http.ResponseWriter, r *http.Request, set *scenarios.Se
 	// 6. Store and answer.
 	now := s.clock.Now()
 	if conv == nil {
-		conv = sess.newConversation(scenarios.APIConversations, "", now, ret)
+		conv = sess.NewConversation(scenarios.APIConversations, "", now)
 	}
-	m := &Message{
-		ID: sess.newMessageID(scenarios.APIConversations), ConversationID: conv.id, API: scenarios.APIConversations,
+	m := &state.Message{
+		ID: sess.NewMessageID(scenarios.APIConversations), ConversationID: conv.ID, API: scenarios.APIConversations,
 		SenderID: req.SenderID, Role: req.SenderType, Text: req.Text, Metadata: req.Metadata,
 		ReplyTo: req.ReplyTo, CreatedAt: now,
 	}
-	sess.addMessage(conv, m, ret)
+	sess.Add(conv, m)
 	var planned []plannedReply
 	if req.AutoReply {
-		planned = s.planReplies(sess, outcome.rule, conv, m, r)
-		s.schedule(sess, conv, planned)
+		planned = drawReplies(sess, outcome.rule, conv, m)
 	}
-	sess.mu.Unlock()
+	epoch := sess.Epoch()
+	sess.Unlock()
+	scheduled := 0
+	if len(planned) > 0 {
+		s.renderReplies(planned, outcome.rule, m, r)
+		sess.Lock()
+		_, scheduled = s.scheduleReplies(sess, epoch, conv, planned, now)
+		sess.Unlock()
+	}
 	if !wait(r.Context(), outcome.latency) {
 		return
 	}
@@ -308,7 +315,7 @@ func (s *Server) sendA(w http.ResponseWriter, r *http.Request, set *scenarios.Se
 		writeRaw(w, respondStatus(resp, http.StatusOK), resp.Body)
 		return
 	}
-	writeEnvelope(w, respondStatus(resp, http.StatusOK), msgSent, sentA{ConversationID: conv.id, Message: messageA(m), AutoReplyEnqueued: len(planned) > 0})
+	writeEnvelope(w, respondStatus(resp, http.StatusOK), msgSent, sentA{ConversationID: conv.ID, Message: messageA(m), AutoReplyEnqueued: scheduled > 0})
 }
 
 // handleConversationMessagesA serves GET /v1/conversations/{id}/messages.
@@ -325,21 +332,21 @@ func (s *Server) handleConversationMessagesA() http.Handler {
 		}
 		id := pathVar(w, "id")
 		sess := s.lockSession(r, set)
-		conv := sess.conversation(scenarios.APIConversations, id)
+		conv := sess.Conversation(scenarios.APIConversations, id)
 		if conv == nil {
-			sess.mu.Unlock()
+			sess.Unlock()
 			writeEnvelopeError(w, http.StatusNotFound, "Conversation not found: "+id+".")
 			return
 		}
-		msgs := conv.messages
+		msgs := conv.Messages()
 		if len(msgs) > limit {
 			msgs = msgs[len(msgs)-limit:]
 		}
-		out := conversationMessagesA{ConversationID: conv.id, Messages: make([]wireMessageA, len(msgs))}
+		out := conversationMessagesA{ConversationID: conv.ID, Messages: make([]wireMessageA, len(msgs))}
 		for i, m := range msgs {
 			out.Messages[i] = messageA(m)
 		}
-		sess.mu.Unlock()
+		sess.Unlock()
 		writeEnvelope(w, http.StatusOK, msgRetrieved, out)
 	})
 }

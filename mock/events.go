@@ -2,9 +2,9 @@ package mock
 
 import (
 	"net/http"
-	"sort"
 
 	"github.com/msgmock/msgmock/mock/pydantic"
+	"github.com/msgmock/msgmock/mock/state"
 	"github.com/msgmock/msgmock/scenarios"
 )
 
@@ -32,9 +32,9 @@ type wireEvent struct {
 // eventData is an event's data: for message.created, the message as its
 // API shows it (wrapped with its conversation id in the Conversations API);
 // for message.delta, the chunk.
-func eventData(ev *Event) any {
+func eventData(ev *state.Event) any {
 	m := ev.Message
-	if ev.Type == "message.delta" {
+	if ev.Type == state.MessageDelta {
 		return wireDelta{ConversationID: m.ConversationID, MessageID: m.ID, Delta: ev.Delta}
 	}
 	if m.API == scenarios.APIWorkspace {
@@ -43,17 +43,12 @@ func eventData(ev *Event) any {
 	return wireCreatedA{ConversationID: m.ConversationID, Message: messageA(m)}
 }
 
-func renderEvent(ev *Event) wireEvent {
+func renderEvent(ev *state.Event) wireEvent {
 	created := timestampA(ev.CreatedAt)
 	if ev.Message.API == scenarios.APIWorkspace {
 		created = pydantic.Timestamp(ev.CreatedAt)
 	}
 	return wireEvent{ID: ev.ID, Type: ev.Type, CreatedAt: created, Data: eventData(ev)}
-}
-
-// after returns the index of the first event with a sequence number above seq.
-func (s *session) after(seq uint64) int {
-	return sort.Search(len(s.events), func(i int) bool { return s.events[i].Seq > seq })
 }
 
 // eventFilter selects the events of one API, optionally of one conversation.
@@ -62,7 +57,7 @@ type eventFilter struct {
 	conversationID string
 }
 
-func (f eventFilter) match(ev *Event) bool {
+func (f eventFilter) match(ev *state.Event) bool {
 	return ev.Message.API == f.api && (f.conversationID == "" || ev.Message.ConversationID == f.conversationID)
 }
 
@@ -89,16 +84,16 @@ func (s *Server) handleEventsA() http.Handler {
 		sess := s.lockSession(r, set)
 		start := 0
 		if cursor := q.Get("after"); cursor != "" {
-			seq, known := sess.eventSeq[cursor]
+			seq, known := sess.EventSeq(cursor)
 			if !known {
-				sess.mu.Unlock()
+				sess.Unlock()
 				writeEnvelopeError(w, http.StatusNotFound, "Event not found: "+cursor+".")
 				return
 			}
-			start = sess.after(seq)
+			start = sess.After(seq)
 		}
 		page := eventsPage{Events: make([]wireEvent, 0, min(limit, 16))}
-		for _, ev := range sess.events[start:] {
+		for _, ev := range sess.Events()[start:] {
 			if !filter.match(ev) {
 				continue
 			}
@@ -108,7 +103,7 @@ func (s *Server) handleEventsA() http.Handler {
 			}
 			page.Events = append(page.Events, renderEvent(ev))
 		}
-		sess.mu.Unlock()
+		sess.Unlock()
 		writeEnvelope(w, http.StatusOK, msgEventsRetrieved, page)
 	})
 }

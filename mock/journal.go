@@ -8,83 +8,62 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/msgmock/msgmock/mock/state"
 	"github.com/msgmock/msgmock/scenarios"
 )
 
-// journalBodyLimit bounds the request body a journal entry keeps, so that
-// the journal's memory stays bounded whatever clients send.
-const journalBodyLimit = 16 << 10
-
-// JournalEntry is one API request as GET /__mock/requests lists it.
-type JournalEntry struct {
-	seq      uint64
-	at       time.Time
-	method   string
-	path     string
-	query    string
-	header   http.Header // the request's own map: never mutated after the request
-	body     []byte
-	status   int
-	scenario string
-	rule     string
-	duration time.Duration
-}
-
-// record appends the request to its session's journal.
+// record appends the request to its session's journal, which caps what it
+// keeps of headers and body (state.JournalBodyLimit, JournalHeaderLimit).
 func (s *Server) record(r *http.Request, ex *exchange, set *scenarios.Set, elapsed time.Duration) {
-	body := ex.body
-	if len(body) > journalBodyLimit {
-		body = append([]byte(nil), body[:journalBodyLimit]...)
+	e := &state.JournalEntry{
+		At: s.clock.Now(), Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery,
+		Header: r.Header, Body: ex.body, Status: finalStatus(r, ex),
+		Scenario: ex.scenario, Rule: ex.rule, Duration: elapsed,
 	}
-	e := &JournalEntry{
-		at: s.clock.Now(), method: r.Method, path: r.URL.Path, query: r.URL.RawQuery,
-		header: r.Header, body: body, status: finalStatus(r, ex),
-		scenario: ex.scenario, rule: ex.rule, duration: elapsed,
-	}
-	sess := s.session(r, set)
-	limit := set.Settings.Retention.Journal
-	sess.mu.Lock()
-	sess.journalSeq++
-	e.seq = sess.journalSeq
-	sess.journal = dropOldest(append(sess.journal, e), limit, nil)
-	sess.mu.Unlock()
+	sess := s.lockSession(r, set)
+	sess.Record(e)
+	sess.Unlock()
 }
 
 type wireJournalEntry struct {
-	ID         string            `json:"id"`
-	At         string            `json:"at"`
-	Method     string            `json:"method"`
-	Path       string            `json:"path"`
-	Query      string            `json:"query,omitempty"`
-	Headers    map[string]string `json:"headers"`
-	Body       any               `json:"body"`
-	Status     int               `json:"status"`
-	Scenario   string            `json:"scenario"`
-	Rule       string            `json:"rule"`
-	DurationMS float64           `json:"duration_ms"`
+	ID      string            `json:"id"`
+	At      string            `json:"at"`
+	Method  string            `json:"method"`
+	Path    string            `json:"path"`
+	Query   string            `json:"query,omitempty"`
+	Headers map[string]string `json:"headers"`
+	Body    any               `json:"body"`
+	// Set when the journal kept only part of the request (see README).
+	BodyTruncated    bool    `json:"body_truncated,omitempty"`
+	HeadersTruncated bool    `json:"headers_truncated,omitempty"`
+	Status           int     `json:"status"`
+	Scenario         string  `json:"scenario"`
+	Rule             string  `json:"rule"`
+	DurationMS       float64 `json:"duration_ms"`
 }
 
-func (e *JournalEntry) wire() wireJournalEntry {
-	headers := make(map[string]string, len(e.header))
-	for k, vs := range e.header {
+func wireJournal(e *state.JournalEntry) wireJournalEntry {
+	headers := make(map[string]string, len(e.Header))
+	for k, vs := range e.Header {
 		headers[k] = strings.Join(vs, ", ")
 	}
 	var body any
 	switch {
-	case len(e.body) == 0:
+	case len(e.Body) == 0:
 		body = nil
-	case json.Valid(e.body):
-		body = json.RawMessage(e.body)
-	case utf8.Valid(e.body):
-		body = string(e.body)
+	case json.Valid(e.Body):
+		body = json.RawMessage(e.Body)
+	case utf8.Valid(e.Body):
+		body = string(e.Body)
 	default:
-		body = strings.ToValidUTF8(string(e.body), "\uFFFD")
+		body = strings.ToValidUTF8(string(e.Body), "\uFFFD")
 	}
 	return wireJournalEntry{
-		ID: fmt.Sprintf("req_%06d", e.seq), At: e.at.Format(time.RFC3339Nano),
-		Method: e.method, Path: e.path, Query: e.query, Headers: headers, Body: body,
-		Status: e.status, Scenario: e.scenario, Rule: e.rule,
-		DurationMS: float64(e.duration.Microseconds()) / 1000,
+		ID: fmt.Sprintf("req_%06d", e.Seq), At: e.At.Format(time.RFC3339Nano),
+		Method: e.Method, Path: e.Path, Query: e.Query, Headers: headers, Body: body,
+		BodyTruncated: e.BodyTruncated, HeadersTruncated: e.HeaderTruncated,
+		Status: e.Status, Scenario: e.Scenario, Rule: e.Rule,
+		DurationMS: float64(e.Duration.Microseconds()) / 1000,
 	}
 }
 

@@ -2,48 +2,24 @@ package mock
 
 import (
 	"encoding/json"
+	"math/rand/v2"
 	"net/http"
 	"time"
 
 	"github.com/msgmock/msgmock/mock/pydantic"
+	"github.com/msgmock/msgmock/mock/state"
 	"github.com/msgmock/msgmock/scenarios"
 )
-
-// ruleState is a session's runtime state of scenario rules: how often each
-// rule has fired and where each scenario's state machine stands. It lives
-// beside the published configuration, never in it, and a scenario whose
-// YAML changed starts afresh.
-type ruleState struct {
-	scenarios map[string]*scenarioRuntime
-}
-
-type scenarioRuntime struct {
-	digest string
-	hits   map[string]int
-	state  string
-}
-
-func (rs *ruleState) of(sc *scenarios.Scenario) *scenarioRuntime {
-	if rs.scenarios == nil {
-		rs.scenarios = map[string]*scenarioRuntime{}
-	}
-	rt := rs.scenarios[sc.Name]
-	if rt == nil || rt.digest != sc.Digest {
-		rt = &scenarioRuntime{digest: sc.Digest, hits: map[string]int{}, state: "start"}
-		rs.scenarios[sc.Name] = rt
-	}
-	return rt
-}
 
 // scenarioName picks the request's scenario: X-Mock-Scenario, else the
 // session's active one, else the server's. known is false when the header
 // names a scenario the fixtures do not have. Called with sess locked.
-func (s *Server) scenarioName(r *http.Request, set *scenarios.Set, sess *session) (name string, known bool) {
+func (s *Server) scenarioName(r *http.Request, set *scenarios.Set, sess *state.Session) (name string, known bool) {
 	if h := r.Header.Get("X-Mock-Scenario"); h != "" {
 		return h, set.Scenario(h) != nil
 	}
-	if sess.scenario != "" {
-		return sess.scenario, true
+	if name := sess.ActiveScenario(); name != "" {
+		return name, true
 	}
 	return *s.scenario.Load(), true
 }
@@ -52,31 +28,31 @@ func (s *Server) scenarioName(r *http.Request, set *scenarios.Set, sess *session
 // scenario's rules in order, then the default scenario's. A firing rule
 // counts and moves the state machine. Chance rolls come from the session's
 // stream, drawn only for rules that otherwise match. Called with sess locked.
-func (sess *session) evaluate(set *scenarios.Set, name string, facts *scenarios.Facts) *scenarios.Rule {
+func evaluate(sess *state.Session, set *scenarios.Set, name string, facts *scenarios.Facts) *scenarios.Rule {
 	try := func(sc *scenarios.Scenario) *scenarios.Rule {
 		if sc == nil {
 			return nil
 		}
-		var rt *scenarioRuntime
+		var rt *state.RuleRuntime
 		for _, rule := range sc.Rules {
 			if !rule.When.Match(facts) {
 				continue
 			}
 			if rt == nil {
-				rt = sess.runtime.of(sc)
+				rt = sess.Rules(sc)
 			}
-			if rule.Times > 0 && rt.hits[rule.Name] >= rule.Times {
+			if rule.Times > 0 && rt.Hits[rule.Name] >= rule.Times {
 				continue
 			}
-			if rule.State != nil && rule.State.Require != "" && rt.state != rule.State.Require {
+			if rule.State != nil && rule.State.Require != "" && rt.State != rule.State.Require {
 				continue
 			}
-			if rule.Chance > 0 && rule.Chance < 1 && sess.rand.float() >= rule.Chance {
+			if rule.Chance > 0 && rule.Chance < 1 && sess.Float() >= rule.Chance {
 				continue
 			}
-			rt.hits[rule.Name]++
+			rt.Hits[rule.Name]++
 			if rule.State != nil && rule.State.Set != "" {
-				rt.state = rule.State.Set
+				rt.State = rule.State.Set
 			}
 			return rule
 		}
@@ -104,11 +80,11 @@ type ruleOutcome struct {
 // scenario, finds the rule and draws its latency. When it answers the
 // request itself (an unknown X-Mock-Scenario, a scripted error or fault) it
 // unlocks sess and reports done. Called with sess locked.
-func (s *Server) applyRules(w http.ResponseWriter, r *http.Request, set *scenarios.Set, sess *session, facts *scenarios.Facts, convID string) (out ruleOutcome, done bool) {
+func (s *Server) applyRules(w http.ResponseWriter, r *http.Request, set *scenarios.Set, sess *state.Session, facts *scenarios.Facts, convID string) (out ruleOutcome, done bool) {
 	ex := exchangeOf(w)
 	name, known := s.scenarioName(r, set, sess)
 	if !known {
-		sess.mu.Unlock()
+		sess.Unlock()
 		if facts.API == scenarios.APIWorkspace {
 			writeDetail(w, http.StatusBadRequest, "Unknown scenario: "+name)
 		} else {
@@ -117,35 +93,40 @@ func (s *Server) applyRules(w http.ResponseWriter, r *http.Request, set *scenari
 		return out, true
 	}
 	ex.scenario = name
-	if out.rule = sess.evaluate(set, name, facts); out.rule != nil {
+	if out.rule = evaluate(sess, set, name, facts); out.rule != nil {
 		ex.rule, out.respond = out.rule.Name, out.rule.Respond
 		if out.respond != nil {
-			out.latency = sess.sample(out.respond.Latency)
+			out.latency = sample(sess, out.respond.Latency)
 		}
 	}
 	if out.respond.IsError() {
-		sess.mu.Unlock()
+		sess.Unlock()
 		s.scriptedError(w, r, facts.API, out.respond, out.latency, convID)
 		return out, true
 	}
 	return out, false
 }
 
-// sample draws a respond latency (none drawn for a fixed one).
-func (sess *session) sample(l *scenarios.Latency) time.Duration {
+// sample draws a latency (none drawn for a fixed one).
+func sample(sess *state.Session, l *scenarios.Latency) time.Duration {
 	if !l.Random() {
 		return l.Sample(0, 0)
 	}
-	return l.Sample(sess.rand.float(), sess.rand.rand.NormFloat64())
+	return l.Sample(sess.Float(), sess.Norm())
 }
 
-// plannedReply is a reply whose every random part (ids, text, delay) was
-// drawn while its request was handled; the scheduler only stores it.
+// plannedReply is a reply whose every random part (ids, text, delay) is
+// drawn from its session's stream while its request is handled, in three
+// steps: the ids, the delay and a seed for the text with the session
+// locked (drawReplies); the text from that seed with no lock held
+// (renderReplies); the event ids of its chunks, once the text is known,
+// locked again (scheduleReplies). The scheduler only stores it.
 type plannedReply struct {
-	msg     *Message
-	eventID string
+	reply   *scenarios.Reply
+	msg     *state.Message
+	seed    uint64
 	delay   time.Duration
-	stream  *scenarios.Stream
+	eventID string // message.created; "" for an inline reply
 	deltas  []delta
 }
 
@@ -154,110 +135,131 @@ type delta struct {
 	text    string
 }
 
-// planReplies draws the rule's replies to m. Called with sess locked.
-func (s *Server) planReplies(sess *session, rule *scenarios.Rule, conv *conversation, m *Message, r *http.Request) []plannedReply {
+// drawReplies draws the rule's replies to m. Called with sess locked.
+func drawReplies(sess *state.Session, rule *scenarios.Rule, conv *state.Conversation, m *state.Message) []plannedReply {
 	if rule == nil || len(rule.Replies) == 0 {
 		return nil
 	}
-	data := scenarios.RequestData{
-		Text: m.Text, SenderID: m.SenderID, SenderType: m.Role, Role: m.Role,
-		ConversationID: conv.id, MessageID: m.ID,
-	}
 	out := make([]plannedReply, 0, len(rule.Replies))
 	for _, rep := range rule.Replies {
-		if rep.Text.UsesMetadata && data.Metadata == nil && len(m.Metadata) > 0 {
-			_ = json.Unmarshal(m.Metadata, &data.Metadata)
-		}
-		if rep.Text.UsesHeaders && data.Headers == nil {
-			data.Headers = make(map[string]string, len(r.Header))
-			for k, vs := range r.Header {
-				data.Headers[k] = vs[0]
-			}
-		}
-		text, err := rep.Text.Render(sess.rand.pcg, data)
-		if err != nil {
-			s.log.Warn("reply template failed", "rule", rule.Name, "error", err.Error())
-			text = "[msgmock: reply template failed: " + err.Error() + "]"
-		}
-		reply := &Message{
-			ID: sess.newMessageID(m.API), ConversationID: conv.id, API: m.API,
-			SenderID: rep.SenderID, Text: text, Metadata: rep.Metadata, ReplyTo: m.ID,
+		reply := &state.Message{
+			ID: sess.NewMessageID(m.API), ConversationID: conv.ID, API: m.API,
+			SenderID: rep.SenderID, Metadata: rep.Metadata, ReplyTo: m.ID,
 		}
 		if m.API == scenarios.APIWorkspace {
-			reply.Role, reply.WorkspaceID, reply.MessageType, reply.Checksum = rep.Role, conv.workspaceID, "text", checksum(text)
+			reply.Role, reply.WorkspaceID, reply.MessageType = rep.Role, conv.WorkspaceID, "text"
 		} else {
 			reply.Role = rep.SenderType
 		}
-		p := plannedReply{msg: reply, stream: rep.Stream}
+		p := plannedReply{reply: rep, msg: reply, seed: sess.Uint64()}
 		if !rep.Inline {
-			p.delay = sess.sample(rep.After)
-			for _, chunk := range chunks(text, rep.Stream) {
-				p.deltas = append(p.deltas, delta{eventID: sess.newEventID(), text: chunk})
-			}
-			p.eventID = sess.newEventID()
+			p.delay = sample(sess, rep.After)
 		}
 		out = append(out, p)
 	}
 	return out
 }
 
-// storeInline stores the inline replies now and returns them.
-func (sess *session) storeInline(planned []plannedReply, conv *conversation, now time.Time, ret scenarios.Retention) []*Message {
-	var out []*Message
-	for _, p := range planned {
-		if p.eventID != "" {
+// renderReplies renders each planned reply's text from its seed, with no
+// lock held: a slow template delays only its own request.
+func (s *Server) renderReplies(planned []plannedReply, rule *scenarios.Rule, m *state.Message, r *http.Request) {
+	data := scenarios.RequestData{
+		Text: m.Text, SenderID: m.SenderID, SenderType: m.Role, Role: m.Role,
+		ConversationID: m.ConversationID, MessageID: m.ID,
+	}
+	for i := range planned {
+		p := &planned[i]
+		if p.reply.Text.UsesMetadata && data.Metadata == nil && len(m.Metadata) > 0 {
+			_ = json.Unmarshal(m.Metadata, &data.Metadata)
+		}
+		if p.reply.Text.UsesHeaders && data.Headers == nil {
+			data.Headers = make(map[string]string, len(r.Header))
+			for k, vs := range r.Header {
+				data.Headers[k] = vs[0]
+			}
+		}
+		text, err := p.reply.Text.Render(rand.NewPCG(p.seed, p.seed^0x9e3779b97f4a7c15), data)
+		if err != nil {
+			s.log.Warn("reply template failed", "rule", rule.Name, "error", err.Error())
+			text = "[msgmock: reply template failed: " + err.Error() + "]"
+		}
+		p.msg.Text = text
+		if p.msg.API == scenarios.APIWorkspace {
+			p.msg.Checksum = state.Checksum(text)
+		}
+	}
+}
+
+// scheduleReplies stores the inline replies now and hands the others to the
+// scheduler, unless the session was reset or conv evicted since the replies
+// were drawn. It returns the inline replies stored and how many replies
+// were scheduled. Called with sess locked.
+func (s *Server) scheduleReplies(sess *state.Session, epoch uint64, conv *state.Conversation, planned []plannedReply, now time.Time) (inline []*state.Message, scheduled int) {
+	if sess.Epoch() != epoch || !sess.Holds(conv) {
+		return nil, 0
+	}
+	for i := range planned {
+		p := &planned[i]
+		if p.reply.Inline {
+			p.msg.CreatedAt = now
+			p.msg.SentAt = pydantic.Timestamp(now)
+			sess.Add(conv, p.msg)
+			inline = append(inline, p.msg)
 			continue
 		}
-		p.msg.CreatedAt = now
-		p.msg.SentAt = pydantic.Timestamp(now)
-		sess.addMessage(conv, p.msg, ret)
-		out = append(out, p.msg)
+		for _, chunk := range chunks(p.msg.Text, p.reply.Stream) {
+			p.deltas = append(p.deltas, delta{eventID: sess.NewEventID(), text: chunk})
+		}
+		p.eventID = sess.NewEventID()
+		if s.schedule(sess, epoch, conv, p) {
+			scheduled++
+		}
 	}
-	return out
+	return inline, scheduled
 }
 
-// schedule hands the delayed replies to the scheduler. A reply whose
-// session was reset, or whose conversation was evicted, meanwhile is dropped.
-func (s *Server) schedule(sess *session, conv *conversation, planned []plannedReply) {
-	epoch := sess.epoch
-	start := time.Now()
-	for _, p := range planned {
-		if p.eventID == "" {
-			continue // inline: stored already
-		}
-		p := p
-		at := start.Add(p.delay)
-		for i, d := range p.deltas {
-			d := d
-			s.jobs.at(at.Add(time.Duration(i)*p.stream.Interval), func() {
-				s.deliver(sess, epoch, conv, func(ret scenarios.Retention) {
-					sess.addEventID("message.delta", p.msg, d.text, d.eventID, s.clock.Now(), ret)
-				})
+// schedule hands one delayed reply (its chunks, then the message) to the
+// scheduler, all or nothing; it reports false when the scheduler is full.
+func (s *Server) schedule(sess *state.Session, epoch uint64, conv *state.Conversation, p *plannedReply) bool {
+	at := time.Now().Add(p.delay)
+	jobs := make([]job, 0, len(p.deltas)+1)
+	for i, d := range p.deltas {
+		d := d
+		jobs = append(jobs, job{at: at.Add(time.Duration(i) * p.reply.Stream.Interval), fn: func() {
+			s.deliver(sess, epoch, conv, func() {
+				sess.AddDelta(p.msg, d.text, d.eventID, s.clock.Now())
 			})
-		}
-		if len(p.deltas) > 0 {
-			at = at.Add(time.Duration(len(p.deltas)) * p.stream.Interval)
-		}
-		s.jobs.at(at, func() {
-			s.deliver(sess, epoch, conv, func(ret scenarios.Retention) {
-				now := s.clock.Now()
-				p.msg.CreatedAt = now
-				p.msg.SentAt = pydantic.Timestamp(now)
-				sess.storeMessage(conv, p.msg, p.eventID, ret)
-			})
+		}})
+	}
+	if len(p.deltas) > 0 {
+		at = at.Add(time.Duration(len(p.deltas)) * p.reply.Stream.Interval)
+	}
+	jobs = append(jobs, job{at: at, fn: func() {
+		s.deliver(sess, epoch, conv, func() {
+			now := s.clock.Now()
+			p.msg.CreatedAt = now
+			p.msg.SentAt = pydantic.Timestamp(now)
+			sess.Store(conv, p.msg, p.eventID)
 		})
+	}})
+	size := p.msg.Size()
+	for _, d := range p.deltas {
+		size += int64(len(d.text) + len(d.eventID))
 	}
+	return s.jobs.add(jobs, size)
 }
 
-// deliver runs store on the session if it still holds conv as it was.
-func (s *Server) deliver(sess *session, epoch uint64, conv *conversation, store func(scenarios.Retention)) {
+// deliver runs store on the session if it is live and still holds conv as
+// it was when the reply was planned.
+func (s *Server) deliver(sess *state.Session, epoch uint64, conv *state.Conversation, store func()) {
 	set := s.fixtures.Current()
-	sess.mu.Lock()
-	defer sess.mu.Unlock()
-	if sess.epoch != epoch || sess.convs[conv.id] != conv {
+	sess.Lock()
+	defer sess.Unlock()
+	if sess.Epoch() != epoch || !sess.Holds(conv) {
 		return
 	}
-	store(set.Settings.Retention)
+	sess.Sync(set)
+	store()
 }
 
 // factsA are the matchable facts of a Conversations API request.

@@ -3,26 +3,45 @@ package mock
 import (
 	"container/heap"
 	"context"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
 	"sync"
 	"time"
+)
+
+// What the scheduler holds at most: jobs (a streamed reply is one per
+// chunk, plus one) and bytes of the replies they will store. Past either,
+// a new reply is refused (the API answers auto_reply_enqueued: false) and
+// counted, so a flood of delayed replies cannot grow memory without end.
+const (
+	maxScheduledJobs  = 100_000
+	maxScheduledBytes = 8 << 20
 )
 
 // scheduler runs short jobs at given times on one goroutine. Pending
 // replies cost a heap entry each rather than a goroutine and a timer, so a
 // burst of traffic with delayed replies keeps memory small. Jobs must not
-// block: they take a session lock, store, and return.
+// block: they take a session lock, store, and return. A job that panics is
+// logged and the others run on.
 type scheduler struct {
+	log *slog.Logger
+
 	mu      sync.Mutex
 	jobs    jobHeap
 	seq     uint64
-	running int // jobs taken off the heap and not yet finished
+	running int   // jobs taken off the heap and not yet finished
+	bytes   int64 // of the replies pending jobs will store
+	refused int64 // replies refused because the scheduler was full
+	panics  int64
 	wake    chan struct{}
 }
 
 type job struct {
-	at  time.Time
-	seq uint64 // ties run in the order they were scheduled
-	fn  func()
+	at   time.Time
+	seq  uint64 // ties run in the order they were scheduled
+	fn   func()
+	size int64 // bytes released when the job has run
 }
 
 type jobHeap []job
@@ -44,18 +63,68 @@ func (h *jobHeap) Pop() any {
 	return j
 }
 
-func newScheduler() *scheduler { return &scheduler{wake: make(chan struct{}, 1)} }
+func newScheduler(log *slog.Logger) *scheduler {
+	return &scheduler{log: log, wake: make(chan struct{}, 1)}
+}
 
 // at schedules fn to run at t (now or in the past: as soon as possible).
+// Webhook retries use it; they are bounded by the webhooks' own queue.
 func (s *scheduler) at(t time.Time, fn func()) {
 	s.mu.Lock()
-	s.seq++
-	heap.Push(&s.jobs, job{at: t, seq: s.seq, fn: fn})
+	s.push(job{at: t, fn: fn})
 	s.mu.Unlock()
+	s.signal()
+}
+
+// add schedules jobs, all or none, holding size bytes until the last of
+// them has run; it reports false, and counts a refusal, when they would
+// take the scheduler past its bounds.
+func (s *scheduler) add(jobs []job, size int64) bool {
+	s.mu.Lock()
+	if len(s.jobs)+s.running+len(jobs) > maxScheduledJobs || s.bytes+size > maxScheduledBytes {
+		s.refused++
+		n := s.refused
+		s.mu.Unlock()
+		if n&(n-1) == 0 { // the 1st, 2nd, 4th, 8th… refusal: a flood logs a few lines, not one per reply
+			s.log.Warn("reply refused: the scheduler is full", "jobs_max", maxScheduledJobs, "bytes_max", maxScheduledBytes, "refused", n)
+		}
+		return false
+	}
+	s.bytes += size
+	jobs[len(jobs)-1].size = size
+	for _, j := range jobs {
+		s.push(j)
+	}
+	s.mu.Unlock()
+	s.signal()
+	return true
+}
+
+func (s *scheduler) push(j job) {
+	s.seq++
+	j.seq = s.seq
+	heap.Push(&s.jobs, j)
+}
+
+func (s *scheduler) signal() {
 	select {
 	case s.wake <- struct{}{}:
 	default:
 	}
+}
+
+// schedulerStats is what /__mock/status shows of the scheduler.
+type schedulerStats struct {
+	Pending int   `json:"pending"`
+	Bytes   int64 `json:"bytes"`
+	Refused int64 `json:"refused"`
+	Panics  int64 `json:"panics"`
+}
+
+func (s *scheduler) stats() schedulerStats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return schedulerStats{Pending: len(s.jobs) + s.running, Bytes: s.bytes, Refused: s.refused, Panics: s.panics}
 }
 
 // pending returns how many jobs wait or run.
@@ -72,10 +141,10 @@ func (s *scheduler) run(ctx context.Context) {
 	defer timer.Stop()
 	for {
 		s.mu.Lock()
-		var due []func()
+		var due []job
 		now := time.Now()
 		for len(s.jobs) > 0 && !s.jobs[0].at.After(now) {
-			due = append(due, heap.Pop(&s.jobs).(job).fn)
+			due = append(due, heap.Pop(&s.jobs).(job))
 		}
 		s.running += len(due)
 		next := time.Hour
@@ -83,11 +152,8 @@ func (s *scheduler) run(ctx context.Context) {
 			next = s.jobs[0].at.Sub(now)
 		}
 		s.mu.Unlock()
-		for _, fn := range due {
-			fn()
-			s.mu.Lock()
-			s.running--
-			s.mu.Unlock()
+		for _, j := range due {
+			s.runJob(j)
 		}
 		if len(due) > 0 {
 			continue
@@ -101,4 +167,21 @@ func (s *scheduler) run(ctx context.Context) {
 		case <-timer.C:
 		}
 	}
+}
+
+func (s *scheduler) runJob(j job) {
+	defer func() {
+		p := recover()
+		s.mu.Lock()
+		s.running--
+		s.bytes -= j.size
+		if p != nil {
+			s.panics++
+		}
+		s.mu.Unlock()
+		if p != nil {
+			s.log.Error("panic in a scheduled job", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+		}
+	}()
+	j.fn()
 }

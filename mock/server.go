@@ -17,6 +17,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/msgmock/msgmock/mock/state"
 	"github.com/msgmock/msgmock/scenarios"
 )
 
@@ -41,10 +42,11 @@ type Server struct {
 	version    string
 	handler    http.Handler
 
-	sessions *sessions
-	scenario atomic.Pointer[string] // the server-wide active scenario
-	jobs     *scheduler             // delayed replies, stream chunks, webhook retries
-	hooks    *webhooks
+	state         *state.Store
+	scenario      atomic.Pointer[string] // the server-wide active scenario
+	startScenario string                 // what reset restores
+	jobs          *scheduler             // delayed replies, stream chunks, webhook retries
+	hooks         *webhooks
 
 	// ctx ends when Close is called; reply timers and streams watch it.
 	ctx    context.Context
@@ -86,11 +88,16 @@ func NewServer(ctx context.Context, opts Options) *Server {
 		name = "default"
 	}
 	s.scenario.Store(&name)
+	s.startScenario = name
 	s.ctx, s.cancel = context.WithCancel(ctx)
-	s.jobs = newScheduler()
+	s.jobs = newScheduler(s.log)
 	s.hooks = newWebhooks(s.jobs)
 	s.hooks.start(s.ctx, &s.wg)
-	s.sessions = newSessions(s.seed, func(ev *Event) { s.hooks.publish(s.fixtures.Current(), ev) })
+	s.state = state.New(state.Options{
+		Seed:    s.seed,
+		OnEvent: func(ev *state.Event) { s.hooks.publish(s.fixtures.Current(), ev) },
+		Logger:  s.log,
+	})
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
@@ -113,10 +120,9 @@ func (s *Server) Close() {
 // Seed returns the seed in use (the drawn one when Options.Seed was 0).
 func (s *Server) Seed() uint64 { return s.seed }
 
-// session returns the request's session, merged with the current fixtures.
-// The caller must hold it locked while using it.
-func (s *Server) session(r *http.Request, set *scenarios.Set) *session {
-	return s.sessions.get(sessionID(r), s.clock.Now(), set.Settings.Retention.Sessions)
+// session returns the request's session (unlocked).
+func (s *Server) session(r *http.Request, set *scenarios.Set) *state.Session {
+	return s.state.Session(sessionID(r), set)
 }
 
 // sessionID is the request's X-Mock-Session; an EventSource, which cannot
@@ -131,12 +137,9 @@ func sessionID(r *http.Request) string {
 	return ""
 }
 
-// lockSession locks the request's session and brings it up to date with set.
-func (s *Server) lockSession(r *http.Request, set *scenarios.Set) *session {
-	sess := s.session(r, set)
-	sess.mu.Lock()
-	sess.sync(set)
-	return sess
+// lockSession returns the request's session, locked and up to date with set.
+func (s *Server) lockSession(r *http.Request, set *scenarios.Set) *state.Session {
+	return s.state.Lock(sessionID(r), set)
 }
 
 // timestampA renders a Conversations API timestamp: RFC 3339, UTC, whole seconds.

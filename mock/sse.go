@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/msgmock/msgmock/mock/state"
 	"github.com/msgmock/msgmock/scenarios"
 )
 
@@ -52,16 +53,16 @@ func (s *Server) handleStream(api scenarios.API) http.Handler {
 		}
 
 		sess := s.lockSession(r, set)
-		cursor := sess.nextSeq // only what happens from now on…
+		cursor := sess.NextSeq() // only what happens from now on…
 		if last := lastEventID(r); last != "" {
 			// …unless the client says what it saw last: replay what followed.
-			if seq, ok := sess.eventSeq[last]; ok {
+			if seq, ok := sess.EventSeq(last); ok {
 				cursor = seq
-			} else if len(sess.events) > 0 {
-				cursor = sess.events[0].Seq - 1 // unknown or expired: all that is kept
+			} else if evs := sess.Events(); len(evs) > 0 {
+				cursor = evs[0].Seq - 1 // unknown or expired: all that is kept
 			}
 		}
-		sess.mu.Unlock()
+		sess.Unlock()
 
 		ping := time.NewTicker(ssePingEvery)
 		defer ping.Stop()
@@ -69,20 +70,21 @@ func (s *Server) handleStream(api scenarios.API) http.Handler {
 		enc := json.NewEncoder(&buf)
 		enc.SetEscapeHTML(false)
 		for {
-			sess.mu.Lock()
-			i := sess.after(cursor)
-			lost := len(sess.events) > 0 && sess.events[0].Seq > cursor+1
-			var batch []*Event
-			for ; i < len(sess.events) && len(batch) < sseBatch; i++ {
-				ev := sess.events[i]
+			sess.Lock()
+			events := sess.Events()
+			i := sess.After(cursor)
+			lost := len(events) > 0 && events[0].Seq > cursor+1
+			var batch []*state.Event
+			for ; i < len(events) && len(batch) < sseBatch; i++ {
+				ev := events[i]
 				cursor = ev.Seq
 				if filter.match(ev) && (workspace == "" || ev.Message.WorkspaceID == workspace) {
 					batch = append(batch, ev)
 				}
 			}
-			more := i < len(sess.events)
-			notify := sess.notify
-			sess.mu.Unlock()
+			more := i < len(events)
+			notify := sess.Notify()
+			sess.Unlock()
 			if lost {
 				s.log.Warn("SSE client too slow: events it had not read were dropped by retention; closing its stream", "path", r.URL.Path)
 				return
@@ -109,6 +111,11 @@ func (s *Server) handleStream(api scenarios.API) http.Handler {
 				return
 			case <-s.ctx.Done():
 				return
+			case <-sess.Done():
+				// A limit evicted the session: say so, and end the stream
+				// cleanly; a client that reconnects gets a fresh session.
+				s.sseWrite(w, rc, []byte(": session evicted\n\n"))
+				return
 			}
 		}
 	})
@@ -116,7 +123,7 @@ func (s *Server) handleStream(api scenarios.API) http.Handler {
 
 // writeSSE frames one event: id, event and one line of JSON data — the
 // event for the Conversations API, the Message for the Workspace API.
-func writeSSE(buf *bytes.Buffer, enc *json.Encoder, ev *Event, api scenarios.API) {
+func writeSSE(buf *bytes.Buffer, enc *json.Encoder, ev *state.Event, api scenarios.API) {
 	buf.WriteString("id: ")
 	buf.WriteString(ev.ID)
 	buf.WriteString("\nevent: ")

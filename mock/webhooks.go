@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/msgmock/msgmock/mock/state"
 	"github.com/msgmock/msgmock/scenarios"
 )
 
@@ -101,7 +102,7 @@ func (wh *webhooks) start(ctx context.Context, wg *sync.WaitGroup) {
 }
 
 // publish queues ev for every webhook of set that wants its type.
-func (wh *webhooks) publish(set *scenarios.Set, ev *Event) {
+func (wh *webhooks) publish(set *scenarios.Set, ev *state.Event) {
 	hooks := set.Settings.Webhooks
 	if len(hooks) == 0 {
 		return

@@ -1,8 +1,6 @@
 package mock
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"mime"
 	"net/http"
@@ -12,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/msgmock/msgmock/mock/pydantic"
+	"github.com/msgmock/msgmock/mock/state"
 	"github.com/msgmock/msgmock/scenarios"
 )
 
@@ -21,7 +20,7 @@ import (
 
 // DefaultWorkspace is the workspace of requests that name none and whose
 // key has none.
-const DefaultWorkspace = "wsp_default"
+const DefaultWorkspace = state.DefaultWorkspace
 
 const (
 	detailNotAuthenticated   = "Not authenticated"
@@ -85,12 +84,6 @@ func defaultDetail(status int) string {
 	return "Error " + strconv.Itoa(status)
 }
 
-// checksum is a message's checksum: hex SHA-256 of its content.
-func checksum(content string) string {
-	sum := sha256.Sum256([]byte(content))
-	return hex.EncodeToString(sum[:])
-}
-
 // wireMessageB is a Message as the seed's response lists it: all 17 keys,
 // in the response model's order, null where unset.
 type wireMessageB struct {
@@ -120,7 +113,7 @@ func nullable(s string) *string {
 	return &s
 }
 
-func messageB(m *Message) wireMessageB {
+func messageB(m *state.Message) wireMessageB {
 	ts := pydantic.Timestamp(m.CreatedAt)
 	meta := m.Metadata
 	if meta == nil {
@@ -348,22 +341,21 @@ func (s *Server) handleCreateB() http.Handler {
 
 // createB runs the checks that need the session and stores the message.
 func (s *Server) createB(w http.ResponseWriter, r *http.Request, set *scenarios.Set, req createRequestB, ws string, tok scenarios.Token, body *pydantic.Value) {
-	ret := set.Settings.Retention
 	sess := s.lockSession(r, set)
-	var conv *conversation
+	var conv *state.Conversation
 	if req.ConversationID != "" {
-		if conv = sess.conversation(scenarios.APIWorkspace, req.ConversationID); conv == nil || conv.workspaceID != ws {
-			sess.mu.Unlock()
+		if conv = sess.Conversation(scenarios.APIWorkspace, req.ConversationID); conv == nil || conv.WorkspaceID != ws {
+			sess.Unlock()
 			writeDetail(w, http.StatusNotFound, detailConvNotFound)
 			return
 		}
 	} else if !set.Settings.AutoCreate {
-		sess.mu.Unlock()
+		sess.Unlock()
 		writeValidation(w, []pydantic.Error{{Type: "missing", Loc: pydantic.Loc("body", "conversation_id"), Msg: pydantic.MsgMissing, Input: body}})
 		return
 	}
 	if code := preferredCode(r.Header); code != 0 {
-		sess.mu.Unlock()
+		sess.Unlock()
 		workspaceError(w, code, "")
 		return
 	}
@@ -379,23 +371,29 @@ func (s *Server) createB(w http.ResponseWriter, r *http.Request, set *scenarios.
 	// 7. Store and answer.
 	now := s.clock.Now()
 	if conv == nil {
-		conv = sess.newConversation(scenarios.APIWorkspace, ws, now, ret)
+		conv = sess.NewConversation(scenarios.APIWorkspace, ws, now)
 	}
 	sentAt := req.SentAt
 	if sentAt == "" {
 		sentAt = pydantic.Timestamp(now)
 	}
-	m := &Message{
-		ID: sess.newMessageID(scenarios.APIWorkspace), ConversationID: conv.id, API: scenarios.APIWorkspace,
+	m := &state.Message{
+		ID: sess.NewMessageID(scenarios.APIWorkspace), ConversationID: conv.ID, API: scenarios.APIWorkspace,
 		SenderID: req.SenderID, Role: req.Role, Text: req.Content, Metadata: req.MetaData, ReplyTo: req.ParentID,
 		CreatedAt: now, WorkspaceID: ws, OwnerID: tok.OwnerID, MessageType: req.MessageType,
-		Tags: req.Tags, ToolCalls: req.ToolCalls, Attachments: req.Attachments, SentAt: sentAt, Checksum: checksum(req.Content),
+		Tags: req.Tags, ToolCalls: req.ToolCalls, Attachments: req.Attachments, SentAt: sentAt, Checksum: state.Checksum(req.Content),
 	}
-	sess.addMessage(conv, m, ret)
-	planned := s.planReplies(sess, outcome.rule, conv, m, r)
-	inline := sess.storeInline(planned, conv, now, ret)
-	s.schedule(sess, conv, planned)
-	sess.mu.Unlock()
+	sess.Add(conv, m)
+	planned := drawReplies(sess, outcome.rule, conv, m)
+	epoch := sess.Epoch()
+	sess.Unlock()
+	var inline []*state.Message
+	if len(planned) > 0 {
+		s.renderReplies(planned, outcome.rule, m, r)
+		sess.Lock()
+		inline, _ = s.scheduleReplies(sess, epoch, conv, planned, now)
+		sess.Unlock()
+	}
 	if !wait(r.Context(), outcome.latency) {
 		return
 	}
@@ -501,15 +499,15 @@ func (s *Server) handleListB() http.Handler {
 			return
 		}
 		sess := s.lockSession(r, set)
-		conv := sess.conversation(scenarios.APIWorkspace, convID)
-		if conv == nil || conv.workspaceID != ws {
-			sess.mu.Unlock()
+		conv := sess.Conversation(scenarios.APIWorkspace, convID)
+		if conv == nil || conv.WorkspaceID != ws {
+			sess.Unlock()
 			writeDetail(w, http.StatusNotFound, detailConvNotFound)
 			return
 		}
-		msgs := append([]*Message(nil), conv.messages...)
-		sess.mu.Unlock()
-		key := func(m *Message) string {
+		msgs := append([]*state.Message(nil), conv.Messages()...)
+		sess.Unlock()
+		key := func(m *state.Message) string {
 			if orderBy == "sent_at" {
 				return m.SentAt
 			}
@@ -544,8 +542,8 @@ func (s *Server) handleGetB() http.Handler {
 			return
 		}
 		sess := s.lockSession(r, set)
-		m := sess.msgs[pathVar(w, "message_id")]
-		sess.mu.Unlock()
+		m := sess.Message(pathVar(w, "message_id"))
+		sess.Unlock()
 		if m == nil || m.API != scenarios.APIWorkspace || m.WorkspaceID != ws {
 			writeDetail(w, http.StatusNotFound, detailMessageNotFound)
 			return
@@ -589,24 +587,24 @@ func (s *Server) handleConversationsB() http.Handler {
 		}
 		sess := s.lockSession(r, set)
 		var all []wireConversationB
-		convs := sess.ordered(scenarios.APIWorkspace)
+		convs := sess.Conversations(scenarios.APIWorkspace)
 		// Newest first; among equals (a frozen clock), the later created first.
 		for i, j := 0, len(convs)-1; i < j; i, j = i+1, j-1 {
 			convs[i], convs[j] = convs[j], convs[i]
 		}
-		sort.SliceStable(convs, func(i, j int) bool { return convs[i].createdAt.After(convs[j].createdAt) })
+		sort.SliceStable(convs, func(i, j int) bool { return convs[i].CreatedAt.After(convs[j].CreatedAt) })
 		for _, c := range convs {
-			if c.workspaceID != ws {
+			if c.WorkspaceID != ws {
 				continue
 			}
-			updated := c.createdAt
-			if n := len(c.messages); n > 0 && c.messages[n-1].CreatedAt.After(updated) {
-				updated = c.messages[n-1].CreatedAt
+			updated := c.CreatedAt
+			if n := len(c.Messages()); n > 0 && c.Messages()[n-1].CreatedAt.After(updated) {
+				updated = c.Messages()[n-1].CreatedAt
 			}
-			all = append(all, wireConversationB{ID: c.id, WorkspaceID: c.workspaceID, CreatedAt: pydantic.Timestamp(c.createdAt),
-				UpdatedAt: pydantic.Timestamp(updated), MessageCount: len(c.messages)})
+			all = append(all, wireConversationB{ID: c.ID, WorkspaceID: c.WorkspaceID, CreatedAt: pydantic.Timestamp(c.CreatedAt),
+				UpdatedAt: pydantic.Timestamp(updated), MessageCount: len(c.Messages())})
 		}
-		sess.mu.Unlock()
+		sess.Unlock()
 		out := conversationsB{Data: []wireConversationB{}, TotalCount: len(all)}
 		for i := skip; i < len(all) && len(out.Data) < limit; i++ {
 			out.Data = append(out.Data, all[i])

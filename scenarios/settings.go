@@ -144,6 +144,18 @@ func (r *reader) settings(n *yaml.Node) Settings {
 			s.BodyLimit = lim
 		}
 	}
+	// One message (up to the body limit) and its event must fit in the
+	// budget whatever else is evicted, or a write could not stay within it.
+	if s.Retention.MessageBytes < 2*s.BodyLimit {
+		at := f["body_limit"]
+		if mb := mappingValue(r.resolve(f["retention"]), "message_bytes"); mb != nil {
+			at = mb
+		}
+		if at == nil {
+			at = n
+		}
+		r.errorf(at, "settings.retention.message_bytes (%d bytes) must be at least twice settings.body_limit (%d bytes): one message and its event must fit", s.Retention.MessageBytes, s.BodyLimit)
+	}
 	return s
 }
 
@@ -262,4 +274,17 @@ func (r *reader) retention(n *yaml.Node, ret Retention) Retention {
 		}
 	}
 	return ret
+}
+
+// mappingValue returns the value of key in mapping node n, or nil.
+func mappingValue(n *yaml.Node, key string) *yaml.Node {
+	if n == nil || n.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return n.Content[i+1]
+		}
+	}
+	return nil
 }

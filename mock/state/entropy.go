@@ -1,4 +1,4 @@
-package mock
+package state
 
 import (
 	"hash/fnv"
@@ -6,8 +6,8 @@ import (
 )
 
 const (
-	alnum = "abcdefghijklmnopqrstuvwxyz0123456789"
-	hexes = "0123456789abcdef"
+	alnum     = "abcdefghijklmnopqrstuvwxyz0123456789"
+	hexDigits = "0123456789abcdef"
 )
 
 // entropy is one session's random stream. Every draw of a request (ids,

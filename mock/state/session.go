@@ -1,0 +1,466 @@
+package state
+
+import (
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/msgmock/msgmock/scenarios"
+)
+
+// Session holds everything stateful that X-Mock-Session scopes. Lock it
+// (Lock) before any other method and for no longer than in-memory work
+// takes: it is never held across I/O.
+type Session struct {
+	mu    sync.Mutex
+	id    string
+	store *Store
+	rand  *entropy
+
+	fixtures  *scenarios.Set // the fixtures last merged in; its retention applies
+	fixtureID map[string]bool
+
+	convs   map[string]*Conversation
+	created []*Conversation // non-fixture conversations, oldest first, for eviction
+	preload []*Conversation // fixture conversations, in the order they were merged
+	msgs    map[string]*Message
+
+	events   []*Event
+	eventSeq map[string]uint64
+	nextSeq  uint64
+	notify   chan struct{} // closed and replaced when an event is appended
+
+	journal    []*JournalEntry
+	journalSeq uint64
+
+	scenario string // active scenario; "" = the server's
+	rules    map[string]*RuleRuntime
+	epoch    uint64 // bumped by Reset: replies planned before it are dropped
+
+	lastUsed atomic.Uint64 // the Store's use counter when last used: recency without a clock
+
+	// acct guards the byte count and the dropped flag. It is a leaf lock,
+	// taken with or without mu, so the Store can drop a session without
+	// taking that session's lock.
+	acct     sync.Mutex
+	count    int64 // bytes held: messages, events, journal entries
+	held     int64 // messages held by conversations, for the eviction counters
+	dropped  bool
+	done     chan struct{} // closed when the session is dropped
+	doneOnce sync.Once
+}
+
+func newSession(st *Store, id string) *Session {
+	s := &Session{id: id, store: st, rand: newEntropy(st.seed, id), done: make(chan struct{})}
+	s.clear()
+	return s
+}
+
+// ID is the session's X-Mock-Session ("" for the default session).
+func (s *Session) ID() string { return s.id }
+
+// Lock locks the session.
+func (s *Session) Lock() { s.mu.Lock() }
+
+// Sync merges the fixtures of set into the locked session if it has not
+// seen that set yet: conversations new to the fixtures appear; what it
+// already holds, fixture or not, stays as it is. A writer syncs with the
+// configuration its request runs on before it writes.
+func (s *Session) Sync(set *scenarios.Set) { s.sync(set) }
+
+// Unlock unlocks the session.
+func (s *Session) Unlock() { s.mu.Unlock() }
+
+// Done is closed when the session is dropped (a limit evicted it): its
+// streams end then.
+func (s *Session) Done() <-chan struct{} { return s.done }
+
+// Dropped reports whether a limit has evicted the session.
+func (s *Session) Dropped() bool {
+	s.acct.Lock()
+	defer s.acct.Unlock()
+	return s.dropped
+}
+
+func (s *Session) retention() scenarios.Retention { return s.fixtures.Settings.Retention }
+
+// clear empties the session as Reset does; fixtures are merged back lazily.
+func (s *Session) clear() {
+	s.account(-s.bytes(), -s.heldMessages())
+	s.fixtures = nil
+	s.fixtureID = map[string]bool{}
+	s.convs = map[string]*Conversation{}
+	s.created = nil
+	s.preload = nil
+	s.msgs = map[string]*Message{}
+	s.events = nil
+	s.eventSeq = map[string]uint64{}
+	if s.notify != nil {
+		close(s.notify)
+	}
+	s.notify = make(chan struct{})
+	s.journal = nil
+	s.rules = nil
+	s.epoch++
+	s.rand.reset()
+}
+
+// Reset returns the session to the fixtures' state: no messages sent, no
+// events, an empty journal, rule counters and states from the start, the
+// random stream rewound and the active scenario the server's.
+func (s *Session) Reset(set *scenarios.Set) {
+	s.clear()
+	s.scenario = ""
+	s.sync(set)
+}
+
+func (s *Session) sync(set *scenarios.Set) {
+	if s.fixtures == set {
+		return
+	}
+	for i := range set.Conversations {
+		fc := &set.Conversations[i]
+		if s.fixtureID[fc.ID] {
+			continue
+		}
+		s.fixtureID[fc.ID] = true
+		if _, taken := s.convs[fc.ID]; taken {
+			continue
+		}
+		c := &Conversation{ID: fc.ID, API: fc.API, WorkspaceID: fc.WorkspaceID, CreatedAt: fc.CreatedAt, Fixture: true}
+		if c.API == scenarios.APIWorkspace && c.WorkspaceID == "" {
+			c.WorkspaceID = DefaultWorkspace
+		}
+		for _, fm := range fc.Messages {
+			m := fixtureMessage(c, fm)
+			c.messages = append(c.messages, m)
+			s.msgs[m.ID] = m
+			s.hold(m)
+			s.account(0, 1)
+		}
+		s.convs[c.ID] = c
+		s.preload = append(s.preload, c)
+	}
+	retentionChanged := s.fixtures != nil && s.fixtures.Settings.Retention != set.Settings.Retention
+	s.fixtures = set
+	if retentionChanged {
+		s.created = dropOldest(s.created, set.Settings.Retention.Conversations, s.forget)
+	}
+}
+
+// Conversations returns the session's conversations of api: fixtures in
+// the order the fixtures list them, then the others oldest first.
+func (s *Session) Conversations(api scenarios.API) []*Conversation {
+	var out []*Conversation
+	if s.fixtures != nil {
+		for i := range s.fixtures.Conversations {
+			if c := s.convs[s.fixtures.Conversations[i].ID]; c != nil && c.Fixture && c.API == api {
+				out = append(out, c)
+			}
+		}
+	}
+	for _, c := range s.created {
+		if c.API == api {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// Conversation returns the conversation id of api, or nil.
+func (s *Session) Conversation(api scenarios.API, id string) *Conversation {
+	c := s.convs[id]
+	if c == nil || c.API != api {
+		return nil
+	}
+	return c
+}
+
+// Holds reports whether the session is live and still holds c, as it was:
+// what a delayed reply checks before it is stored.
+func (s *Session) Holds(c *Conversation) bool {
+	return s.convs[c.ID] == c && !s.Dropped()
+}
+
+// Message returns the message id held by one of the session's conversations, or nil.
+func (s *Session) Message(id string) *Message { return s.msgs[id] }
+
+// Epoch changes with every Reset: a reply planned in one epoch is not
+// stored in another.
+func (s *Session) Epoch() uint64 { return s.epoch }
+
+// NewConversation creates a conversation with a fresh id drawn from the
+// session's stream; past the retention limit the oldest created one goes.
+func (s *Session) NewConversation(api scenarios.API, workspaceID string, now time.Time) *Conversation {
+	for {
+		var id string
+		if api == scenarios.APIWorkspace {
+			id = s.rand.id("conv_", 16, hexDigits)
+		} else {
+			id = s.rand.id("con_", 7, alnum)
+		}
+		if _, taken := s.convs[id]; taken {
+			continue // a collision (vanishingly rare) draws again
+		}
+		c := &Conversation{ID: id, API: api, WorkspaceID: workspaceID, CreatedAt: now}
+		s.convs[id] = c
+		s.created = append(s.created, c)
+		// The new one is the newest, and the limit is at least 1: it stays.
+		s.created = dropOldest(s.created, s.retention().Conversations, s.forget)
+		return c
+	}
+}
+
+// NewMessageID draws a message id in api's format that the session does not hold.
+func (s *Session) NewMessageID(api scenarios.API) string {
+	for {
+		var id string
+		if api == scenarios.APIWorkspace {
+			id = s.rand.id("msg_", 16, hexDigits)
+		} else {
+			id = s.rand.id("msg_", 6, alnum)
+		}
+		if _, taken := s.msgs[id]; !taken {
+			return id
+		}
+	}
+}
+
+// NewEventID draws an event id.
+func (s *Session) NewEventID() string {
+	for {
+		id := s.rand.id("evt_", 8, alnum)
+		if _, taken := s.eventSeq[id]; !taken {
+			return id
+		}
+	}
+}
+
+// Float draws a number in [0, 1) from the session's stream.
+func (s *Session) Float() float64 { return s.rand.float() }
+
+// Norm draws a standard normal number from the session's stream.
+func (s *Session) Norm() float64 { return s.rand.rand.NormFloat64() }
+
+// Uint64 draws 64 bits from the session's stream (a seed for work done
+// outside the lock, such as rendering a reply).
+func (s *Session) Uint64() uint64 { return s.rand.pcg.Uint64() }
+
+// Add stores m in c and logs its message.created event under a fresh id.
+func (s *Session) Add(c *Conversation, m *Message) *Event {
+	return s.Store(c, m, s.NewEventID())
+}
+
+// Store stores m in c and logs its message.created event under the given
+// (pre-drawn) id. Limits may evict what is oldest — the conversation's
+// oldest messages, the oldest events, and past the memory budget other
+// sessions and this one's older content — but never c, m or its event.
+func (s *Session) Store(c *Conversation, m *Message, eventID string) *Event {
+	ret := s.retention()
+	c.messages = append(c.messages, m)
+	s.msgs[m.ID] = m
+	s.hold(m)
+	s.account(0, 1)
+	c.messages = dropOldest(c.messages, ret.MessagesPerConversation, s.dropMessage)
+	ev := s.logEvent(MessageCreated, m, "", eventID, m.CreatedAt)
+	s.fitBudget(keep{conv: c, msg: m, event: ev})
+	return ev
+}
+
+// AddDelta logs a message.delta event: the next chunk of m, a streamed reply.
+func (s *Session) AddDelta(m *Message, delta, eventID string, at time.Time) *Event {
+	ev := s.logEvent(MessageDelta, m, delta, eventID, at)
+	s.fitBudget(keep{msg: m, event: ev})
+	return ev
+}
+
+func (s *Session) logEvent(typ string, m *Message, delta, id string, at time.Time) *Event {
+	s.nextSeq++
+	ev := &Event{ID: id, Seq: s.nextSeq, Type: typ, CreatedAt: at, Message: m, Delta: delta}
+	s.account(ev.size(), 0)
+	s.hold(m) // an event keeps its message alive after the conversation lets it go
+	s.events = append(s.events, ev)
+	s.eventSeq[ev.ID] = ev.Seq
+	s.events = dropOldest(s.events, s.retention().Events, s.dropEvent)
+	close(s.notify)
+	s.notify = make(chan struct{})
+	if s.store.onEvent != nil {
+		s.store.onEvent(ev)
+	}
+	return ev
+}
+
+// Events returns the event log, oldest first (read it with the lock held).
+func (s *Session) Events() []*Event { return s.events }
+
+// After returns the index in Events of the first event with a sequence
+// number above seq.
+func (s *Session) After(seq uint64) int {
+	return sort.Search(len(s.events), func(i int) bool { return s.events[i].Seq > seq })
+}
+
+// EventSeq returns the sequence number of the event id, if it is still logged.
+func (s *Session) EventSeq(id string) (uint64, bool) {
+	seq, ok := s.eventSeq[id]
+	return seq, ok
+}
+
+// NextSeq is the sequence number of the last event logged (0: none yet).
+func (s *Session) NextSeq() uint64 { return s.nextSeq }
+
+// Notify is closed when the next event is logged.
+func (s *Session) Notify() <-chan struct{} { return s.notify }
+
+// Record caps e (JournalBodyLimit, JournalHeaderLimit), numbers it and
+// appends it to the journal.
+func (s *Session) Record(e *JournalEntry) {
+	e.capture()
+	s.journalSeq++
+	e.Seq = s.journalSeq
+	s.account(e.size, 0)
+	s.journal = append(s.journal, e)
+	s.journal = dropOldest(s.journal, s.retention().Journal, s.dropJournal)
+	s.fitBudget(keep{entry: e})
+}
+
+// Journal returns the journal, oldest first (read it with the lock held).
+func (s *Session) Journal() []*JournalEntry { return s.journal }
+
+// ClearJournal empties the journal.
+func (s *Session) ClearJournal() {
+	for _, e := range s.journal {
+		s.account(-e.size, 0)
+	}
+	s.journal = nil
+}
+
+// ActiveScenario is the session's active scenario, "" when it follows the server's.
+func (s *Session) ActiveScenario() string { return s.scenario }
+
+// SetActiveScenario sets the session's active scenario.
+func (s *Session) SetActiveScenario(name string) { s.scenario = name }
+
+// RuleRuntime is a scenario's runtime state in one session: how often each
+// rule has fired and where its state machine stands. It lives beside the
+// published configuration, never in it; a scenario whose YAML changed
+// starts afresh.
+type RuleRuntime struct {
+	Hits   map[string]int
+	State  string
+	digest string
+}
+
+// Rules returns the session's runtime state of sc.
+func (s *Session) Rules(sc *scenarios.Scenario) *RuleRuntime {
+	if s.rules == nil {
+		s.rules = map[string]*RuleRuntime{}
+	}
+	rt := s.rules[sc.Name]
+	if rt == nil || rt.digest != sc.Digest {
+		rt = &RuleRuntime{digest: sc.Digest, Hits: map[string]int{}, State: "start"}
+		s.rules[sc.Name] = rt
+	}
+	return rt
+}
+
+// hold and release count a message's bytes while anything holds it.
+func (s *Session) hold(m *Message) {
+	if m.refs == 0 {
+		m.size = m.Size()
+		s.account(m.size, 0)
+	}
+	m.refs++
+}
+
+func (s *Session) release(m *Message) {
+	m.refs--
+	if m.refs == 0 {
+		s.account(-m.size, 0)
+	}
+}
+
+// dropMessage lets a conversation's message go.
+func (s *Session) dropMessage(m *Message) {
+	delete(s.msgs, m.ID)
+	s.release(m)
+	s.account(0, -1)
+	s.store.evicted.Messages.Add(1)
+}
+
+// forget removes an evicted conversation and its messages.
+func (s *Session) forget(c *Conversation) {
+	for _, m := range c.messages {
+		s.dropMessage(m)
+	}
+	c.messages = nil
+	delete(s.convs, c.ID)
+	s.store.evicted.Conversations.Add(1)
+}
+
+func (s *Session) dropEvent(ev *Event) {
+	delete(s.eventSeq, ev.ID)
+	s.account(-ev.size(), 0)
+	s.release(ev.Message)
+	s.store.evicted.Events.Add(1)
+}
+
+func (s *Session) dropJournal(e *JournalEntry) {
+	s.account(-e.size, 0)
+	s.store.evicted.Journal.Add(1)
+}
+
+// account adds bytes to the session's count and, while the session is
+// live, to the Store's total; messages counts the messages its
+// conversations hold.
+func (s *Session) account(bytes, messages int64) {
+	s.acct.Lock()
+	s.count += bytes
+	s.held += messages
+	if !s.dropped {
+		s.store.total.Add(bytes)
+	}
+	s.acct.Unlock()
+}
+
+func (s *Session) bytes() int64 {
+	s.acct.Lock()
+	defer s.acct.Unlock()
+	return s.count
+}
+
+func (s *Session) heldMessages() int64 {
+	s.acct.Lock()
+	defer s.acct.Unlock()
+	return s.held
+}
+
+// drop marks the session evicted: its bytes stop counting and its streams
+// end. It takes only the leaf lock, so any goroutine may call it.
+func (s *Session) drop() (messages int64) {
+	s.acct.Lock()
+	defer s.acct.Unlock()
+	if s.dropped {
+		return 0
+	}
+	s.dropped = true
+	s.store.total.Add(-s.count)
+	s.doneOnce.Do(func() { close(s.done) })
+	return s.held
+}
+
+// dropOldest drops the first len(list)-limit elements, calling onDrop for
+// each. It re-slices instead of copying, clearing the dropped slots so the
+// backing array keeps nothing alive: append reallocates now and then and
+// copies only what is kept, so each insertion costs O(1) amortised.
+func dropOldest[T any](list []*T, limit int, onDrop func(*T)) []*T {
+	over := len(list) - limit
+	if over <= 0 {
+		return list
+	}
+	for i := 0; i < over; i++ {
+		onDrop(list[i])
+		list[i] = nil
+	}
+	return list[over:]
+}

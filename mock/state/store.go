@@ -1,0 +1,281 @@
+// Package state is msgmock's in-memory state: sessions (what X-Mock-Session
+// scopes), their conversations and messages, the event log, the request
+// journal, rule counters and states, each session's random stream, and the
+// memory accounting and eviction that keep all of it bounded.
+//
+// It knows nothing of HTTP. The invariants it keeps, tested over seeded
+// random sequences of operations (invariants_test.go):
+//
+//   - the bytes counted are the bytes held, and after any write they are
+//     within the budget (retention.message_bytes, which the loader keeps at
+//     least twice the body limit);
+//   - a session just created or used is never the one a limit evicts, and
+//     a write never evicts what it writes: its conversation, its message,
+//     its event or journal entry;
+//   - fixture conversations are never evicted whole;
+//   - what a write stored stays readable until a documented limit evicts
+//     it, and every eviction is counted (Stats) and, for sessions and
+//     budget shedding, logged.
+package state
+
+import (
+	"log/slog"
+	"sync"
+	"sync/atomic"
+
+	"github.com/msgmock/msgmock/scenarios"
+)
+
+// Options are a Store's dependencies.
+type Options struct {
+	Seed    uint64       // every session's random stream derives from it
+	OnEvent func(*Event) // called for every event logged, with its session locked; must not block
+	Logger  *slog.Logger // evictions of sessions and budget shedding; default: none
+}
+
+// Store maps X-Mock-Session ids to sessions. The default session ("")
+// always exists; others are created on first use. Past the sessions limit
+// the least recently used named session is dropped; past the byte budget,
+// the least recently used sessions of all go first.
+type Store struct {
+	seed    uint64
+	onEvent func(*Event)
+	log     *slog.Logger
+
+	mu   sync.RWMutex
+	all  map[string]*Session // the default session too, under ""
+	def  atomic.Pointer[Session]
+	tick atomic.Uint64 // use counter: recency is the order of use, not a clock
+
+	total   atomic.Int64 // bytes held by all live sessions
+	evicted Evictions
+}
+
+// Evictions counts what limits have evicted since start.
+type Evictions struct {
+	Sessions, Conversations, Messages, Events, Journal atomic.Int64
+}
+
+// Stats is a snapshot of the Store's size and evictions.
+type Stats struct {
+	Sessions int   // named sessions, besides the default one
+	Bytes    int64 // bytes held by all sessions, as counted against the budget
+	Evicted  EvictionCounts
+}
+
+// EvictionCounts is a snapshot of Evictions.
+type EvictionCounts struct {
+	Sessions      int64 `json:"sessions"`
+	Conversations int64 `json:"conversations"`
+	Messages      int64 `json:"messages"`
+	Events        int64 `json:"events"`
+	Journal       int64 `json:"journal_entries"`
+}
+
+// New returns an empty Store.
+func New(opts Options) *Store {
+	st := &Store{seed: opts.Seed, onEvent: opts.OnEvent, log: opts.Logger, all: map[string]*Session{}}
+	def := newSession(st, "")
+	st.def.Store(def)
+	st.all[""] = def
+	def.lastUsed.Store(st.tick.Add(1))
+	return st
+}
+
+// Session returns the session id, creating it on first use, and marks it
+// the most recently used. Creating one past the sessions limit of set
+// drops the least recently used other named session.
+func (st *Store) Session(id string, set *scenarios.Set) *Session {
+	if id == "" {
+		s := st.def.Load()
+		s.lastUsed.Store(st.tick.Add(1))
+		return s
+	}
+	st.mu.RLock()
+	s := st.all[id]
+	st.mu.RUnlock()
+	if s != nil {
+		s.lastUsed.Store(st.tick.Add(1))
+		return s
+	}
+	st.mu.Lock()
+	if s = st.all[id]; s != nil {
+		st.mu.Unlock()
+		s.lastUsed.Store(st.tick.Add(1))
+		return s
+	}
+	s = newSession(st, id)
+	s.lastUsed.Store(st.tick.Add(1)) // before any eviction: the new session is the newest
+	st.all[id] = s
+	var dropped []*Session
+	for len(st.all)-1 > set.Settings.Retention.Sessions {
+		victim := st.leastRecent(s, false)
+		if victim == nil {
+			break
+		}
+		st.dropLocked(victim)
+		dropped = append(dropped, victim)
+	}
+	st.mu.Unlock()
+	for _, v := range dropped {
+		st.logf("session evicted: past retention.sessions", "session", v.id, "limit", set.Settings.Retention.Sessions)
+	}
+	return s
+}
+
+// Lock returns the session id, locked and merged with set.
+func (st *Store) Lock(id string, set *scenarios.Set) *Session {
+	s := st.Session(id, set)
+	s.Lock()
+	s.sync(set)
+	return s
+}
+
+// Stats returns the Store's size and eviction counts.
+func (st *Store) Stats() Stats {
+	st.mu.RLock()
+	n := len(st.all) - 1
+	st.mu.RUnlock()
+	return Stats{Sessions: n, Bytes: st.total.Load(), Evicted: EvictionCounts{
+		Sessions: st.evicted.Sessions.Load(), Conversations: st.evicted.Conversations.Load(),
+		Messages: st.evicted.Messages.Load(), Events: st.evicted.Events.Load(), Journal: st.evicted.Journal.Load(),
+	}}
+}
+
+// leastRecent returns the least recently used session other than except;
+// for the budget (forBudget), any that holds bytes, the default session
+// too; for the sessions limit, any named one. Called with st.mu held.
+func (st *Store) leastRecent(except *Session, forBudget bool) *Session {
+	var oldest *Session
+	for id, s := range st.all {
+		if s == except || (id == "" && !forBudget) || (forBudget && s.bytes() == 0) {
+			continue
+		}
+		if oldest == nil || s.lastUsed.Load() < oldest.lastUsed.Load() {
+			oldest = s
+		}
+	}
+	return oldest
+}
+
+// dropLocked removes s from the map; the default session is replaced by
+// a fresh one. Called with st.mu held; takes only s's leaf lock.
+func (st *Store) dropLocked(s *Session) {
+	if s.id == "" {
+		fresh := newSession(st, "")
+		fresh.lastUsed.Store(st.tick.Add(1))
+		st.all[""] = fresh
+		st.def.Store(fresh)
+	} else {
+		delete(st.all, s.id)
+	}
+	st.evicted.Messages.Add(s.drop())
+	st.evicted.Sessions.Add(1)
+}
+
+func (st *Store) logf(msg string, args ...any) {
+	if st.log != nil {
+		st.log.Warn(msg, args...)
+	}
+}
+
+// keep is what a write must not evict.
+type keep struct {
+	conv  *Conversation
+	msg   *Message
+	event *Event
+	entry *JournalEntry
+}
+
+// fitBudget brings the bytes held by all sessions back within the budget
+// after s wrote, down to 90% of it so that shedding is rare. It evicts, in
+// this order, until the total fits: the least recently used other
+// sessions; s's own conversations, oldest first; s's oldest events; s's
+// oldest journal entries; the oldest messages of s's largest
+// conversations. It never evicts k, and never a fixture conversation
+// whole. Called with s locked; other sessions are dropped without their
+// locks (only their leaf locks), so no two sessions ever wait on each other.
+func (s *Session) fitBudget(k keep) {
+	st := s.store
+	budget := s.retention().MessageBytes
+	if st.total.Load() <= budget {
+		return
+	}
+	target := budget * 9 / 10
+	before := st.total.Load()
+	var sessions []string
+	st.mu.Lock()
+	for st.total.Load() > target {
+		victim := st.leastRecent(s, true)
+		if victim == nil {
+			break
+		}
+		st.dropLocked(victim)
+		sessions = append(sessions, victim.id)
+	}
+	st.mu.Unlock()
+	conversations := 0
+	for i := 0; i < len(s.created) && st.total.Load() > target; {
+		c := s.created[i]
+		if c == k.conv {
+			i++
+			continue
+		}
+		s.created = append(s.created[:i], s.created[i+1:]...)
+		s.forget(c)
+		conversations++
+	}
+	events := 0
+	for st.total.Load() > target && len(s.events) > 0 && s.events[0] != k.event {
+		s.dropEvent(s.events[0])
+		s.events[0] = nil
+		s.events = s.events[1:]
+		events++
+	}
+	entries := 0
+	for st.total.Load() > target && len(s.journal) > 0 && s.journal[0] != k.entry {
+		s.dropJournal(s.journal[0])
+		s.journal[0] = nil
+		s.journal = s.journal[1:]
+		entries++
+	}
+	messages := 0
+	for st.total.Load() > target {
+		big := s.largestConversation(k.msg)
+		if big == nil {
+			break
+		}
+		n := max(len(big.messages)/2, 1)
+		for i := 0; i < n && big.messages[0] != k.msg; i++ {
+			s.dropMessage(big.messages[0])
+			big.messages[0] = nil
+			big.messages = big.messages[1:]
+			messages++
+		}
+	}
+	st.logf("memory budget reached: evicted the oldest content", "budget", budget, "bytes_before", before,
+		"bytes_after", st.total.Load(), "session", s.id, "sessions_dropped", sessions,
+		"conversations", conversations, "events", events, "journal_entries", entries, "messages", messages)
+}
+
+// largestConversation returns the conversation with the most messages
+// whose oldest message is not m, or nil; among equals the first in the
+// order the fixtures were merged, then the oldest created, so that runs repeat.
+func (s *Session) largestConversation(m *Message) *Conversation {
+	var big *Conversation
+	consider := func(c *Conversation) {
+		if c == nil || len(c.messages) == 0 || c.messages[0] == m {
+			return
+		}
+		if big == nil || len(c.messages) > len(big.messages) {
+			big = c
+		}
+	}
+	for _, c := range s.preload {
+		consider(c)
+	}
+	for _, c := range s.created {
+		consider(c)
+	}
+	return big
+}
