@@ -4,6 +4,8 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"net/http"
+	"runtime"
+	"runtime/metrics"
 	"strconv"
 
 	"github.com/msgmock/msgmock/mock/state"
@@ -56,6 +58,14 @@ type wireStatus struct {
 	Memory         wireMemory           `json:"memory"`
 	Scheduler      schedulerStats       `json:"scheduler"`
 	Evicted        state.EvictionCounts `json:"evicted"` // what retention limits and the memory budget evicted since start
+	Runtime        wireRuntime          `json:"runtime"`
+}
+
+// wireRuntime is the process as the Go runtime sees it: for soak tests and
+// for users who wonder where the memory went.
+type wireRuntime struct {
+	Goroutines int    `json:"goroutines"`
+	HeapBytes  uint64 `json:"heap_bytes"` // live and unswept heap objects
 }
 
 type wireMemory struct {
@@ -88,6 +98,7 @@ func (s *Server) handleStatus() http.Handler {
 			Memory:         wireMemory{Bytes: mem.Bytes, Budget: set.Settings.Retention.MessageBytes, Sessions: mem.Sessions},
 			Scheduler:      sched,
 			Evicted:        mem.Evicted,
+			Runtime:        readRuntime(),
 		})
 	})
 }
@@ -237,4 +248,14 @@ func (s *Server) handleSetScenario() http.Handler {
 		}
 		writeJSON(w, http.StatusOK, map[string]string{"active_scenario": req.Name})
 	})
+}
+
+func readRuntime() wireRuntime {
+	sample := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+	metrics.Read(sample)
+	rt := wireRuntime{Goroutines: runtime.NumGoroutine()}
+	if sample[0].Value.Kind() == metrics.KindUint64 {
+		rt.HeapBytes = sample[0].Value.Uint64()
+	}
+	return rt
 }

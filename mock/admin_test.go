@@ -313,7 +313,7 @@ func TestDeterminism(t *testing.T) {
 
 // TestMessageBudget: past the server-wide memory budget, the least
 // recently used session goes first, then the busy session's oldest
-// conversations. Each message here is about 200 KiB, so ten fill 2 MiB.
+// messages. Each message here is about 200 KiB, so ten fill 2 MiB.
 func TestMessageBudget(t *testing.T) {
 	ts := startServer(t, mapFS(map[string]string{"s.yaml": "settings:\n  retention: {message_bytes: 2MiB, events: 1}\n  body_limit: 1MiB\n"}))
 	text := strings.Repeat("x", 200<<10)
@@ -338,14 +338,22 @@ func TestMessageBudget(t *testing.T) {
 	if s := get("b", b[0]); s != 200 {
 		t.Errorf("session b lost its first conversation: %d", s)
 	}
-	// One session alone over the budget sheds its own oldest conversations.
+	// One session alone over the budget sheds its own oldest messages; its
+	// conversations stay addressable (only retention.conversations removes one).
 	for i := 0; i < 8; i++ {
 		b = append(b, send("b"))
 	}
-	if s := get("b", b[0]); s != 404 {
-		t.Errorf("oldest conversation kept past the budget: %d", s)
+	count := func(conv string) int {
+		res := ts.call(t, "GET", "/v1/conversations/"+conv+"/messages", "", "Authorization: Bearer k", "X-Mock-Session: b")
+		if res.Status != 200 {
+			t.Fatalf("conversation %s: %d (the budget never removes a conversation)", conv, res.Status)
+		}
+		return len(res.json(t)["data"].(map[string]any)["messages"].([]any))
 	}
-	if s := get("b", b[len(b)-1]); s != 200 {
-		t.Errorf("newest conversation dropped: %d", s)
+	if n := count(b[0]); n != 0 {
+		t.Errorf("oldest conversation kept its message past the budget: %d", n)
+	}
+	if n := count(b[len(b)-1]); n != 1 {
+		t.Errorf("newest conversation lost its message: %d", n)
 	}
 }

@@ -43,9 +43,13 @@ type wireJournalEntry struct {
 }
 
 func wireJournal(e *state.JournalEntry) wireJournalEntry {
-	headers := make(map[string]string, len(e.Header))
-	for k, vs := range e.Header {
-		headers[k] = strings.Join(vs, ", ")
+	headers := make(map[string]string, len(e.Headers))
+	for _, f := range e.Headers {
+		if prev, ok := headers[f.Name]; ok {
+			headers[f.Name] = prev + ", " + f.Value
+		} else {
+			headers[f.Name] = f.Value
+		}
 	}
 	var body any
 	switch {

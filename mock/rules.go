@@ -246,7 +246,7 @@ func (s *Server) schedule(sess *state.Session, epoch uint64, conv *state.Convers
 	for _, d := range p.deltas {
 		size += int64(len(d.text) + len(d.eventID))
 	}
-	return s.jobs.add(jobs, size)
+	return s.jobs.add(jobs, size, pendingLimit(s.fixtures.Current().Settings.Retention.MessageBytes))
 }
 
 // deliver runs store on the session if it is live and still holds conv as

@@ -10,14 +10,18 @@ import (
 	"time"
 )
 
-// What the scheduler holds at most: jobs (a streamed reply is one per
-// chunk, plus one) and bytes of the replies they will store. Past either,
-// a new reply is refused (the API answers auto_reply_enqueued: false) and
-// counted, so a flood of delayed replies cannot grow memory without end.
-const (
-	maxScheduledJobs  = 100_000
-	maxScheduledBytes = 8 << 20
-)
+// What the scheduler holds at most, by default: jobs (a streamed reply is
+// one per chunk, plus one), and bytes of the replies they will store
+// (pendingLimit of the budget). Past either, a new reply is refused (the
+// API answers auto_reply_enqueued: false) and counted, so a flood of
+// delayed replies cannot grow memory without end.
+const maxScheduledJobs = 100_000
+
+// pendingLimit is how many bytes replies waiting in the scheduler may hold,
+// and as many again webhook deliveries not yet finished: an eighth of the
+// message budget, from 1 MiB to 8 MiB. With the budget they bound the
+// process's memory (README: Memory).
+func pendingLimit(budget int64) int64 { return min(max(budget/8, 1<<20), 8<<20) }
 
 // scheduler runs short jobs at given times on one goroutine. Pending
 // replies cost a heap entry each rather than a goroutine and a timer, so a
@@ -25,7 +29,8 @@ const (
 // block: they take a session lock, store, and return. A job that panics is
 // logged and the others run on.
 type scheduler struct {
-	log *slog.Logger
+	log     *slog.Logger
+	maxJobs int
 
 	mu      sync.Mutex
 	jobs    jobHeap
@@ -63,8 +68,11 @@ func (h *jobHeap) Pop() any {
 	return j
 }
 
-func newScheduler(log *slog.Logger) *scheduler {
-	return &scheduler{log: log, wake: make(chan struct{}, 1)}
+func newScheduler(log *slog.Logger, maxJobs int) *scheduler {
+	if maxJobs <= 0 {
+		maxJobs = maxScheduledJobs
+	}
+	return &scheduler{log: log, maxJobs: maxJobs, wake: make(chan struct{}, 1)}
 }
 
 // at schedules fn to run at t (now or in the past: as soon as possible).
@@ -79,14 +87,14 @@ func (s *scheduler) at(t time.Time, fn func()) {
 // add schedules jobs, all or none, holding size bytes until the last of
 // them has run; it reports false, and counts a refusal, when they would
 // take the scheduler past its bounds.
-func (s *scheduler) add(jobs []job, size int64) bool {
+func (s *scheduler) add(jobs []job, size, maxBytes int64) bool {
 	s.mu.Lock()
-	if len(s.jobs)+s.running+len(jobs) > maxScheduledJobs || s.bytes+size > maxScheduledBytes {
+	if len(s.jobs)+s.running+len(jobs) > s.maxJobs || s.bytes+size > maxBytes {
 		s.refused++
 		n := s.refused
 		s.mu.Unlock()
 		if n&(n-1) == 0 { // the 1st, 2nd, 4th, 8th… refusal: a flood logs a few lines, not one per reply
-			s.log.Warn("reply refused: the scheduler is full", "jobs_max", maxScheduledJobs, "bytes_max", maxScheduledBytes, "refused", n)
+			s.log.Warn("reply refused: the scheduler is full", "jobs_max", s.maxJobs, "bytes_max", maxBytes, "refused", n)
 		}
 		return false
 	}

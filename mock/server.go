@@ -30,6 +30,10 @@ type Options struct {
 	AdminToken string       // if set, /__mock/* requires Authorization: Bearer <it>
 	Logger     *slog.Logger // default: discard
 	Version    string
+
+	// MaxScheduled bounds the jobs (reply chunks and replies) waiting to be
+	// delivered; default 100,000. Past it a reply is refused and counted.
+	MaxScheduled int
 }
 
 // Server serves both APIs and the admin API. It is an http.Handler.
@@ -90,7 +94,7 @@ func NewServer(ctx context.Context, opts Options) *Server {
 	s.scenario.Store(&name)
 	s.startScenario = name
 	s.ctx, s.cancel = context.WithCancel(ctx)
-	s.jobs = newScheduler(s.log)
+	s.jobs = newScheduler(s.log, opts.MaxScheduled)
 	s.hooks = newWebhooks(s.jobs)
 	s.hooks.start(s.ctx, &s.wg)
 	s.state = state.New(state.Options{
@@ -144,3 +148,11 @@ func (s *Server) lockSession(r *http.Request, set *scenarios.Set) *state.Session
 
 // timestampA renders a Conversations API timestamp: RFC 3339, UTC, whole seconds.
 func timestampA(t time.Time) string { return t.UTC().Truncate(time.Second).Format(time.RFC3339) }
+
+// MemoryLimit is the Go runtime's soft memory limit msgmock sets for a
+// message budget (retention.message_bytes): the budget, what replies and
+// webhook deliveries may hold while they wait (pendingLimit each), and 4 MiB
+// for the runtime, the configuration and requests in flight. Near it the
+// garbage collector works harder instead of letting the heap double, which
+// keeps the process's RSS within about the budget plus 20 MiB.
+func MemoryLimit(budget int64) int64 { return budget + 2*pendingLimit(budget) + 4<<20 }

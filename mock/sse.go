@@ -42,16 +42,6 @@ func (s *Server) handleStream(api scenarios.API) http.Handler {
 			writeEnvelopeError(w, http.StatusUnauthorized, msgInvalidToken)
 			return
 		}
-		rc := http.NewResponseController(w)
-		h := w.Header()
-		h.Set("Content-Type", "text/event-stream")
-		h.Set("Cache-Control", "no-cache")
-		h.Set("X-Accel-Buffering", "no")
-		w.WriteHeader(http.StatusOK)
-		if rc.Flush() != nil {
-			return
-		}
-
 		sess := s.lockSession(r, set)
 		cursor := sess.NextSeq() // only what happens from now on…
 		if last := lastEventID(r); last != "" {
@@ -63,6 +53,19 @@ func (s *Server) handleStream(api scenarios.API) http.Handler {
 			}
 		}
 		sess.Unlock()
+
+		// The session and the start position are taken before the first
+		// byte goes out: a client that sends a message as soon as it sees
+		// the headers cannot have it happen before its stream began.
+		rc := http.NewResponseController(w)
+		h := w.Header()
+		h.Set("Content-Type", "text/event-stream")
+		h.Set("Cache-Control", "no-cache")
+		h.Set("X-Accel-Buffering", "no")
+		w.WriteHeader(http.StatusOK)
+		if rc.Flush() != nil {
+			return
+		}
 
 		ping := time.NewTicker(ssePingEvery)
 		defer ping.Stop()

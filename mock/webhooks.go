@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/msgmock/msgmock/mock/state"
@@ -48,6 +49,9 @@ type delivery struct {
 	attempt int
 }
 
+// size is what a delivery holds until its last attempt, for pendingLimit.
+func (d *delivery) size() int64 { return int64(len(d.body)+len(d.url)+len(d.eventID)) + 128 }
+
 // DeliveryAttempt is one POST to a webhook, as GET /__mock/webhooks/deliveries lists it.
 type DeliveryAttempt struct {
 	EventID     string  `json:"event_id"`
@@ -70,6 +74,8 @@ type webhooks struct {
 	client *http.Client
 	jobs   *scheduler
 	now    func() time.Time // for the webhook-timestamp header: the wall clock
+
+	held atomic.Int64 // bytes of deliveries queued, in flight or waiting to retry
 
 	mu  sync.Mutex
 	log []DeliveryAttempt
@@ -101,7 +107,9 @@ func (wh *webhooks) start(ctx context.Context, wg *sync.WaitGroup) {
 	}
 }
 
-// publish queues ev for every webhook of set that wants its type.
+// publish queues ev for every webhook of set that wants its type. Past
+// pendingLimit of the budget in deliveries not yet finished, or past
+// webhookQueue waiting, a delivery is dropped and listed as such.
 func (wh *webhooks) publish(set *scenarios.Set, ev *state.Event) {
 	hooks := set.Settings.Webhooks
 	if len(hooks) == 0 {
@@ -115,17 +123,31 @@ func (wh *webhooks) publish(set *scenarios.Set, ev *state.Event) {
 		if body == nil {
 			body, _ = json.Marshal(renderEvent(ev))
 		}
-		wh.enqueue(&delivery{url: hook.URL, key: hook.Key, eventID: ev.ID, body: body, attempt: 1})
+		d := &delivery{url: hook.URL, key: hook.Key, eventID: ev.ID, body: body, attempt: 1}
+		limit := pendingLimit(set.Settings.Retention.MessageBytes)
+		if wh.held.Add(d.size()) > limit {
+			wh.held.Add(-d.size())
+			wh.dropped(d, "dropped: more than "+strconv.FormatInt(limit>>10, 10)+" KiB of deliveries pending")
+			continue
+		}
+		wh.enqueue(d)
 	}
 }
 
+// enqueue hands d to a worker; d's bytes are held until finish.
 func (wh *webhooks) enqueue(d *delivery) {
 	select {
 	case wh.queue <- d:
 	default:
-		wh.record(DeliveryAttempt{EventID: d.eventID, URL: d.url, Attempt: d.attempt, At: wh.now().UTC().Format(time.RFC3339Nano),
-			Error: "dropped: more than " + strconv.Itoa(webhookQueue) + " deliveries waiting"})
+		wh.finish(d)
+		wh.dropped(d, "dropped: more than "+strconv.Itoa(webhookQueue)+" deliveries waiting")
 	}
+}
+
+func (wh *webhooks) finish(d *delivery) { wh.held.Add(-d.size()) }
+
+func (wh *webhooks) dropped(d *delivery, why string) {
+	wh.record(DeliveryAttempt{EventID: d.eventID, URL: d.url, Attempt: d.attempt, At: wh.now().UTC().Format(time.RFC3339Nano), Error: why})
 }
 
 func (wh *webhooks) attempt(ctx context.Context, d *delivery) {
@@ -149,6 +171,7 @@ func (wh *webhooks) attempt(ctx context.Context, d *delivery) {
 	rec.DurationMS = float64(time.Since(start).Microseconds()) / 1000
 	if err != nil {
 		if ctx.Err() != nil {
+			wh.finish(d)
 			return // shutting down: not an attempt worth listing
 		}
 		rec.Error = err.Error()
@@ -159,7 +182,9 @@ func (wh *webhooks) attempt(ctx context.Context, d *delivery) {
 		next := *d
 		next.attempt++
 		rec.NextRetryAt = start.Add(backoff).UTC().Format(time.RFC3339Nano)
-		wh.jobs.at(time.Now().Add(backoff), func() { wh.enqueue(&next) })
+		wh.jobs.at(time.Now().Add(backoff), func() { wh.enqueue(&next) }) // still held
+	} else {
+		wh.finish(d)
 	}
 	wh.record(rec)
 }
@@ -168,15 +193,16 @@ func (wh *webhooks) record(a DeliveryAttempt) {
 	wh.mu.Lock()
 	defer wh.mu.Unlock()
 	wh.log = append(wh.log, a)
-	if over := len(wh.log) - webhookLogSize; over > 0 {
-		wh.log = append(wh.log[:0:0], wh.log[over:]...)
+	if len(wh.log) >= 2*webhookLogSize { // trim in batches: O(1) per attempt
+		wh.log = append(wh.log[:0:0], wh.log[len(wh.log)-webhookLogSize:]...)
 	}
 }
 
+// attempts returns the last webhookLogSize attempts, oldest first.
 func (wh *webhooks) attempts() []DeliveryAttempt {
 	wh.mu.Lock()
 	defer wh.mu.Unlock()
-	return append([]DeliveryAttempt{}, wh.log...)
+	return append([]DeliveryAttempt{}, wh.log[max(0, len(wh.log)-webhookLogSize):]...)
 }
 
 // handleDeliveries serves GET /__mock/webhooks/deliveries: every attempt, oldest first.

@@ -227,6 +227,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if f.scenario != "default" && store.Current().Scenario(f.scenario) == nil {
 		return fmt.Errorf("--scenario %q: no such scenario in %s (have: %s)", f.scenario, source, strings.Join(store.Current().Names, ", "))
 	}
+	if getenv("GOMEMLIMIT") == "" {
+		// Keep the heap near what the budget allows instead of letting the
+		// garbage collector double it (README: Memory).
+		debug.SetMemoryLimit(mock.MemoryLimit(store.Current().Settings.Retention.MessageBytes))
+	}
 	ln, err := net.Listen("tcp", f.addr)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)

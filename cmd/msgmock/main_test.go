@@ -282,6 +282,36 @@ func TestValidate(t *testing.T) {
 	}
 }
 
+// TestValidateRefusesWhatCouldNotFinishOrDeliver: through the real CLI, a
+// reply template that could loop without end, an inline reply on a rule
+// that also matches the Conversations API, and a budget smaller than two
+// bodies are load errors with their FILE:LINE:COL.
+func TestValidateRefusesWhatCouldNotFinishOrDeliver(t *testing.T) {
+	dir := t.TempDir()
+	_ = os.WriteFile(filepath.Join(dir, "s.yaml"), []byte(`scenario:
+  name: risky
+  rules:
+    - reply: {text: "{{ range 50000000 }}{{ end }}"}
+    - reply: {inline: true, text: hi}
+`), 0o644)
+	_ = os.WriteFile(filepath.Join(dir, "settings.yaml"), []byte("settings:\n  body_limit: 1MiB\n  retention: {message_bytes: 1MiB}\n"), 0o644)
+	var out bytes.Buffer
+	err := run(context.Background(), []string{"validate", dir}, os.Getenv, &out, io.Discard)
+	var code exitCode
+	if !errors.As(err, &code) || code != 1 {
+		t.Fatalf("validate: %v, want exit 1\n%s", err, out.String())
+	}
+	for _, want := range []string{
+		dir + "/s.yaml:4:21: rules[0].reply.text: range 50000000: a reply template may range over a whole number up to 10000",
+		dir + "/s.yaml:5:23: rules[1].reply.inline is for the Workspace API",
+		dir + "/settings.yaml:3:30: settings.retention.message_bytes (1048576 bytes) must be at least twice settings.body_limit (1048576 bytes)",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("validate output lacks %q:\n%s", want, out.String())
+		}
+	}
+}
+
 // TestSameSeedAndNowAreByteIdentical runs msgmock twice with the same --seed
 // and --now and replays the same requests: every response must match.
 func TestSameSeedAndNowAreByteIdentical(t *testing.T) {

@@ -128,7 +128,7 @@ func runSequence(t *testing.T, rng *rand.Rand, set *scenarios.Set, n int) string
 			if j := s.Journal(); len(j) == 0 || j[len(j)-1] != e {
 				return "the entry just recorded is not the newest"
 			}
-			if e.size > journalOverhead+JournalBodyLimit+JournalHeaderLimit+64 {
+			if e.size > journalOverhead+JournalBodyLimit+JournalHeaderLimit+int64(cap(e.Headers))*headerFieldOverhead+64 {
 				return fmt.Sprintf("a journal entry holds %d bytes, over its caps", e.size)
 			}
 		case k < 18:

@@ -47,7 +47,7 @@ type Message struct {
 
 // Size approximates the bytes a message holds, for the memory budget.
 func (m *Message) Size() int64 {
-	return 320 + int64(len(m.ID)+len(m.ConversationID)+len(m.SenderID)+len(m.Role)+len(m.Text)+len(m.Metadata)+
+	return 400 + int64(len(m.ID)+len(m.ConversationID)+len(m.SenderID)+len(m.Role)+len(m.Text)+len(m.Metadata)+
 		len(m.ReplyTo)+len(m.WorkspaceID)+len(m.OwnerID)+len(m.MessageType)+len(m.Tags)+len(m.ToolCalls)+
 		len(m.Attachments)+len(m.SentAt)+len(m.Checksum))
 }
@@ -76,7 +76,7 @@ type Event struct {
 }
 
 // eventOverhead is what an event costs besides its message and delta.
-const eventOverhead = 128
+const eventOverhead = 160
 
 func (ev *Event) size() int64 { return eventOverhead + int64(len(ev.ID)+len(ev.Delta)) }
 

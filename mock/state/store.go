@@ -190,10 +190,10 @@ type keep struct {
 // fitBudget brings the bytes held by all sessions back within the budget
 // after s wrote, down to 90% of it so that shedding is rare. It evicts, in
 // this order, until the total fits: the least recently used other
-// sessions; s's own conversations, oldest first; s's oldest events; s's
-// oldest journal entries; the oldest messages of s's largest
-// conversations. It never evicts k, and never a fixture conversation
-// whole. Called with s locked; other sessions are dropped without their
+// sessions; s's oldest events; s's oldest journal entries; the oldest
+// messages of s's largest conversations. It never evicts k, and never a
+// conversation whole: a client writing to a conversation never finds it
+// gone because of the budget (only retention.conversations removes one). Called with s locked; other sessions are dropped without their
 // locks (only their leaf locks), so no two sessions ever wait on each other.
 func (s *Session) fitBudget(k keep) {
 	st := s.store
@@ -214,17 +214,6 @@ func (s *Session) fitBudget(k keep) {
 		sessions = append(sessions, victim.id)
 	}
 	st.mu.Unlock()
-	conversations := 0
-	for i := 0; i < len(s.created) && st.total.Load() > target; {
-		c := s.created[i]
-		if c == k.conv {
-			i++
-			continue
-		}
-		s.created = append(s.created[:i], s.created[i+1:]...)
-		s.forget(c)
-		conversations++
-	}
 	events := 0
 	for st.total.Load() > target && len(s.events) > 0 && s.events[0] != k.event {
 		s.dropEvent(s.events[0])
@@ -246,7 +235,7 @@ func (s *Session) fitBudget(k keep) {
 			break
 		}
 		n := max(len(big.messages)/2, 1)
-		for i := 0; i < n && big.messages[0] != k.msg; i++ {
+		for i := 0; i < n && big.messages[0] != k.msg && st.total.Load() > target; i++ {
 			s.dropMessage(big.messages[0])
 			big.messages[0] = nil
 			big.messages = big.messages[1:]
@@ -255,7 +244,7 @@ func (s *Session) fitBudget(k keep) {
 	}
 	st.logf("memory budget reached: evicted the oldest content", "budget", budget, "bytes_before", before,
 		"bytes_after", st.total.Load(), "session", s.id, "sessions_dropped", sessions,
-		"conversations", conversations, "events", events, "journal_entries", entries, "messages", messages)
+		"events", events, "journal_entries", entries, "messages", messages)
 }
 
 // largestConversation returns the conversation with the most messages
