@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/msgmock/msgmock/mock"
 )
 
 func TestHealthAndStatus(t *testing.T) {
@@ -131,6 +133,35 @@ func TestReset(t *testing.T) {
 	again := ts.sendA(t, `{"sender_id":"u","sender_type":"user","text":"t"}`)
 	if string(again.Body) != string(first.Body) {
 		t.Errorf("after reset\ngot  %s\nwant %s", again.Body, first.Body)
+	}
+}
+
+// TestResetRestoresTheStartScenario: a scenario switched on by one QA run
+// does not outlive its reset, server-wide or in a session.
+func TestResetRestoresTheStartScenario(t *testing.T) {
+	ts := startServer(t, nil, func(o *mock.Options) { o.Scenario = "streaming" })
+	active := func(headers ...string) string {
+		var st struct {
+			ActiveScenario string `json:"active_scenario"`
+		}
+		_ = json.Unmarshal(ts.call(t, "GET", "/__mock/status", "", headers...).Body, &st)
+		return st.ActiveScenario
+	}
+	ts.call(t, "PUT", "/__mock/scenario", `{"name":"conversations-500"}`)
+	ts.call(t, "PUT", "/__mock/scenario", `{"name":"workspace-500"}`, "X-Mock-Session: qa")
+	if a, b := active(), active("X-Mock-Session: qa"); a != "conversations-500" || b != "workspace-500" {
+		t.Fatalf("before reset: %q and %q", a, b)
+	}
+	ts.call(t, "POST", "/__mock/reset", "", "X-Mock-Session: qa")
+	if got := active("X-Mock-Session: qa"); got != "conversations-500" {
+		t.Errorf("session after its reset follows %q, want the server's conversations-500", got)
+	}
+	ts.call(t, "POST", "/__mock/reset", "")
+	if got := active(); got != "streaming" {
+		t.Errorf("server after reset: %q, want streaming (active at start)", got)
+	}
+	if res := ts.sendA(t, validA); res.Status != 200 {
+		t.Errorf("a send after reset still fails: %d %s", res.Status, res.Body)
 	}
 }
 
