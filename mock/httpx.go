@@ -13,8 +13,14 @@ import (
 var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 // writeJSON writes v compactly, without HTML escaping and without a
-// trailing newline: the bytes FastAPI's JSONResponse would send.
-func writeJSON(w http.ResponseWriter, status int, v any) {
+// trailing newline.
+func writeJSON(w http.ResponseWriter, status int, v any) { writeJSONBytes(w, status, v, false) }
+
+// writeFastAPI writes v as a FastAPI service does: compact JSON with
+// U+2028 and U+2029 written as they are (Go escapes them; Python does not).
+func writeFastAPI(w http.ResponseWriter, status int, v any) { writeJSONBytes(w, status, v, true) }
+
+func writeJSONBytes(w http.ResponseWriter, status int, v any, rawSeparators bool) {
 	buf := bufPool.Get().(*bytes.Buffer)
 	buf.Reset()
 	defer bufPool.Put(buf)
@@ -26,6 +32,9 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 		return
 	}
 	b := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+	if rawSeparators {
+		b = unescapeSeparators(b)
+	}
 	h := w.Header()
 	if h.Get("Content-Type") == "" {
 		h.Set("Content-Type", "application/json")
@@ -103,4 +112,28 @@ func bearer(h http.Header) (string, bool) {
 	}
 	tok := strings.TrimSpace(v[7:])
 	return tok, tok != ""
+}
+
+// unescapeSeparators turns the escapes \u2028 and \u2029 that
+// encoding/json writes back into the characters, leaving an escaped
+// backslash followed by "u2028" alone.
+func unescapeSeparators(b []byte) []byte {
+	if !bytes.Contains(b, []byte(`\u202`)) {
+		return b
+	}
+	out := make([]byte, 0, len(b))
+	for i := 0; i < len(b); i++ {
+		if b[i] == '\\' && i+1 < len(b) {
+			if b[i+1] == 'u' && i+5 < len(b) && string(b[i+2:i+5]) == "202" && (b[i+5] == '8' || b[i+5] == '9') {
+				out = append(out, 0xe2, 0x80, 0xa8+(b[i+5]-'8'))
+				i += 5
+				continue
+			}
+			out = append(out, b[i], b[i+1])
+			i++
+			continue
+		}
+		out = append(out, b[i])
+	}
+	return out
 }

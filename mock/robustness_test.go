@@ -40,6 +40,13 @@ func TestBadInputMatrix(t *testing.T) {
 	}
 	check := func(t *testing.T, api string, res response) {
 		t.Helper()
+		if api == "b" && res.Status == 500 && string(res.Body) == "Internal Server Error" &&
+			res.Header.Get("Content-Type") == "text/plain; charset=utf-8" {
+			// What a real FastAPI service answers when a value Python
+			// accepted (NaN, 1e999, a lone surrogate) cannot be written
+			// back (testdata/fastapi): its own 500, not msgmock failing.
+			return
+		}
 		if res.Status >= 500 {
 			t.Fatalf("5xx: %d %s", res.Status, res.Body)
 		}

@@ -1,6 +1,7 @@
 package mock
 
 import (
+	"errors"
 	"net/http"
 	"net/url"
 	"strings"
@@ -75,9 +76,14 @@ func (s *Server) dispatch(root *mux.Router) http.Handler {
 // A surface is one group of routes that answers in one API's shape: its 404,
 // its 405, the 500 a panic becomes, and whether its requests are journaled.
 type surface struct {
-	api              scenarios.API // "" for the admin API
-	journaled        bool
-	adminOnly        bool // guarded by --admin-token
+	api       scenarios.API // "" for the admin API
+	journaled bool
+	adminOnly bool // guarded by --admin-token
+	// starlette routes as a FastAPI service does: GET does not serve HEAD,
+	// a 405's Allow lists the methods of the first route for the path, and
+	// a path that matches once its trailing slash is toggled answers 307
+	// to it (redirect_slashes).
+	starlette        bool
 	notFound         http.HandlerFunc
 	methodNotAllowed http.HandlerFunc // the Allow header is set before it runs
 	internalError    http.HandlerFunc
@@ -100,6 +106,7 @@ var (
 	workspaceSurface = &surface{
 		api:       scenarios.APIWorkspace,
 		journaled: true,
+		starlette: true,
 		notFound:  func(w http.ResponseWriter, _ *http.Request) { writeDetail(w, http.StatusNotFound, "Not Found") },
 		methodNotAllowed: func(w http.ResponseWriter, _ *http.Request) {
 			writeDetail(w, http.StatusMethodNotAllowed, "Method Not Allowed")
@@ -131,18 +138,27 @@ type group struct {
 
 func (s *Server) group(root *mux.Router, prefix string, sf *surface) group {
 	sub := root.PathPrefix(prefix).Subrouter()
-	sub.NotFoundHandler = s.surfaced(sf, sf.notFound)
+	notFound := http.Handler(sf.notFound)
+	allow := allowed
+	if sf.starlette {
+		notFound = redirectSlashes(sub, sf.notFound)
+		allow = firstRouteMethods
+	}
+	sub.NotFoundHandler = s.surfaced(sf, notFound)
 	sub.MethodNotAllowedHandler = s.surfaced(sf, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Allow", allowed(sub, r))
+		w.Header().Set("Allow", allow(sub, r))
 		sf.methodNotAllowed(w, r)
 	}))
 	return group{s: s, router: sub, sf: sf}
 }
 
 // handle routes path (below the group's prefix) for methods; GET serves
-// HEAD too.
+// HEAD too, except on a Starlette surface.
 func (g group) handle(path string, h http.Handler, methods ...string) {
 	for _, m := range methods {
+		if g.sf.starlette {
+			break
+		}
 		if m == http.MethodGet {
 			methods = append(methods, http.MethodHead)
 			break
@@ -179,6 +195,64 @@ func allowed(router *mux.Router, r *http.Request) string {
 		}
 	}
 	return strings.Join(list, ", ")
+}
+
+// firstRouteMethods is Starlette's Allow: the methods of the first route,
+// in the order routes.go lists them, whose path matches r's.
+func firstRouteMethods(router *mux.Router, r *http.Request) string {
+	var allow string
+	_ = router.Walk(func(route *mux.Route, _ *mux.Router, _ []*mux.Route) error {
+		methods, err := route.GetMethods()
+		if err != nil || len(methods) == 0 {
+			return nil
+		}
+		probe := r.Clone(r.Context())
+		probe.Method = methods[0]
+		var match mux.RouteMatch
+		if route.Match(probe, &match) && match.MatchErr == nil {
+			allow = strings.Join(methods, ", ")
+			return errStopWalk
+		}
+		return nil
+	})
+	return allow
+}
+
+var errStopWalk = errors.New("stop")
+
+// redirectSlashes answers what no route matches as Starlette does: when
+// the path with its trailing slash toggled matches a route (for any
+// method), 307 to it, same query, with an empty body; else notFound.
+func redirectSlashes(router *mux.Router, notFound http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		path := r.URL.Path
+		if strings.HasSuffix(path, "/") {
+			path = strings.TrimSuffix(path, "/")
+		} else {
+			path += "/"
+		}
+		for _, m := range routedMethods {
+			probe := r.Clone(r.Context())
+			probe.Method = m
+			probe.URL.Path, probe.URL.RawPath = path, ""
+			var match mux.RouteMatch
+			if path != "" && router.Match(probe, &match) && match.MatchErr == nil {
+				scheme := "http"
+				if r.TLS != nil {
+					scheme = "https"
+				}
+				target := scheme + "://" + r.Host + probe.URL.EscapedPath()
+				if r.URL.RawQuery != "" {
+					target += "?" + r.URL.RawQuery
+				}
+				w.Header().Set("Location", target)
+				w.Header().Set("Content-Length", "0")
+				w.WriteHeader(http.StatusTemporaryRedirect)
+				return
+			}
+		}
+		notFound.ServeHTTP(w, r)
+	})
 }
 
 // firstSegment matches paths whose first non-empty segment is name.

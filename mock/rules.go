@@ -202,7 +202,7 @@ func (s *Server) scheduleReplies(sess *state.Session, epoch uint64, conv *state.
 		p := &planned[i]
 		if p.reply.Inline {
 			p.msg.CreatedAt = now
-			p.msg.SentAt = pydantic.Timestamp(now)
+			p.msg.SentAt, p.msg.SentInstant = pydantic.Timestamp(now), now
 			sess.Add(conv, p.msg)
 			inline = append(inline, p.msg)
 			continue
@@ -238,7 +238,7 @@ func (s *Server) schedule(sess *state.Session, epoch uint64, conv *state.Convers
 		s.deliver(sess, epoch, conv, func() {
 			now := s.clock.Now()
 			p.msg.CreatedAt = now
-			p.msg.SentAt = pydantic.Timestamp(now)
+			p.msg.SentAt, p.msg.SentInstant = pydantic.Timestamp(now), now
 			sess.Store(conv, p.msg, p.eventID)
 		})
 	}})

@@ -2,12 +2,15 @@ package mock
 
 import (
 	"encoding/json"
+	"io"
+	"math"
 	"mime"
 	"net/http"
 	"net/url"
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/msgmock/msgmock/mock/pydantic"
 	"github.com/msgmock/msgmock/mock/state"
@@ -38,11 +41,27 @@ type detail struct {
 }
 
 func writeDetail(w http.ResponseWriter, status int, message string) {
-	writeJSON(w, status, detail{Detail: message})
+	writeFastAPI(w, status, detail{Detail: message})
 }
 
 func writeValidation(w http.ResponseWriter, errs []pydantic.Error) {
-	writeJSON(w, http.StatusUnprocessableEntity, pydantic.ValidationErrors{Detail: errs})
+	for _, e := range errs {
+		if v, ok := e.Input.(*pydantic.Value); ok && !v.Encodable() {
+			// FastAPI's JSONResponse cannot write NaN, an infinity or a
+			// lone surrogate back: the service fails with Starlette's 500.
+			writeServerError(w)
+			return
+		}
+	}
+	writeFastAPI(w, http.StatusUnprocessableEntity, pydantic.ValidationErrors{Detail: errs})
+}
+
+// writeServerError is Starlette's ServerErrorMiddleware answer.
+func writeServerError(w http.ResponseWriter) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Content-Length", "21")
+	w.WriteHeader(http.StatusInternalServerError)
+	_, _ = io.WriteString(w, "Internal Server Error")
 }
 
 // workspaceError answers status in the detail shape with SPEC §5's default
@@ -106,6 +125,15 @@ type wireMessageB struct {
 	OwnerID         *string         `json:"owner_id"`
 }
 
+// parentOf is a message's parent_message_id: null unless one was given
+// (an empty string stays "", as Pydantic keeps it).
+func parentOf(m *state.Message) *string {
+	if !m.HasReplyTo && m.ReplyTo == "" {
+		return nil
+	}
+	return &m.ReplyTo
+}
+
 func nullable(s string) *string {
 	if s == "" {
 		return nil
@@ -123,23 +151,26 @@ func messageB(m *state.Message) wireMessageB {
 		ConversationID: m.ConversationID, SenderID: m.SenderID, Content: m.Text, WorkspaceID: m.WorkspaceID,
 		CreatedAt: ts, UpdatedAt: ts, ID: m.ID, Role: m.Role, ToolCalls: m.ToolCalls,
 		MessageType: m.MessageType, Tags: m.Tags, Checksum: m.Checksum, Attachments: m.Attachments,
-		ParentMessageID: nullable(m.ReplyTo), MetaData: meta, SentAt: m.SentAt, OwnerID: nullable(m.OwnerID),
+		ParentMessageID: parentOf(m), MetaData: meta, SentAt: m.SentAt, OwnerID: nullable(m.OwnerID),
 	}
 }
 
 // createRequestB is a validated POST /api/v1/messages body.
 type createRequestB struct {
-	Content        string
-	SenderID       string
-	SentAt         string // the request's created_at as Pydantic renders it, or ""
-	Role           string
-	MessageType    string
-	ToolCalls      json.RawMessage
-	ParentID       string
-	Tags           json.RawMessage
-	MetaData       json.RawMessage
-	Attachments    json.RawMessage
-	ConversationID string
+	Content         string
+	SenderID        string
+	SentAt          string // the request's created_at as Pydantic renders it, or ""
+	SentInstant     time.Time
+	Role            string
+	MessageType     string
+	ToolCalls       json.RawMessage
+	ParentID        string
+	HasParentID     bool // given and not null ("" is kept as "")
+	Tags            json.RawMessage
+	MetaData        json.RawMessage
+	Attachments     json.RawMessage
+	ConversationID  string
+	HasConversation bool // given and not null: "" names a conversation too (and is not found)
 }
 
 func rawOf(v *pydantic.Value) json.RawMessage {
@@ -164,7 +195,7 @@ func validateCreateB(body *pydantic.Value) (createRequestB, []pydantic.Error) {
 		}
 	}
 	if v := pv.Field(body, "conversation_id", pydantic.Loc("body", "conversation_id"), false); v != nil {
-		req.ConversationID, _ = pv.Str(v, pydantic.Loc("body", "conversation_id"), true)
+		req.ConversationID, req.HasConversation = pv.Str(v, pydantic.Loc("body", "conversation_id"), true)
 	}
 	if v := pv.Field(body, "enable_memories", pydantic.Loc("body", "enable_memories"), false); v != nil {
 		pv.Boolean(v, pydantic.Loc("body", "enable_memories"), true)
@@ -182,7 +213,7 @@ func validateContentB(pv *pydantic.Validator, c *pydantic.Value, req *createRequ
 	}
 	if v := pv.Field(c, "created_at", at("created_at"), false); v != nil {
 		if t, ok := pv.Datetime(v, at("created_at")); ok {
-			req.SentAt = t.String()
+			req.SentAt, req.SentInstant = t.String(), t.Instant()
 		}
 	}
 	if v := pv.Field(c, "role", at("role"), false); v != nil {
@@ -199,7 +230,7 @@ func validateContentB(pv *pydantic.Validator, c *pydantic.Value, req *createRequ
 		req.ToolCalls = rawOf(v)
 	}
 	if v := pv.Field(c, "parent_message_id", at("parent_message_id"), false); v != nil {
-		req.ParentID, _ = pv.Str(v, at("parent_message_id"), true)
+		req.ParentID, req.HasParentID = pv.Str(v, at("parent_message_id"), true)
 	}
 	if v := pv.Field(c, "tags", at("tags"), false); v != nil && pv.List(v, at("tags"), pydantic.String) {
 		req.Tags = rawOf(v)
@@ -223,25 +254,19 @@ func isFastAPIJSON(ct string) bool {
 	return main == "application" && (sub == "json" || strings.HasSuffix(sub, "+json"))
 }
 
-// authorizeB checks Authorization: Bearer, else x-api-key (else, for
-// EventSource, ?access_token=), and answers the 401 itself when the key is
-// missing or refused.
+// authorizeB authenticates as the service's dependencies do: FastAPI's
+// HTTPBearer and APIKeyHeader, both with auto_error=False. A Bearer
+// Authorization (scheme in any case, a token after the first space) gives
+// the key; else x-api-key does (else, for EventSource, ?access_token=);
+// with none, 401 Not authenticated. Another scheme, or Bearer without a
+// token, counts as no Authorization at all. It answers the 401 itself.
 func authorizeB(w http.ResponseWriter, r *http.Request, set *scenarios.Set, allowQuery bool) (scenarios.Token, bool) {
 	key := ""
-	if v := r.Header.Get("Authorization"); v != "" {
-		scheme, cred, _ := strings.Cut(strings.TrimSpace(v), " ")
-		cred = strings.TrimSpace(cred)
-		if cred == "" {
-			workspaceError(w, http.StatusUnauthorized, detailNotAuthenticated)
-			return scenarios.Token{}, false
-		}
-		if !strings.EqualFold(scheme, "bearer") {
-			workspaceError(w, http.StatusUnauthorized, detailInvalidCredentials)
-			return scenarios.Token{}, false
-		}
-		key = cred
-	} else {
-		key = strings.TrimSpace(r.Header.Get("X-Api-Key"))
+	if scheme, cred, _ := strings.Cut(r.Header.Get("Authorization"), " "); strings.EqualFold(scheme, "bearer") {
+		key = strings.TrimSpace(cred) // get_authorization_scheme_param strips the token
+	}
+	if key == "" {
+		key = r.Header.Get("X-Api-Key")
 	}
 	if key == "" && allowQuery {
 		key = r.URL.Query().Get("access_token")
@@ -258,6 +283,10 @@ func authorizeB(w http.ResponseWriter, r *http.Request, set *scenarios.Set, allo
 	return tok, true
 }
 
+// ReservedForbiddenWorkspace always answers 403, whatever the settings, so
+// that QA can reproduce the documented 403 with any fixtures.
+const ReservedForbiddenWorkspace = "wsp_forbidden"
+
 // workspaceOf picks the request's workspace and answers 403 when the
 // settings list workspaces and this one is not among them.
 func workspaceOf(w http.ResponseWriter, r *http.Request, set *scenarios.Set, tok scenarios.Token) (string, bool) {
@@ -268,7 +297,7 @@ func workspaceOf(w http.ResponseWriter, r *http.Request, set *scenarios.Set, tok
 	if ws == "" {
 		ws = DefaultWorkspace
 	}
-	if !set.Settings.WorkspaceAllowed(ws) {
+	if ws == ReservedForbiddenWorkspace || !set.Settings.WorkspaceAllowed(ws) {
 		workspaceError(w, http.StatusForbidden, detailWorkspaceForbidden)
 		return "", false
 	}
@@ -293,7 +322,7 @@ func (s *Server) handleCreateB() http.Handler {
 		var parsed *pydantic.Value
 		rawBody := false
 		if len(body) > 0 {
-			if ct := r.Header.Get("Content-Type"); ct == "" || isFastAPIJSON(ct) {
+			if ct := r.Header.Get("Content-Type"); ct != "" && isFastAPIJSON(ct) {
 				v, jerr, decodable := pydantic.Parse(body)
 				if !decodable || (jerr != nil && jerr.Msg == "maximum recursion depth exceeded") {
 					workspaceError(w, http.StatusBadRequest, detailBodyParse)
@@ -343,7 +372,7 @@ func (s *Server) handleCreateB() http.Handler {
 func (s *Server) createB(w http.ResponseWriter, r *http.Request, set *scenarios.Set, req createRequestB, ws string, tok scenarios.Token, body *pydantic.Value) {
 	sess := s.lockSession(r, set)
 	var conv *state.Conversation
-	if req.ConversationID != "" {
+	if req.HasConversation {
 		if conv = sess.Conversation(scenarios.APIWorkspace, req.ConversationID); conv == nil || conv.WorkspaceID != ws {
 			sess.Unlock()
 			writeDetail(w, http.StatusNotFound, detailConvNotFound)
@@ -368,20 +397,26 @@ func (s *Server) createB(w http.ResponseWriter, r *http.Request, set *scenarios.
 	if done {
 		return
 	}
-	// 7. Store and answer.
+	// 7. Store and answer. A lone surrogate (\ud800) passes validation but
+	// cannot be written back as UTF-8: the service fails with a 500 then.
+	if body != nil && body.HasLoneSurrogate() {
+		sess.Unlock()
+		writeServerError(w)
+		return
+	}
 	now := s.clock.Now()
 	if conv == nil {
 		conv = sess.NewConversation(scenarios.APIWorkspace, ws, now)
 	}
-	sentAt := req.SentAt
+	sentAt, sentInstant := req.SentAt, req.SentInstant
 	if sentAt == "" {
-		sentAt = pydantic.Timestamp(now)
+		sentAt, sentInstant = pydantic.Timestamp(now), now
 	}
 	m := &state.Message{
 		ID: sess.NewMessageID(scenarios.APIWorkspace), ConversationID: conv.ID, API: scenarios.APIWorkspace,
-		SenderID: req.SenderID, Role: req.Role, Text: req.Content, Metadata: req.MetaData, ReplyTo: req.ParentID,
+		SenderID: req.SenderID, Role: req.Role, Text: req.Content, Metadata: req.MetaData, ReplyTo: req.ParentID, HasReplyTo: req.HasParentID,
 		CreatedAt: now, WorkspaceID: ws, OwnerID: tok.OwnerID, MessageType: req.MessageType,
-		Tags: req.Tags, ToolCalls: req.ToolCalls, Attachments: req.Attachments, SentAt: sentAt, Checksum: state.Checksum(req.Content),
+		Tags: req.Tags, ToolCalls: req.ToolCalls, Attachments: req.Attachments, SentAt: sentAt, SentInstant: sentInstant, Checksum: state.Checksum(req.Content),
 	}
 	sess.Add(conv, m)
 	planned := drawReplies(sess, outcome.rule, conv, m)
@@ -408,7 +443,7 @@ func (s *Server) createB(w http.ResponseWriter, r *http.Request, set *scenarios.
 	for _, reply := range inline {
 		out = append(out, messageB(reply))
 	}
-	writeJSON(w, respondStatus(resp, http.StatusCreated), out)
+	writeFastAPI(w, respondStatus(resp, http.StatusCreated), out)
 }
 
 // queryParams validates query parameters as FastAPI's Query(…) does; every
@@ -441,16 +476,18 @@ func (q *queryParams) integer(name string, def int, ge int, le int) int {
 	if !ok {
 		return def
 	}
-	n, err := strconv.Atoi(strings.TrimSpace(v))
+	n, problem := pydantic.IntFromString(v)
 	switch {
-	case err != nil:
-		q.pv.Add("int_parsing", pydantic.Loc("query", name), pydantic.MsgIntParse, v, nil)
-	case n < ge:
+	case problem == "int_parsing_size":
+		q.pv.Add(problem, pydantic.Loc("query", name), pydantic.MsgIntParseSize, v, nil)
+	case problem != "":
+		q.pv.Add(problem, pydantic.Loc("query", name), pydantic.MsgIntParse, v, nil)
+	case n < int64(ge):
 		q.pv.Add("greater_than_equal", pydantic.Loc("query", name), "Input should be greater than or equal to "+strconv.Itoa(ge), v, map[string]int{"ge": ge})
-	case le > 0 && n > le:
+	case le > 0 && n > int64(le):
 		q.pv.Add("less_than_equal", pydantic.Loc("query", name), "Input should be less than or equal to "+strconv.Itoa(le), v, map[string]int{"le": le})
 	default:
-		return n
+		return int(min(n, math.MaxInt32)) // a skip past everything lists nothing
 	}
 	return def
 }
@@ -507,15 +544,15 @@ func (s *Server) handleListB() http.Handler {
 		}
 		msgs := append([]*state.Message(nil), conv.Messages()...)
 		sess.Unlock()
-		key := func(m *state.Message) string {
+		key := func(m *state.Message) time.Time {
 			if orderBy == "sent_at" {
-				return m.SentAt
+				return m.SentInstant // by the moment, not the text: offsets differ
 			}
-			return m.CreatedAt.UTC().Format("2006-01-02T15:04:05.000000")
+			return m.CreatedAt
 		}
 		// desc is the exact reverse of asc, so equal timestamps (a frozen
 		// clock) list the later message first.
-		sort.SliceStable(msgs, func(i, j int) bool { return key(msgs[i]) < key(msgs[j]) })
+		sort.SliceStable(msgs, func(i, j int) bool { return key(msgs[i]).Before(key(msgs[j])) })
 		if desc {
 			for i, j := 0, len(msgs)-1; i < j; i, j = i+1, j-1 {
 				msgs[i], msgs[j] = msgs[j], msgs[i]
@@ -525,7 +562,7 @@ func (s *Server) handleListB() http.Handler {
 		for i := skip; i < len(msgs) && len(out) < limit; i++ {
 			out = append(out, messageB(msgs[i]))
 		}
-		writeJSON(w, http.StatusOK, out)
+		writeFastAPI(w, http.StatusOK, out)
 	})
 }
 
@@ -548,7 +585,7 @@ func (s *Server) handleGetB() http.Handler {
 			writeDetail(w, http.StatusNotFound, detailMessageNotFound)
 			return
 		}
-		writeJSON(w, http.StatusOK, messageB(m))
+		writeFastAPI(w, http.StatusOK, messageB(m))
 	})
 }
 
@@ -609,6 +646,6 @@ func (s *Server) handleConversationsB() http.Handler {
 		for i := skip; i < len(all) && len(out.Data) < limit; i++ {
 			out.Data = append(out.Data, all[i])
 		}
-		writeJSON(w, http.StatusOK, out)
+		writeFastAPI(w, http.StatusOK, out)
 	})
 }

@@ -71,3 +71,25 @@ func between(s, start, end string) string {
 	}
 	return s[:j]
 }
+
+// TestWorkspacesAnyButTheReservedOne: the built-in settings accept any
+// workspace except wsp_forbidden, which always answers 403; a workspaces
+// list in the settings still restricts.
+func TestWorkspacesAnyButTheReservedOne(t *testing.T) {
+	send := func(ts *testServer, ws string) int {
+		return ts.call(t, "POST", "/api/v1/messages", `{"content":{"content":"hi","sender_id":"u"}}`,
+			"Authorization: Bearer k", "Content-Type: application/json", "X-Workspace-Id: "+ws).Status
+	}
+	builtin := startServer(t, nil)
+	for ws, want := range map[string]int{"wsp_default": 201, "wsp_anything": 201, "wsp_forbidden": 403} {
+		if got := send(builtin, ws); got != want {
+			t.Errorf("built-in, %s: %d, want %d", ws, got, want)
+		}
+	}
+	listed := startServer(t, mapFS(map[string]string{"s.yaml": "settings:\n  workspaces: [wsp_a]\n"}))
+	for ws, want := range map[string]int{"wsp_a": 201, "wsp_b": 403, "wsp_forbidden": 403} {
+		if got := send(listed, ws); got != want {
+			t.Errorf("listed, %s: %d, want %d", ws, got, want)
+		}
+	}
+}

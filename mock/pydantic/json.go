@@ -29,12 +29,15 @@ const (
 )
 
 type Value struct {
-	Kind  Kind
-	b     bool
-	str   string   // string value; the literal text of a number
-	num   float64  // numbers
-	items []Value  // arrays; objects: values, parallel to keys
-	keys  []string // objects, first-seen order; a repeated key keeps its first place and last value
+	Kind Kind
+	// loneSurrogate: a string in this value held a lone surrogate
+	// (\ud800), which Python keeps and cannot encode back to UTF-8.
+	loneSurrogate bool
+	b             bool
+	str           string   // string value; the literal text of a number
+	num           float64  // numbers
+	items         []Value  // arrays; objects: values, parallel to keys
+	keys          []string // objects, first-seen order; a repeated key keeps its first place and last value
 }
 
 // Get returns the value of key in an object.
@@ -55,21 +58,26 @@ type JSONError struct {
 }
 
 type pyParser struct {
-	s   []byte
-	err *JSONError
+	s         []byte
+	err       *JSONError
+	surrogate bool // the string being read held a lone surrogate
+	tooBig    bool // an integer past Python's 4,300-digit limit: ValueError, not a JSON error
 }
 
 // Parse parses body as json.loads would. It returns a syntax error with
 // CPython's message, or ok false when Python could not even decode the bytes
 // (invalid UTF-8), for which FastAPI answers 400 instead of 422.
 func Parse(body []byte) (v Value, jerr *JSONError, ok bool) {
-	body = bytes.TrimPrefix(body, []byte("\xef\xbb\xbf")) // json.loads(bytes) decodes with utf-8-sig
-	if !utf8.Valid(body) {
+	body, ok = decodeBytes(body)
+	if !ok {
 		return Value{}, nil, false
 	}
 	p := &pyParser{s: body}
 	i := p.ws(0)
 	v, end := p.value(i)
+	if p.tooBig {
+		return Value{}, nil, false
+	}
 	if p.err != nil {
 		return Value{}, p.errAt(), true
 	}
@@ -78,8 +86,148 @@ func Parse(body []byte) (v Value, jerr *JSONError, ok bool) {
 		p.fail("Extra data", end)
 		return Value{}, p.errAt(), true
 	}
+	v.markSurrogates()
 	return v, nil, true
 }
+
+// maxIntDigits is CPython's limit on converting a decimal string to an int
+// (sys.get_int_max_str_digits): past it json.loads raises ValueError.
+const maxIntDigits = 4300
+
+// decodeBytes decodes a body as json.loads does for bytes: the encoding
+// json.detect_encoding finds (UTF-8 with or without BOM, UTF-16 and UTF-32
+// in either order, with or without BOM), then UTF-8 for the parser. ok is
+// false when the bytes do not decode.
+func decodeBytes(b []byte) ([]byte, bool) {
+	enc := detectEncoding(b)
+	switch enc {
+	case "utf-8":
+		return b, utf8.Valid(b)
+	case "utf-8-sig":
+		b = b[3:]
+		return b, utf8.Valid(b)
+	}
+	width, big := 2, strings.HasSuffix(enc, "be")
+	if strings.HasPrefix(enc, "utf-32") {
+		width = 4
+	}
+	if enc == "utf-16" || enc == "utf-32" { // with a BOM, which says the order
+		big = b[0] == 0 || (width == 2 && b[0] == 0xfe)
+		b = b[width:]
+	}
+	if len(b)%width != 0 {
+		return nil, false
+	}
+	var out []byte
+	if width == 2 {
+		units := make([]uint16, len(b)/2)
+		for i := range units {
+			if big {
+				units[i] = uint16(b[2*i])<<8 | uint16(b[2*i+1])
+			} else {
+				units[i] = uint16(b[2*i+1])<<8 | uint16(b[2*i])
+			}
+		}
+		for i := 0; i < len(units); i++ {
+			r := rune(units[i])
+			if utf16.IsSurrogate(r) {
+				if r >= 0xdc00 || i+1 >= len(units) || units[i+1] < 0xdc00 || units[i+1] > 0xdfff {
+					return nil, false // Python's utf-16 codec refuses a lone surrogate
+				}
+				r = utf16.DecodeRune(r, rune(units[i+1]))
+				i++
+			}
+			out = utf8.AppendRune(out, r)
+		}
+		return out, true
+	}
+	for i := 0; i+4 <= len(b); i += 4 {
+		var r rune
+		if big {
+			r = rune(b[i])<<24 | rune(b[i+1])<<16 | rune(b[i+2])<<8 | rune(b[i+3])
+		} else {
+			r = rune(b[i+3])<<24 | rune(b[i+2])<<16 | rune(b[i+1])<<8 | rune(b[i])
+		}
+		if r > utf8.MaxRune || utf16.IsSurrogate(r) || r < 0 {
+			return nil, false
+		}
+		out = utf8.AppendRune(out, r)
+	}
+	return out, true
+}
+
+// detectEncoding is json.detect_encoding.
+func detectEncoding(b []byte) string {
+	switch {
+	case bytes.HasPrefix(b, []byte{0xef, 0xbb, 0xbf}):
+		return "utf-8-sig"
+	case bytes.HasPrefix(b, []byte{0xff, 0xfe, 0, 0}) || bytes.HasPrefix(b, []byte{0, 0, 0xfe, 0xff}):
+		return "utf-32"
+	case bytes.HasPrefix(b, []byte{0xff, 0xfe}) || bytes.HasPrefix(b, []byte{0xfe, 0xff}):
+		return "utf-16"
+	}
+	if len(b) >= 4 {
+		switch {
+		case b[0] == 0 && b[1] == 0 && b[2] == 0:
+			return "utf-32-be"
+		case b[0] == 0 && b[2] == 0:
+			return "utf-16-be"
+		case b[0] == 0:
+			return "utf-16-be"
+		case b[1] == 0 && b[2] == 0 && b[3] == 0:
+			return "utf-32-le"
+		case b[1] == 0 && b[2] == 0:
+			return "utf-16-le"
+		case b[1] == 0:
+			return "utf-16-le"
+		}
+	} else if len(b) == 2 {
+		if b[0] == 0 {
+			return "utf-16-be"
+		}
+		if b[1] == 0 {
+			return "utf-16-le"
+		}
+	}
+	return "utf-8"
+}
+
+// markSurrogates sets loneSurrogate on every container holding a string that has one.
+func (v *Value) markSurrogates() bool {
+	for i := range v.items {
+		if v.items[i].markSurrogates() {
+			v.loneSurrogate = true
+		}
+	}
+	for _, k := range v.keys {
+		if strings.ContainsRune(k, utf8.RuneError) {
+			v.loneSurrogate = true
+		}
+	}
+	return v.loneSurrogate
+}
+
+// Encodable reports whether Python could write the value back as JSON the
+// way FastAPI writes an error's input (json.dumps, allow_nan=False, then
+// UTF-8): no NaN or infinity, no lone surrogate.
+func (v *Value) Encodable() bool {
+	if v.loneSurrogate {
+		return false
+	}
+	if v.Kind == Float && (math.IsNaN(v.num) || math.IsInf(v.num, 0)) {
+		return false
+	}
+	for i := range v.items {
+		if !v.items[i].Encodable() {
+			return false
+		}
+	}
+	return true
+}
+
+// HasLoneSurrogate reports whether a string in the value holds one: such a
+// value cannot go into any response.
+func (v *Value) HasLoneSurrogate() bool { return v.loneSurrogate }
 
 func (p *pyParser) fail(msg string, pos int) {
 	if p.err == nil {
@@ -124,8 +272,15 @@ func (p *pyParser) valueDepth(i, depth int) (Value, int) {
 	}
 	switch c := p.s[i]; {
 	case c == '"':
+		p.surrogate = false
 		s, end := p.str(i + 1)
-		return Value{Kind: String, str: s}, end
+		return Value{Kind: String, str: s, loneSurrogate: p.surrogate}, end
+	case c == 'N' && bytes.HasPrefix(p.s[i:], []byte("NaN")):
+		return Value{Kind: Float, str: "NaN", num: math.NaN()}, i + 3
+	case c == 'I' && bytes.HasPrefix(p.s[i:], []byte("Infinity")):
+		return Value{Kind: Float, str: "Infinity", num: math.Inf(1)}, i + 8
+	case c == '-' && bytes.HasPrefix(p.s[i:], []byte("-Infinity")):
+		return Value{Kind: Float, str: "-Infinity", num: math.Inf(-1)}, i + 9
 	case c == '{':
 		return p.object(i+1, depth)
 	case c == '[':
@@ -141,8 +296,6 @@ func (p *pyParser) valueDepth(i, depth int) (Value, int) {
 			return v, end
 		}
 	}
-	// NaN and Infinity, which Python accepts, are refused: FastAPI could not
-	// serialise them back (allow_nan=False) and would fail with a 500.
 	p.fail("Expecting value", i)
 	return Value{}, i
 }
@@ -186,11 +339,12 @@ func (p *pyParser) number(i int) (Value, int, bool) {
 	text := string(s[i:j])
 	f, _ := strconv.ParseFloat(text, 64)
 	if isFloat {
-		if math.IsInf(f, 0) {
-			p.fail("Expecting value", i) // see valueDepth: Python would fail to serialise it
-			return Value{}, i, true
-		}
-		return Value{Kind: Float, str: text, num: f}, j, true
+		return Value{Kind: Float, str: text, num: f}, j, true // 1e400 is inf, as float() reads it
+	}
+	if digits := len(strings.TrimPrefix(text, "-")); digits > maxIntDigits {
+		p.tooBig = true
+		p.fail("Exceeds the limit for integer string conversion", i)
+		return Value{}, i, true
 	}
 	return Value{Kind: Int, str: text, num: f}, j, true
 }
@@ -246,6 +400,7 @@ func (p *pyParser) str(begin int) (string, int) {
 		}
 		if utf16.IsSurrogate(r) {
 			r = utf8.RuneError // a lone surrogate: Python keeps it; UTF-8 cannot
+			p.surrogate = true
 		}
 		sb.WriteRune(r)
 		i = next
@@ -359,7 +514,11 @@ func (v *Value) writeTo(b *bytes.Buffer) {
 	case Int:
 		b.WriteString(pyIntText(v.str))
 	case Float:
-		b.WriteString(FloatRepr(v.num))
+		if math.IsNaN(v.num) || math.IsInf(v.num, 0) {
+			b.WriteString("null") // as Pydantic serialises inf and nan (ser_json_inf_nan: null)
+		} else {
+			b.WriteString(FloatRepr(v.num))
+		}
 	case String:
 		pyQuote(b, v.str)
 	case Array:

@@ -84,11 +84,27 @@ func (pv *Validator) Boolean(v *Value, l []any, nullable bool) (bool, bool) {
 		pv.Add("bool_type", l, MsgBoolType, v, nil)
 	case Bool:
 		return v.b, true
-	case Int, Float:
+	case Int:
+		// An int other than 0 and 1 cannot be interpreted; one past i64
+		// is a Python big int, which Pydantic does not try at all.
+		if _, err := strconv.ParseInt(v.str, 10, 64); err != nil {
+			pv.Add("bool_type", l, MsgBoolType, v, nil)
+		} else if v.num == 0 || v.num == 1 {
+			return v.num == 1, true
+		} else {
+			pv.Add("bool_parsing", l, MsgBoolParse, v, nil)
+		}
+	case Float:
 		if v.num == 0 || v.num == 1 {
 			return v.num == 1, true
 		}
-		pv.Add("bool_parsing", l, MsgBoolParse, v, nil)
+		// A whole float is read as an int (and cannot be interpreted); a
+		// fraction is not a boolean's type at all.
+		if v.num == math.Trunc(v.num) && math.Abs(v.num) < 1<<63 {
+			pv.Add("bool_parsing", l, MsgBoolParse, v, nil)
+		} else {
+			pv.Add("bool_type", l, MsgBoolType, v, nil)
+		}
 	case String:
 		switch strings.ToLower(v.str) {
 		case "0", "off", "f", "false", "n", "no":
@@ -168,6 +184,9 @@ func (p Time) String() string {
 	return s + sign + padLeft(strconv.Itoa(off/3600), 2) + ":" + padLeft(strconv.Itoa(off%3600/60), 2)
 }
 
+// Instant is the moment t names; a naive datetime is read as UTC.
+func (p Time) Instant() time.Time { return p.t }
+
 // Timestamp renders an instant in UTC the way Pydantic does.
 func Timestamp(t time.Time) string { return Time{t: t.UTC()}.String() }
 
@@ -181,11 +200,18 @@ func (pv *Validator) Datetime(v *Value, l []any) (Time, bool) {
 		if t, ok := unixTimestamp(v.num); ok {
 			return t, true
 		}
-		pv.Add("datetime_parsing", l, "Input should be a valid datetime, dates after 9999 are not supported as unix timestamps", v,
-			map[string]string{"error": "dates after 9999 are not supported as unix timestamps"})
+		problem := "dates after 9999 are not supported as unix timestamps"
+		if v.num < 0 {
+			problem = "dates before 0000 are not supported as unix timestamps"
+		}
+		pv.Add("datetime_parsing", l, "Input should be a valid datetime, "+problem, v, map[string]string{"error": problem})
 		return Time{}, false
 	case String:
 		if t, ok := parseSpeedateTime(v.str); ok {
+			if t.t.Year() == 0 { // speedate reads it; Python's datetime cannot hold it
+				pv.Add("datetime_parsing", l, "Input should be a valid datetime, year 0 is out of range", v, map[string]string{"error": "year 0 is out of range"})
+				return Time{}, false
+			}
 			return t, true
 		}
 		if t, ok := unixTimestampText(v.str); ok {
@@ -281,6 +307,15 @@ func daysIn(year, month int) int {
 // an optional Z/z or ±HH[:MM] offset.
 func parseSpeedateTime(s string) (Time, bool) {
 	d, problem := parseSpeedateDate(safePrefix(s, 10))
+	if problem == "year 0 is out of range" {
+		// speedate reads the date; Python's datetime then refuses year 0,
+		// which Datetime reports as such.
+		d, problem = time.Date(0, time.Month(d.Month()), d.Day(), 0, 0, 0, 0, time.UTC), ""
+		if mo, err := strconv.Atoi(s[5:7]); err == nil {
+			day, _ := strconv.Atoi(s[8:10])
+			d = time.Date(0, time.Month(mo), day, 0, 0, 0, 0, time.UTC)
+		}
+	}
 	if problem != "" || len(s) < 16 || !strings.ContainsRune("Tt_ ", rune(s[10])) {
 		return Time{}, false
 	}
@@ -336,12 +371,11 @@ func parseSpeedateTime(s string) (Time, bool) {
 	if j < len(s) && s[j] == ':' {
 		j++
 	}
-	if j < len(s) {
-		if om, ok = two(j); !ok || om > 59 {
-			return Time{}, false
-		}
-		j += 2
+	// An offset has minutes too: +02 alone is refused (extra characters).
+	if om, ok = two(j); !ok || om > 59 {
+		return Time{}, false
 	}
+	j += 2
 	if j != len(s) || oh > 23 {
 		return Time{}, false
 	}
@@ -358,4 +392,55 @@ func safePrefix(s string, n int) string {
 		return s
 	}
 	return s[:n]
+}
+
+// MsgIntParseSize is Pydantic's message for an integer string past
+// Python's 4,300-digit conversion limit.
+const MsgIntParseSize = "Unable to parse input string as an integer, exceeded maximum size"
+
+// IntFromString reads s as Pydantic's lax mode reads a string for an int
+// field (a query parameter): surrounding whitespace, a sign, single
+// underscores between digits and a fraction of zeros (1.0) are accepted.
+// It returns the value clamped to ±math.MaxInt64 (Python's int has no
+// bound; a caller comparing against ge/le bounds sees the same result),
+// and the error type when s is not an int: "int_parsing", or
+// "int_parsing_size" past 4,300 digits.
+func IntFromString(s string) (int64, string) {
+	s = strings.TrimSpace(s)
+	neg := false
+	if s != "" && (s[0] == '+' || s[0] == '-') {
+		neg = s[0] == '-'
+		s = s[1:]
+	}
+	if whole, frac, ok := strings.Cut(s, "."); ok {
+		if frac == "" || strings.Trim(frac, "0") != "" {
+			return 0, "int_parsing"
+		}
+		s = whole
+	}
+	digits := make([]byte, 0, len(s))
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= '0' && c <= '9':
+			digits = append(digits, c)
+		case c == '_' && i > 0 && i+1 < len(s) && s[i-1] != '_' && s[i+1] >= '0' && s[i+1] <= '9':
+		default:
+			return 0, "int_parsing"
+		}
+	}
+	if len(digits) == 0 {
+		return 0, "int_parsing"
+	}
+	if len(digits) > maxIntDigits {
+		return 0, "int_parsing_size"
+	}
+	n, err := strconv.ParseInt(string(digits), 10, 64)
+	if err != nil {
+		n = math.MaxInt64
+	}
+	if neg {
+		n = -n
+	}
+	return n, ""
 }

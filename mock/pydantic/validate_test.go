@@ -80,3 +80,27 @@ func validateAs(t *testing.T, kind string, v *Value) string {
 	}
 	return "ok " + out
 }
+
+// TestIntFromString: Pydantic's lax reading of a query string as an int,
+// each case as FastAPI 0.141 / Pydantic 2.13 answered it (testdata/fastapi
+// in package mock holds the recorded requests).
+func TestIntFromString(t *testing.T) {
+	tests := []struct {
+		in      string
+		want    int64
+		problem string
+	}{
+		{"5", 5, ""}, {" 5", 5, ""}, {"5 ", 5, ""}, {"+5", 5, ""}, {"-0", 0, ""}, {"00001", 1, ""},
+		{"1.0", 1, ""}, {"2.00", 2, ""}, {"1_0", 10, ""}, {"1__0", 0, "int_parsing"}, {"_1", 0, "int_parsing"},
+		{"1.5", 0, "int_parsing"}, {"1.", 0, "int_parsing"}, {"", 0, "int_parsing"}, {"abc", 0, "int_parsing"},
+		{"0x10", 0, "int_parsing"}, {"1e2", 0, "int_parsing"}, {"true", 0, "int_parsing"},
+		{"99999999999999999999", 1<<63 - 1, ""}, {"-99999999999999999999", -(1<<63 - 1), ""},
+		{strings.Repeat("9", 4300), 1<<63 - 1, ""}, {strings.Repeat("9", 4301), 0, "int_parsing_size"},
+	}
+	for _, tt := range tests {
+		got, problem := IntFromString(tt.in)
+		if got != tt.want || problem != tt.problem {
+			t.Errorf("IntFromString(%.20q) = %d, %q; want %d, %q", tt.in, got, problem, tt.want, tt.problem)
+		}
+	}
+}

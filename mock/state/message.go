@@ -27,6 +27,7 @@ type Message struct {
 	Text           string // text or content
 	Metadata       json.RawMessage
 	ReplyTo        string // reply_to_message_id or parent_message_id
+	HasReplyTo     bool   // the Workspace API's parent_message_id was given, even as ""
 	CreatedAt      time.Time
 
 	// Workspace API only.
@@ -36,7 +37,8 @@ type Message struct {
 	Tags        json.RawMessage
 	ToolCalls   json.RawMessage
 	Attachments json.RawMessage
-	SentAt      string // as Pydantic serialised the request's created_at (or now)
+	SentAt      string    // as Pydantic serialised the request's created_at (or now)
+	SentInstant time.Time // the moment SentAt names (a naive one read as UTC), for ordering
 	Checksum    string
 
 	// What holds it (its conversation, its events), under the session's
@@ -102,7 +104,7 @@ func fixtureMessage(c *Conversation, fm scenarios.Message) *Message {
 	}
 	if c.API == scenarios.APIWorkspace {
 		m.WorkspaceID, m.OwnerID, m.MessageType = c.WorkspaceID, fm.OwnerID, fm.MessageType
-		m.ToolCalls, m.Attachments, m.SentAt = fm.ToolCalls, fm.Attachments, pydantic.Timestamp(fm.CreatedAt)
+		m.ToolCalls, m.Attachments, m.SentAt, m.SentInstant = fm.ToolCalls, fm.Attachments, pydantic.Timestamp(fm.CreatedAt), fm.CreatedAt
 		if fm.Tags != nil {
 			m.Tags, _ = json.Marshal(fm.Tags)
 		}
