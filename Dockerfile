@@ -22,4 +22,7 @@ WORKDIR /work
 USER 65532:65532
 ENV MSGMOCK_ADDR=0.0.0.0:8080
 EXPOSE 8080
+# `msgmock health` asks /__mock/health on loopback (MSGMOCK_ADDR's port);
+# with --admin-token, pass MSGMOCK_ADMIN_TOKEN instead so it can ask too.
+HEALTHCHECK --interval=10s --timeout=3s --start-period=2s --retries=3 CMD ["/msgmock", "health"]
 ENTRYPOINT ["/msgmock"]

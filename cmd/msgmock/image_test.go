@@ -63,6 +63,12 @@ func TestStaticBinaryFromEmptyDir(t *testing.T) {
 	}
 	go io.Copy(io.Discard, stdout)
 	waitHealthy(t, m[1])
+	// The image's HEALTHCHECK: `msgmock health` with the container's MSGMOCK_ADDR.
+	hc := exec.Command(bin, "health")
+	hc.Env = []string{"MSGMOCK_ADDR=0.0.0.0:" + m[1][strings.LastIndex(m[1], ":")+1:]}
+	if out, err := hc.CombinedOutput(); err != nil {
+		t.Fatalf("msgmock health, as the HEALTHCHECK runs it: %v\n%s", err, out)
+	}
 	status, body := post(t, m[1]+"/v1/messages", `{"conversation_id":"con_9s2kd81","sender_id":"usr_82hd92","sender_type":"user","text":"from the image"}`,
 		"Authorization: Bearer sk_test_51_fakeapikey123456", "Content-Type: application/json")
 	if status != 200 || !strings.Contains(string(body), `"auto_reply_enqueued":true`) {

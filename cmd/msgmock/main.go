@@ -52,26 +52,53 @@ func (e exitCode) Error() string { return "exit status " + strconv.Itoa(int(e)) 
 const usage = `msgmock — a mock server for the Conversations and Workspace Messages APIs
 
 Usage:
-  msgmock [serve] [flags]   serve (the default)
-  msgmock validate [DIR]    check a fixtures directory (default ./fixtures)
-  msgmock version           print the version
+  msgmock [serve] [flags]      serve (the default)
+  msgmock validate [DIR]       check a fixtures directory (default ./fixtures)
+  msgmock init [DIR]           write the built-in fixtures into DIR (default ./fixtures), never overwriting
+  msgmock health [--addr A]    exit 0 if a msgmock answers at A (default $MSGMOCK_ADDR or 127.0.0.1:8080)
+  msgmock version              print the version (also --version)
 
-Every serve flag can also be set as MSGMOCK_<FLAG> (upper case, dashes as
-underscores); the flag wins.
+Every command takes -h or --help. Every serve flag can also be set as
+MSGMOCK_<FLAG> (upper case, dashes as underscores); the flag wins.
+
+Exit codes: 0 done; 1 the check failed (validate found problems, health got
+no answer); 2 the command line or the fixtures could not be used.
 
 Serve flags:
 `
+
+// commands are msgmock's subcommands and their one-line usage.
+var commands = map[string]string{
+	"serve":    "msgmock [serve] [flags]",
+	"validate": "msgmock validate [DIR]",
+	"init":     "msgmock init [DIR]",
+	"health":   "msgmock health [--addr HOST:PORT]",
+	"version":  "msgmock version",
+}
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	cmd := "serve"
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		cmd, args = args[0], args[1:]
 	}
+	if len(args) > 0 && (args[0] == "--version" || args[0] == "-version") && cmd == "serve" {
+		cmd, args = "version", nil
+	}
+	if cmd != "serve" && wantsHelp(args) {
+		if _, known := commands[cmd]; known {
+			fmt.Fprintln(stdout, "usage: "+commands[cmd])
+			return nil
+		}
+	}
 	switch cmd {
 	case "serve":
 		return serve(ctx, args, getenv, stdout, stderr)
 	case "validate":
 		return validate(args, stdout, stderr)
+	case "init":
+		return initFixtures(args, stdout, stderr)
+	case "health":
+		return health(ctx, args, getenv, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "msgmock", versionString())
 		return nil
@@ -80,7 +107,23 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		newServeFlags(stdout).fs.PrintDefaults()
 		return nil
 	}
-	fmt.Fprintf(stderr, "msgmock: unknown command %q (serve, validate, version, help)\n", cmd)
+	return usageError(stderr, fmt.Sprintf("unknown command %q", cmd), "msgmock --help")
+}
+
+// wantsHelp reports whether args ask for a command's usage.
+func wantsHelp(args []string) bool {
+	for _, a := range args {
+		if a == "-h" || a == "--help" || a == "-help" {
+			return true
+		}
+	}
+	return false
+}
+
+// usageError prints one line saying what is wrong and where to look, and
+// returns exit status 2.
+func usageError(stderr io.Writer, problem, hint string) error {
+	fmt.Fprintf(stderr, "msgmock: %s (see '%s')\n", problem, hint)
 	return exitCode(2)
 }
 
@@ -109,10 +152,7 @@ type serveFlags struct {
 func newServeFlags(out io.Writer) *serveFlags {
 	f := &serveFlags{fs: flag.NewFlagSet("serve", flag.ContinueOnError)}
 	f.fs.SetOutput(out)
-	f.fs.Usage = func() {
-		fmt.Fprint(out, usage)
-		f.fs.PrintDefaults()
-	}
+	f.fs.Usage = func() {}
 	f.fs.StringVar(&f.addr, "addr", "127.0.0.1:8080", "listen address (:0 picks a free port)")
 	f.fs.StringVar(&f.fixtures, "fixtures", "", "fixtures directory (default ./fixtures if it exists, else the built-in fixtures)")
 	f.fs.StringVar(&f.scenario, "scenario", "default", "scenario active at start")
@@ -178,13 +218,15 @@ func fixturesSource(dir string) (source string, fsys fs.FS, prefix string, err e
 }
 
 func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	f := newServeFlags(stderr)
+	f := newServeFlags(io.Discard) // errors are printed once, below
 	if err := f.parse(args, getenv); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprint(stdout, usage)
+			f.fs.SetOutput(stdout)
+			f.fs.PrintDefaults()
 			return nil
 		}
-		fmt.Fprintln(stderr, "msgmock:", err)
-		return exitCode(2)
+		return usageError(stderr, err.Error(), "msgmock --help")
 	}
 	var logger *slog.Logger
 	if f.logFormat == "json" {
@@ -305,8 +347,7 @@ func isBuiltin(set *scenarios.Set) bool {
 // problem; it exits 1 when there is any.
 func validate(args []string, stdout, stderr io.Writer) error {
 	if len(args) > 1 {
-		fmt.Fprintln(stderr, "usage: msgmock validate [DIR]")
-		return exitCode(2)
+		return usageError(stderr, "validate takes one directory at most", commands["validate"])
 	}
 	dir := "fixtures"
 	if len(args) == 1 {
