@@ -206,14 +206,17 @@ func TestAdminRoutes(t *testing.T) {
 
 func TestCORS(t *testing.T) {
 	ts := startServer(t, nil)
-	pre := ts.call(t, "OPTIONS", "/v1/messages", "", "Origin: http://localhost:5173", "Access-Control-Request-Method: POST", "Access-Control-Request-Headers: authorization,content-type")
+	// A preflight is granted the headers it asks for, whatever they are.
+	pre := ts.call(t, "OPTIONS", "/v1/messages", "", "Origin: http://localhost:5173", "Access-Control-Request-Method: POST",
+		"Access-Control-Request-Headers: authorization,content-type,sentry-trace,x-request-id")
 	if pre.Status != 204 {
 		t.Fatalf("preflight: StatusCode=%d, want 204", pre.Status)
 	}
 	want := map[string]string{
-		"Access-Control-Allow-Origin":  "http://localhost:5173",
-		"Access-Control-Allow-Methods": "GET, POST, PUT, DELETE, OPTIONS",
-		"Access-Control-Allow-Headers": "Authorization, Content-Type, X-Workspace-Id, x-api-key, X-Mock-Scenario, X-Mock-Session, Prefer, Last-Event-ID",
+		"Access-Control-Allow-Origin":   "http://localhost:5173",
+		"Access-Control-Allow-Methods":  "GET, POST, PUT, DELETE, OPTIONS",
+		"Access-Control-Allow-Headers":  "authorization, content-type, sentry-trace, x-request-id",
+		"Access-Control-Expose-Headers": "Retry-After, WWW-Authenticate, Allow, Location, Content-Length",
 	}
 	for k, v := range want {
 		if got := pre.Header.Get(k); got != v {
@@ -238,6 +241,22 @@ func TestCORS(t *testing.T) {
 	res = limited.call(t, "OPTIONS", "/v1/messages", "", "Origin: http://app.test", "Access-Control-Request-Method: POST")
 	if res.Header.Get("Access-Control-Allow-Origin") != "http://app.test" {
 		t.Errorf("listed origin refused")
+	}
+
+	// Settings may fix the headers granted and expose more.
+	fixed := startServer(t, mapFS(map[string]string{"s.yaml": "settings:\n  cors:\n    headers: [Authorization, Content-Type]\n    expose: [X-Trace]\n"}))
+	res = fixed.call(t, "OPTIONS", "/api/v1/messages", "", "Origin: http://app.test", "Access-Control-Request-Method: POST", "Access-Control-Request-Headers: sentry-trace")
+	if got := res.Header.Get("Access-Control-Allow-Headers"); got != "Authorization, Content-Type" {
+		t.Errorf("fixed list: Access-Control-Allow-Headers=%q", got)
+	}
+	res = fixed.sendA(t, validA, "Origin: http://app.test")
+	if got := res.Header.Get("Access-Control-Expose-Headers"); !strings.HasSuffix(got, ", X-Trace") {
+		t.Errorf("cors.expose: Access-Control-Expose-Headers=%q", got)
+	}
+	// Only header names are echoed back.
+	res = ts.call(t, "OPTIONS", "/v1/messages", "", "Origin: http://app.test", "Access-Control-Request-Method: POST", "Access-Control-Request-Headers: x-ok, bad header")
+	if got := res.Header.Get("Access-Control-Allow-Headers"); got != "" {
+		t.Errorf("a malformed request list was echoed: %q", got)
 	}
 }
 

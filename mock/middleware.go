@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"runtime/debug"
+	"strings"
 	"sync"
 	"time"
 
@@ -16,8 +17,9 @@ import (
 
 const (
 	corsMethods = "GET, POST, PUT, DELETE, OPTIONS"
-	corsHeaders = "Authorization, Content-Type, X-Workspace-Id, x-api-key, X-Mock-Scenario, X-Mock-Session, Prefer, Last-Event-ID"
-	corsExpose  = "Retry-After, WWW-Authenticate, Allow"
+	// corsExpose are the response headers either API sets that a script
+	// may need; settings.cors.expose adds to them.
+	corsExpose = "Retry-After, WWW-Authenticate, Allow, Location, Content-Length"
 )
 
 // exchange is the response writer every handler gets. Besides recording the
@@ -130,7 +132,11 @@ func (s *Server) cors(w http.ResponseWriter, r *http.Request, set *scenarios.Set
 		// credentials: 'include' works too.
 		h.Set("Access-Control-Allow-Origin", origin)
 		h.Set("Access-Control-Allow-Credentials", "true")
-		h.Set("Access-Control-Expose-Headers", corsExpose)
+		expose := corsExpose
+		if extra := set.Settings.CORS.Expose; len(extra) > 0 {
+			expose += ", " + strings.Join(extra, ", ")
+		}
+		h.Set("Access-Control-Expose-Headers", expose)
 		h.Add("Vary", "Origin")
 	}
 	if r.Method != http.MethodOptions || r.Header.Get("Access-Control-Request-Method") == "" {
@@ -138,7 +144,14 @@ func (s *Server) cors(w http.ResponseWriter, r *http.Request, set *scenarios.Set
 	}
 	if allowed {
 		h.Set("Access-Control-Allow-Methods", corsMethods)
-		h.Set("Access-Control-Allow-Headers", corsHeaders)
+		if fixed := set.Settings.CORS.Headers; len(fixed) > 0 {
+			h.Set("Access-Control-Allow-Headers", strings.Join(fixed, ", "))
+		} else if asked := requestedHeaders(r); asked != "" {
+			// Whatever the app sends (sentry-trace, X-Request-Id, …) is
+			// granted, as a mock for local development should.
+			h.Set("Access-Control-Allow-Headers", asked)
+		}
+		h.Add("Vary", "Access-Control-Request-Headers")
 		h.Set("Access-Control-Max-Age", "600")
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -168,4 +181,33 @@ func (s *Server) logRequest(r *http.Request, ex *exchange, elapsed time.Duration
 		slog.String("scenario", ex.scenario),
 		slog.String("rule", ex.rule),
 	)
+}
+
+// requestedHeaders is a preflight's Access-Control-Request-Headers, kept
+// only if it is a list of header names (nothing else is echoed back).
+func requestedHeaders(r *http.Request) string {
+	var names []string
+	for _, v := range r.Header.Values("Access-Control-Request-Headers") {
+		for _, name := range strings.Split(v, ",") {
+			name = strings.TrimSpace(name)
+			if name == "" {
+				continue
+			}
+			if !validToken(name) {
+				return ""
+			}
+			names = append(names, name)
+		}
+	}
+	return strings.Join(names, ", ")
+}
+
+func validToken(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
+			return false
+		}
+	}
+	return s != ""
 }

@@ -53,9 +53,13 @@ type Retention struct {
 	MessageBytes            int64 // approximate bytes of messages held, all sessions together
 }
 
-// CORS lists the browser origins allowed; "*" allows any.
+// CORS lists the browser origins allowed ("*" allows any), the request
+// headers a preflight is granted (none listed: whatever it asks for), and
+// response headers exposed to scripts besides msgmock's own.
 type CORS struct {
 	Origins []string
+	Headers []string
+	Expose  []string
 }
 
 // AllowsOrigin reports whether a browser at origin may call the server.
@@ -131,9 +135,20 @@ func (r *reader) settings(n *yaml.Node) Settings {
 		s.Retention = r.retention(v, s.Retention)
 	}
 	if v := f["cors"]; v != nil {
-		c := r.fields(v, "settings.cors", "origins")
+		c := r.fields(v, "settings.cors", "origins", "headers", "expose")
 		if o := c["origins"]; o != nil {
 			s.CORS.Origins, _ = r.strList(o, "settings.cors.origins")
+		}
+		for key, dst := range map[string]*[]string{"headers": &s.CORS.Headers, "expose": &s.CORS.Expose} {
+			if o := c[key]; o != nil {
+				list, _ := r.strList(o, "settings.cors."+key)
+				for _, name := range list {
+					if !validHeaderName(name) {
+						r.errorf(o, "settings.cors.%s: %q is not a header name", key, name)
+					}
+				}
+				*dst = list
+			}
 		}
 	}
 	if v := f["body_limit"]; v != nil {
@@ -287,4 +302,18 @@ func mappingValue(n *yaml.Node, key string) *yaml.Node {
 		}
 	}
 	return nil
+}
+
+// validHeaderName reports whether name is an HTTP field name (RFC 9110 token).
+func validHeaderName(name string) bool {
+	if name == "" {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
+			return false
+		}
+	}
+	return true
 }
