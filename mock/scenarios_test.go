@@ -480,7 +480,7 @@ func TestTemplateFailureIsVisible(t *testing.T) {
 scenario:
   name: default
   rules:
-    - reply: {after: 1ms, text: "{{ .Request.Nope }}"}
+    - reply: {after: 1ms, text: "{{ slice .Request.Text 5 1 }}"}
 `}))
 	res := ts.sendA(t, `{"sender_id":"u","sender_type":"user","text":"x"}`)
 	conv := res.json(t)["data"].(map[string]any)["conversation_id"].(string)

@@ -186,12 +186,114 @@ func (e *templateEngine) parse(text string) (*Template, error) {
 	if err := checkLoops(tree.Root, 1); err != nil {
 		return nil, err
 	}
+	if err := checkFields(tree.Root, true); err != nil {
+		return nil, err
+	}
 	if _, err := e.base.AddParseTree(name, tree); err != nil {
 		return nil, err
 	}
 	e.next++
 	return &Template{Source: text, name: name, gen: e.next, engine: e,
 		UsesHeaders: strings.Contains(text, "Headers"), UsesMetadata: strings.Contains(text, "Metadata")}, nil
+}
+
+// requestFields are RequestData's fields; Metadata and Headers are maps,
+// whose keys a template may name freely.
+var requestFields = func() map[string]bool {
+	m := map[string]bool{}
+	t := reflect.TypeOf(RequestData{})
+	for i := 0; i < t.NumField(); i++ {
+		m[t.Field(i).Name] = true
+	}
+	return m
+}()
+
+// checkFields refuses a field the data does not have (.Request.Nope would
+// otherwise render "<no value>" in every reply). dotIsRoot is false inside
+// range and with, where the dot is something else.
+func checkFields(n parse.Node, dotIsRoot bool) error {
+	switch n := n.(type) {
+	case *parse.ListNode:
+		if n == nil {
+			return nil
+		}
+		for _, c := range n.Nodes {
+			if err := checkFields(c, dotIsRoot); err != nil {
+				return err
+			}
+		}
+	case *parse.ActionNode:
+		return checkPipeFields(n.Pipe, dotIsRoot)
+	case *parse.IfNode:
+		return checkBranchFields(n.Pipe, n.List, n.ElseList, dotIsRoot, dotIsRoot)
+	case *parse.WithNode:
+		return checkBranchFields(n.Pipe, n.List, n.ElseList, dotIsRoot, false)
+	case *parse.RangeNode:
+		return checkBranchFields(n.Pipe, n.List, n.ElseList, dotIsRoot, false)
+	}
+	return nil
+}
+
+func checkBranchFields(pipe *parse.PipeNode, list, elseList *parse.ListNode, dotIsRoot, inner bool) error {
+	if err := checkPipeFields(pipe, dotIsRoot); err != nil {
+		return err
+	}
+	if err := checkFields(list, inner); err != nil {
+		return err
+	}
+	return checkFields(elseList, dotIsRoot)
+}
+
+func checkPipeFields(pipe *parse.PipeNode, dotIsRoot bool) error {
+	if pipe == nil {
+		return nil
+	}
+	for _, cmd := range pipe.Cmds {
+		for _, arg := range cmd.Args {
+			var idents []string
+			switch a := arg.(type) {
+			case *parse.FieldNode:
+				if !dotIsRoot {
+					continue
+				}
+				idents = a.Ident
+			case *parse.VariableNode:
+				if len(a.Ident) == 0 || a.Ident[0] != "$" {
+					continue
+				}
+				idents = a.Ident[1:]
+			case *parse.PipeNode:
+				if err := checkPipeFields(a, dotIsRoot); err != nil {
+					return err
+				}
+				continue
+			default:
+				continue
+			}
+			if err := checkRequestPath(idents); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// checkRequestPath checks a field chain read from the template's data.
+func checkRequestPath(idents []string) error {
+	if len(idents) == 0 {
+		return nil
+	}
+	have := "Text, SenderID, SenderType, Role, ConversationID, MessageID, Metadata, Headers"
+	if idents[0] != "Request" {
+		return fmt.Errorf(".%s: no such field; a reply template sees .Request (%s)", strings.Join(idents, "."), have)
+	}
+	if len(idents) > 1 && !requestFields[idents[1]] {
+		return fmt.Errorf(".%s: .Request has no field %s (it has %s)", strings.Join(idents, "."), idents[1], have)
+	}
+	if len(idents) > 2 && idents[1] != "Metadata" && idents[1] != "Headers" {
+		return fmt.Errorf(".%s: .Request.%s is a string, with no field %s", strings.Join(idents, "."), idents[1], idents[2])
+	}
+	return nil
 }
 
 // checkLoops walks a parse tree; turns is how many times the enclosing
