@@ -59,6 +59,13 @@ type wireStatus struct {
 	Scheduler      schedulerStats       `json:"scheduler"`
 	Evicted        state.EvictionCounts `json:"evicted"` // what retention limits and the memory budget evicted since start
 	Runtime        wireRuntime          `json:"runtime"`
+	Loaded         wireLoaded           `json:"loaded"` // what the fixtures in use hold
+}
+
+type wireLoaded struct {
+	Files         int `json:"files"`
+	Scenarios     int `json:"scenarios"`
+	Conversations int `json:"conversations"`
 }
 
 // wireRuntime is the process as the Go runtime sees it: for soak tests and
@@ -99,6 +106,7 @@ func (s *Server) handleStatus() http.Handler {
 			Scheduler:      sched,
 			Evicted:        mem.Evicted,
 			Runtime:        readRuntime(),
+			Loaded:         wireLoaded{Files: len(set.Files), Scenarios: len(set.Names), Conversations: len(set.Conversations)},
 		})
 	})
 }

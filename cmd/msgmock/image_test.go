@@ -57,7 +57,7 @@ func TestStaticBinaryFromEmptyDir(t *testing.T) {
 	if err != nil {
 		t.Fatalf("no start line: %v", err)
 	}
-	m := regexp.MustCompile(`^msgmock test listening on (http://127\.0\.0\.1:\d+) \(fixtures: built-in\)\n$`).FindStringSubmatch(line)
+	m := regexp.MustCompile(`^msgmock test listening on (http://127\.0\.0\.1:\d+) \(fixtures: built-in; \d+ files, \d+ scenarios, \d+ conversations\)\n$`).FindStringSubmatch(line)
 	if m == nil {
 		t.Fatalf("start line %q", line)
 	}

@@ -296,7 +296,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	// Streams and reply timers end as soon as shutdown starts; in-flight
 	// requests are then drained by Shutdown.
 	httpSrv.RegisterOnShutdown(m.Close)
-	fmt.Fprintf(stdout, "msgmock %s listening on http://%s (fixtures: %s)\n", versionString(), ln.Addr(), source)
+	fmt.Fprintf(stdout, "msgmock %s listening on http://%s (fixtures: %s; %s%s)\n", versionString(), ln.Addr(), source,
+		counts(store.Current()), builtinNote(source))
 
 	// The watcher ends with the server: watchCtx is cancelled before run returns.
 	watchCtx, stopWatch := context.WithCancel(ctx)
@@ -372,4 +373,24 @@ func validate(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "%s: ok (%d files, %d conversations, %d scenarios)\n", dir, len(set.Files), len(set.Conversations), len(set.Names))
 	return nil
+}
+
+// counts says how much a fixtures set holds, for the start line.
+func counts(set *scenarios.Set) string {
+	plural := func(n int, what string) string {
+		if n == 1 {
+			return "1 " + what
+		}
+		return strconv.Itoa(n) + " " + what + "s"
+	}
+	return plural(len(set.Files), "file") + ", " + plural(len(set.Names), "scenario") + ", " + plural(len(set.Conversations), "conversation")
+}
+
+// builtinNote tells a user serving their own ./fixtures that the built-in
+// set (the seed's conversation, the QA scenarios) is not loaded beside it.
+func builtinNote(source string) string {
+	if strings.HasPrefix(source, "built-in") {
+		return ""
+	}
+	return "; the built-in fixtures are not loaded: 'msgmock init DIR' copies them"
 }

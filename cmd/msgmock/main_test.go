@@ -35,7 +35,7 @@ func (b *syncBuffer) String() string {
 	return b.buf.String()
 }
 
-var listenLine = regexp.MustCompile(`(?m)listening on (http://\S+) \(fixtures: (.*)\)$`)
+var listenLine = regexp.MustCompile(`(?m)listening on (http://\S+) \(fixtures: ([^;]*)(?:; [^)]*)?\)$`)
 
 type running struct {
 	url    string
@@ -177,6 +177,21 @@ func TestRunPrefersLocalFixturesDir(t *testing.T) {
 		"Authorization: Bearer k", "Content-Type: application/json")
 	if status != 200 {
 		t.Errorf("local fixture conversation: StatusCode=%d, want 200", status)
+	}
+	// The start line says what was loaded, and that the built-ins were not.
+	want := "(fixtures: fixtures; 1 file, 0 scenarios, 1 conversation; the built-in fixtures are not loaded: 'msgmock init DIR' copies them)"
+	if !strings.Contains(r.stdout.String(), want) {
+		t.Errorf("start line %q lacks %q", r.stdout.String(), want)
+	}
+	res, err := http.Get(r.url + "/__mock/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st struct{ Loaded map[string]int }
+	_ = json.NewDecoder(res.Body).Decode(&st)
+	res.Body.Close()
+	if st.Loaded["files"] != 1 || st.Loaded["scenarios"] != 0 || st.Loaded["conversations"] != 1 {
+		t.Errorf("status loaded %v", st.Loaded)
 	}
 }
 
