@@ -465,6 +465,10 @@ scenario:
 		ts := startServer(t, fixtures, withSeed(2024))
 		res := ts.sendA(t, `{"sender_id":"u","sender_type":"user","text":"one"}`)
 		conv := res.json(t)["data"].(map[string]any)["conversation_id"].(string)
+		// One at a time, replies included (README: byte-identical runs):
+		// the next request waits until nothing is scheduled. Sent sooner,
+		// its place among the replies would follow the wall clock.
+		eventually(t, "the first reply", func() bool { return ts.status(t).Scheduler.Pending == 0 })
 		ts.sendA(t, fmt.Sprintf(`{"conversation_id":%q,"sender_id":"u","sender_type":"user","text":"two"}`, conv))
 		eventually(t, "both replies", func() bool { return len(ts.messagesA(t, conv)) == 4 })
 		return string(ts.call(t, "GET", "/v1/conversations/"+conv+"/messages", "", "Authorization: Bearer k").Body)
