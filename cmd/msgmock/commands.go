@@ -19,12 +19,9 @@ import (
 // initFixtures writes the built-in fixtures into a directory as a starting
 // point, never overwriting a file that is there already.
 func initFixtures(args []string, stdout, stderr io.Writer) error {
-	if len(args) > 1 {
-		return usageError(stderr, "init takes one directory at most", commands["init"])
-	}
-	dir := "fixtures"
-	if len(args) == 1 {
-		dir = args[0]
+	dir, err := dirArg("init", args, stderr)
+	if err != nil {
+		return err
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		fmt.Fprintf(stderr, "msgmock init: %v\n", err)
@@ -61,6 +58,17 @@ func initFixtures(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "%d of %d built-in files written to %s; serve them with: msgmock --fixtures %s\n", wrote, len(entries), dir, dir)
 	return nil
+}
+
+// dirArg is a command's optional fixtures directory, ./fixtures by default.
+func dirArg(cmd string, args []string, stderr io.Writer) (string, error) {
+	switch len(args) {
+	case 0:
+		return "fixtures", nil
+	case 1:
+		return args[0], nil
+	}
+	return "", usageError(stderr, cmd+" takes one directory at most", commands[cmd])
 }
 
 // health asks a running msgmock's /__mock/health, for a container's

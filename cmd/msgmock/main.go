@@ -347,12 +347,9 @@ func isBuiltin(set *scenarios.Set) bool {
 // validate loads a fixtures directory as the server would and prints every
 // problem; it exits 1 when there is any.
 func validate(args []string, stdout, stderr io.Writer) error {
-	if len(args) > 1 {
-		return usageError(stderr, "validate takes one directory at most", commands["validate"])
-	}
-	dir := "fixtures"
-	if len(args) == 1 {
-		dir = args[0]
+	dir, err := dirArg("validate", args, stderr)
+	if err != nil {
+		return err
 	}
 	info, err := os.Stat(dir)
 	if err != nil || !info.IsDir() {

@@ -214,20 +214,10 @@ func (s *Session) fitBudget(k keep) {
 		sessions = append(sessions, victim.id)
 	}
 	st.mu.Unlock()
-	events := 0
-	for st.total.Load() > target && len(s.events) > 0 && s.events[0] != k.event {
-		s.dropEvent(s.events[0])
-		s.events[0] = nil
-		s.events = s.events[1:]
-		events++
-	}
-	entries := 0
-	for st.total.Load() > target && len(s.journal) > 0 && s.journal[0] != k.entry {
-		s.dropJournal(s.journal[0])
-		s.journal[0] = nil
-		s.journal = s.journal[1:]
-		entries++
-	}
+	over := func() bool { return st.total.Load() > target }
+	var events, entries int
+	s.events, events = shedOldest(s.events, k.event, over, s.dropEvent)
+	s.journal, entries = shedOldest(s.journal, k.entry, over, s.dropJournal)
 	messages := 0
 	for st.total.Load() > target {
 		big := s.largestConversation(k.msg)
@@ -245,6 +235,19 @@ func (s *Session) fitBudget(k keep) {
 	st.logf("memory budget reached: evicted the oldest content", "budget", budget, "bytes_before", before,
 		"bytes_after", st.total.Load(), "session", s.id, "sessions_dropped", sessions,
 		"events", events, "journal_entries", entries, "messages", messages)
+}
+
+// shedOldest drops list's oldest elements while over() holds, stopping at
+// keep; it returns the list left and how many went.
+func shedOldest[T any](list []*T, keep *T, over func() bool, drop func(*T)) ([]*T, int) {
+	n := 0
+	for over() && len(list) > 0 && list[0] != keep {
+		drop(list[0])
+		list[0] = nil
+		list = list[1:]
+		n++
+	}
+	return list, n
 }
 
 // largestConversation returns the conversation with the most messages
