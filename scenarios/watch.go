@@ -26,6 +26,9 @@ type WatchOptions struct {
 	// Reloaded, when set, is called after every reload attempt (tests and
 	// benchmarks use it to know when a change has been taken in).
 	Reloaded func(changed bool, err error)
+	// Ready, when set, is called once the tree is watched: a change made
+	// after it returns is seen.
+	Ready func()
 }
 
 // Watch reloads st whenever a fixtures file below dir is created, written,
@@ -50,6 +53,13 @@ func Watch(ctx context.Context, st *Store, dir string, opts WatchOptions) error 
 	wt := &watcher{w: w, st: st, opts: opts, root: dir}
 	if err := wt.addTree(dir); err != nil {
 		return err
+	}
+	// A change made between the first load and the watches taking hold
+	// would otherwise go unseen until the next one: look once more (an
+	// unchanged tree publishes nothing).
+	wt.reload()
+	if opts.Ready != nil {
+		opts.Ready()
 	}
 	return wt.loop(ctx)
 }

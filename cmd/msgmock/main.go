@@ -18,6 +18,7 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -296,27 +297,33 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	// Streams and reply timers end as soon as shutdown starts; in-flight
 	// requests are then drained by Shutdown.
 	httpSrv.RegisterOnShutdown(m.Close)
-	fmt.Fprintf(stdout, "msgmock %s listening on http://%s (fixtures: %s; %s%s)\n", versionString(), ln.Addr(), source,
-		counts(store.Current()), builtinNote(source))
-
-	// The watcher ends with the server: watchCtx is cancelled before run returns.
+	// The watcher ends with the server: watchCtx is cancelled before run
+	// returns. The start line waits until the tree is watched, so that a
+	// change made as soon as msgmock says it listens is picked up.
 	watchCtx, stopWatch := context.WithCancel(ctx)
-	watchDone := make(chan struct{})
+	watchDone, watching := make(chan struct{}), make(chan struct{})
 	if f.watch && source != "built-in" {
+		var once sync.Once
+		ready := func() { once.Do(func() { close(watching) }) }
 		go func() {
 			defer close(watchDone)
-			err := scenarios.Watch(watchCtx, store, prefix, scenarios.WatchOptions{Logger: logger})
+			defer ready()
+			err := scenarios.Watch(watchCtx, store, prefix, scenarios.WatchOptions{Logger: logger, Ready: ready})
 			if err != nil {
 				logger.Error("hot reload is off: cannot watch the fixtures", "dir", prefix, "error", err.Error())
 			}
 		}()
 	} else {
 		close(watchDone)
+		close(watching)
 	}
 	defer func() {
 		stopWatch()
 		<-watchDone
 	}()
+	<-watching
+	fmt.Fprintf(stdout, "msgmock %s listening on http://%s (fixtures: %s; %s%s)\n", versionString(), ln.Addr(), source,
+		counts(store.Current()), builtinNote(source))
 
 	errc := make(chan error, 1)
 	go func() { errc <- httpSrv.Serve(ln) }()
