@@ -39,8 +39,9 @@ type sseEvent struct {
 
 // sseStream reads frames from an SSE response.
 type sseStream struct {
-	res *http.Response
-	sc  *bufio.Scanner
+	res   *http.Response
+	sc    *bufio.Scanner
+	retry string // the stream's retry: field, once read
 }
 
 func openStream(t *testing.T, url string, headers ...string) *sseStream {
@@ -75,6 +76,8 @@ func (s *sseStream) next(t *testing.T) sseEvent {
 				return ev
 			}
 		case strings.HasPrefix(line, ":"):
+		case strings.HasPrefix(line, "retry: "):
+			s.retry = line[len("retry: "):]
 		case strings.HasPrefix(line, "id: "):
 			ev.ID = line[4:]
 		case strings.HasPrefix(line, "event: "):
@@ -163,6 +166,9 @@ func TestSSEStreamedReply(t *testing.T) {
 	userMsg := res.json(t)["data"].(map[string]any)["message"].(map[string]any)["id"].(string)
 
 	first := stream.next(t)
+	if stream.retry != "1000" {
+		t.Errorf("retry: %q, want 1000 (a client reconnects after a second)", stream.retry)
+	}
 	if first.Type != "message.created" || !strings.Contains(first.Data, `"text":"friend"`) || !strings.HasPrefix(first.ID, "evt_") {
 		t.Fatalf("first event: %+v", first)
 	}

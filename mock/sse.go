@@ -63,7 +63,9 @@ func (s *Server) handleStream(api scenarios.API) http.Handler {
 		h.Set("Cache-Control", "no-cache")
 		h.Set("X-Accel-Buffering", "no")
 		w.WriteHeader(http.StatusOK)
-		if rc.Flush() != nil {
+		// retry: a client that loses the stream reconnects after a second
+		// (with Last-Event-ID) instead of its own default of three.
+		if !s.sseWrite(w, rc, []byte("retry: 1000\n\n")) {
 			return
 		}
 
