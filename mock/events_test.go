@@ -291,17 +291,29 @@ settings:
 		t.Fatal(res.Status)
 	}
 	type attempt struct {
-		EventID     string `json:"event_id"`
-		Attempt     int    `json:"attempt"`
-		Status      int    `json:"status"`
-		NextRetryAt string `json:"next_retry_at"`
+		EventID     string  `json:"event_id"`
+		Attempt     int     `json:"attempt"`
+		Status      int     `json:"status"`
+		At          string  `json:"at"`
+		DurationMS  float64 `json:"duration_ms"`
+		NextRetryAt string  `json:"next_retry_at"`
+		Pending     bool    `json:"pending"`
 	}
 	var deliveries struct{ Deliveries []attempt }
 	eventually(t, "the retry succeeds", func() bool {
 		r := ts.call(t, "GET", "/__mock/webhooks/deliveries", "")
+		deliveries.Deliveries = nil // a reused element would keep a "pending" the JSON omits
 		_ = json.Unmarshal(r.Body, &deliveries)
-		return len(deliveries.Deliveries) == 2
+		return len(deliveries.Deliveries) == 2 && !deliveries.Deliveries[1].Pending
 	})
+	// next_retry_at is when the retry is due: the attempt's end plus the
+	// first back-off (500ms), not its start.
+	at, _ := time.Parse(time.RFC3339Nano, deliveries.Deliveries[0].At)
+	next, _ := time.Parse(time.RFC3339Nano, deliveries.Deliveries[0].NextRetryAt)
+	ended := at.Add(time.Duration(deliveries.Deliveries[0].DurationMS * float64(time.Millisecond)))
+	if gap := next.Sub(ended); gap < 500*time.Millisecond-time.Microsecond || gap > 500*time.Millisecond+time.Microsecond {
+		t.Errorf("next_retry_at is %v after the attempt ended, want 500ms", gap)
+	}
 	d := deliveries.Deliveries
 	if d[0].Attempt != 1 || d[0].Status != 500 || d[0].NextRetryAt == "" || d[1].Attempt != 2 || d[1].Status != 200 || d[0].EventID != d[1].EventID {
 		t.Fatalf("deliveries: %+v", d)
@@ -369,4 +381,70 @@ func TestThousandSSEClients(t *testing.T) {
 		runtime.GC()
 		return runtime.NumGoroutine() <= baseline+5
 	})
+}
+
+// TestWebhookEndpointsDoNotWaitOnEachOther: a receiver that hangs and a
+// healthy one side by side; the healthy one gets every event, in event
+// order, while the other hangs, and the hanging attempt is listed as
+// pending.
+func TestWebhookEndpointsDoNotWaitOnEachOther(t *testing.T) {
+	release := make(chan struct{})
+	hang := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	defer hang.Close()
+	defer close(release)
+	var mu sync.Mutex
+	var got []string
+	healthy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		got = append(got, r.Header.Get("webhook-id"))
+		mu.Unlock()
+	}))
+	defer healthy.Close()
+	settings := fmt.Sprintf("settings:\n  webhooks:\n    - {url: %s/hang, secret: whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw}\n    - {url: %s/ok, secret: whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw}\n", hang.URL, healthy.URL)
+	ts := startServer(t, mapFS(map[string]string{"s.yaml": settings}))
+	const n = 20
+	for i := 0; i < n; i++ {
+		if res := ts.sendA(t, fmt.Sprintf(`{"sender_id":"u","sender_type":"user","text":"m%d"}`, i)); res.Status != 200 {
+			t.Fatalf("send %d: %d", i, res.Status)
+		}
+	}
+	eventually(t, "every event at the healthy receiver", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(got) == n
+	})
+	var feed struct {
+		Data struct {
+			Events []struct{ ID string } `json:"events"`
+		} `json:"data"`
+	}
+	_ = json.Unmarshal(ts.call(t, "GET", "/v1/events?limit=1000", "", "Authorization: Bearer k").Body, &feed)
+	mu.Lock()
+	for i, ev := range feed.Data.Events {
+		if i >= len(got) || got[i] != ev.ID {
+			t.Fatalf("healthy receiver got %v, want the feed's order %v", got, feed.Data.Events)
+		}
+	}
+	mu.Unlock()
+	var list struct {
+		Deliveries []mock.DeliveryAttempt `json:"deliveries"`
+	}
+	_ = json.Unmarshal(ts.call(t, "GET", "/__mock/webhooks/deliveries", "").Body, &list)
+	hanging := 0
+	for _, d := range list.Deliveries {
+		if strings.HasPrefix(d.URL, hang.URL) {
+			hanging++
+			if !d.Pending || d.Attempt != 1 {
+				t.Errorf("the hanging attempt is not listed as pending: %+v", d)
+			}
+		}
+	}
+	if hanging != 1 {
+		t.Errorf("%d attempts to the hanging receiver listed, want the one in flight", hanging)
+	}
 }

@@ -23,8 +23,7 @@ const (
 	webhookAttempts     = 5
 	webhookFirstBackoff = 500 * time.Millisecond
 	webhookTimeout      = 10 * time.Second
-	webhookQueue        = 4096
-	webhookWorkers      = 4
+	webhookQueue        = 4096 // per endpoint
 	webhookLogSize      = 1000
 )
 
@@ -61,50 +60,68 @@ type DeliveryAttempt struct {
 	Status      int     `json:"status"`          // 0: no HTTP answer
 	Error       string  `json:"error,omitempty"` // connection error, or why it was not sent
 	DurationMS  float64 `json:"duration_ms"`
-	NextRetryAt string  `json:"next_retry_at,omitempty"`
+	NextRetryAt string  `json:"next_retry_at,omitempty"` // when the retry is due: the attempt's end plus the back-off
+	Pending     bool    `json:"pending"`                 // the attempt is in flight
 }
 
-// webhooks sends events to the receivers the settings list. Events are
-// queued without blocking (the caller holds a session lock); a few workers
-// POST them; a failed attempt is retried through the scheduler with
-// exponential backoff, keeping its webhook-id. Shutdown cancels in-flight
-// POSTs and drops pending retries.
+// webhooks sends events to the receivers the settings list. Each endpoint
+// (URL) has its own queue and its own goroutine, so events reach one
+// endpoint in the order they happened, and a slow, hanging or failing
+// endpoint never delays another. Events are queued without blocking (the
+// caller holds a session lock). A failed attempt is retried through the
+// scheduler with exponential backoff, keeping its webhook-id; the retry
+// joins the back of its endpoint's queue. Shutdown cancels in-flight POSTs
+// and drops pending retries.
 type webhooks struct {
-	queue  chan *delivery
 	client *http.Client
 	jobs   *scheduler
 	now    func() time.Time // for the webhook-timestamp header: the wall clock
 
 	held atomic.Int64 // bytes of deliveries queued, in flight or waiting to retry
 
-	mu  sync.Mutex
-	log []DeliveryAttempt
+	ctx context.Context
+	wg  *sync.WaitGroup
+
+	mu        sync.Mutex
+	endpoints map[string]chan *delivery
+	log       []*DeliveryAttempt
 }
 
 func newWebhooks(jobs *scheduler) *webhooks {
 	return &webhooks{
-		queue:  make(chan *delivery, webhookQueue),
-		client: &http.Client{Timeout: webhookTimeout},
-		jobs:   jobs,
-		now:    time.Now,
+		client:    &http.Client{Timeout: webhookTimeout},
+		jobs:      jobs,
+		now:       time.Now,
+		endpoints: map[string]chan *delivery{},
 	}
 }
 
-func (wh *webhooks) start(ctx context.Context, wg *sync.WaitGroup) {
-	for i := 0; i < webhookWorkers; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				select {
-				case <-ctx.Done():
-					return
-				case d := <-wh.queue:
-					wh.attempt(ctx, d)
-				}
-			}
-		}()
+// start records the lifetime the endpoints' goroutines share.
+func (wh *webhooks) start(ctx context.Context, wg *sync.WaitGroup) { wh.ctx, wh.wg = ctx, wg }
+
+// queueFor returns url's queue, starting its goroutine on first use.
+func (wh *webhooks) queueFor(url string) chan *delivery {
+	wh.mu.Lock()
+	defer wh.mu.Unlock()
+	q := wh.endpoints[url]
+	if q != nil {
+		return q
 	}
+	q = make(chan *delivery, webhookQueue)
+	wh.endpoints[url] = q
+	wh.wg.Add(1)
+	go func() {
+		defer wh.wg.Done()
+		for {
+			select {
+			case <-wh.ctx.Done():
+				return
+			case d := <-q:
+				wh.attempt(wh.ctx, d)
+			}
+		}
+	}()
+	return q
 }
 
 // publish queues ev for every webhook of set that wants its type. Past
@@ -134,10 +151,10 @@ func (wh *webhooks) publish(set *scenarios.Set, ev *state.Event) {
 	}
 }
 
-// enqueue hands d to a worker; d's bytes are held until finish.
+// enqueue hands d to its endpoint; d's bytes are held until finish.
 func (wh *webhooks) enqueue(d *delivery) {
 	select {
-	case wh.queue <- d:
+	case wh.queueFor(d.url) <- d:
 	default:
 		wh.finish(d)
 		wh.dropped(d, "dropped: more than "+strconv.Itoa(webhookQueue)+" deliveries waiting")
@@ -153,7 +170,8 @@ func (wh *webhooks) dropped(d *delivery, why string) {
 func (wh *webhooks) attempt(ctx context.Context, d *delivery) {
 	start := wh.now()
 	ts := start.Unix()
-	rec := DeliveryAttempt{EventID: d.eventID, URL: d.url, Attempt: d.attempt, At: start.UTC().Format(time.RFC3339Nano)}
+	rec := wh.record(DeliveryAttempt{EventID: d.eventID, URL: d.url, Attempt: d.attempt, At: start.UTC().Format(time.RFC3339Nano), Pending: true})
+	done := DeliveryAttempt{EventID: d.eventID, URL: d.url, Attempt: d.attempt, At: rec.At}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, d.url, bytes.NewReader(d.body))
 	if err == nil {
 		req.Header.Set("Content-Type", "application/json")
@@ -165,44 +183,60 @@ func (wh *webhooks) attempt(ctx context.Context, d *delivery) {
 		if res, err = wh.client.Do(req); err == nil {
 			_, _ = io.Copy(io.Discard, io.LimitReader(res.Body, 1<<20))
 			res.Body.Close()
-			rec.Status = res.StatusCode
+			done.Status = res.StatusCode
 		}
 	}
-	rec.DurationMS = float64(time.Since(start).Microseconds()) / 1000
+	end := wh.now()
+	done.DurationMS = float64(end.Sub(start).Microseconds()) / 1000
 	if err != nil {
 		if ctx.Err() != nil {
 			wh.finish(d)
-			return // shutting down: not an attempt worth listing
+			wh.update(rec, done) // shutting down: the attempt stays listed, not pending
+			return
 		}
-		rec.Error = err.Error()
+		done.Error = err.Error()
 	}
-	failed := err != nil || rec.Status < 200 || rec.Status > 299
+	failed := err != nil || done.Status < 200 || done.Status > 299
 	if failed && d.attempt < webhookAttempts {
 		backoff := webhookFirstBackoff << (d.attempt - 1)
 		next := *d
 		next.attempt++
-		rec.NextRetryAt = start.Add(backoff).UTC().Format(time.RFC3339Nano)
-		wh.jobs.at(time.Now().Add(backoff), func() { wh.enqueue(&next) }) // still held
+		done.NextRetryAt = end.Add(backoff).UTC().Format(time.RFC3339Nano) // from the end, as it is scheduled
+		wh.jobs.at(time.Now().Add(backoff), func() { wh.enqueue(&next) })  // still held
 	} else {
 		wh.finish(d)
 	}
-	wh.record(rec)
+	wh.update(rec, done)
 }
 
-func (wh *webhooks) record(a DeliveryAttempt) {
+// record lists an attempt and returns its entry, for update.
+func (wh *webhooks) record(a DeliveryAttempt) *DeliveryAttempt {
 	wh.mu.Lock()
 	defer wh.mu.Unlock()
-	wh.log = append(wh.log, a)
+	entry := &a
+	wh.log = append(wh.log, entry)
 	if len(wh.log) >= 2*webhookLogSize { // trim in batches: O(1) per attempt
 		wh.log = append(wh.log[:0:0], wh.log[len(wh.log)-webhookLogSize:]...)
 	}
+	return entry
+}
+
+// update replaces a listed attempt with how it ended.
+func (wh *webhooks) update(entry *DeliveryAttempt, a DeliveryAttempt) {
+	wh.mu.Lock()
+	*entry = a
+	wh.mu.Unlock()
 }
 
 // attempts returns the last webhookLogSize attempts, oldest first.
 func (wh *webhooks) attempts() []DeliveryAttempt {
 	wh.mu.Lock()
 	defer wh.mu.Unlock()
-	return append([]DeliveryAttempt{}, wh.log[max(0, len(wh.log)-webhookLogSize):]...)
+	out := make([]DeliveryAttempt, 0, min(len(wh.log), webhookLogSize))
+	for _, a := range wh.log[max(0, len(wh.log)-webhookLogSize):] {
+		out = append(out, *a)
+	}
+	return out
 }
 
 // handleDeliveries serves GET /__mock/webhooks/deliveries: every attempt, oldest first.
