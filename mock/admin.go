@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"runtime"
 	"runtime/metrics"
+	"slices"
+	"sort"
 	"strconv"
 
 	"github.com/msgmock/msgmock/mock/state"
@@ -55,6 +57,7 @@ type wireStatus struct {
 	Reload         wireReload           `json:"reload"`
 	Generation     int                  `json:"generation"`
 	Scheduled      int                  `json:"scheduled"` // replies, stream chunks and webhook retries not yet delivered
+	Waiting        int                  `json:"waiting"`   // responses waiting out their latency on a virtual clock
 	Memory         wireMemory           `json:"memory"`
 	Scheduler      schedulerStats       `json:"scheduler"`
 	Evicted        state.EvictionCounts `json:"evicted"` // what retention limits and the memory budget evicted since start
@@ -89,9 +92,18 @@ func (s *Server) handleStatus() http.Handler {
 		if errs == nil {
 			errs = []string{}
 		}
-		names := set.Names
-		if names == nil {
-			names = []string{}
+		names := append([]string{}, set.Names...)
+		added := s.added.names()
+		if r.Header.Get("X-Mock-Session") != "" {
+			sess := s.lockSession(r, set)
+			added = append(added, sess.AddedScenarios()...)
+			sess.Unlock()
+		}
+		sort.Strings(added)
+		for _, n := range added {
+			if !slices.Contains(names, n) {
+				names = append(names, n)
+			}
 		}
 		sched, mem := s.jobs.stats(), s.state.Stats()
 		writeJSON(w, http.StatusOK, wireStatus{
@@ -102,6 +114,7 @@ func (s *Server) handleStatus() http.Handler {
 			Reload:         wireReload{OK: st.OK, At: st.At.Format(time.RFC3339Nano), Errors: errs},
 			Generation:     st.Generation,
 			Scheduled:      sched.Pending,
+			Waiting:        s.clock.Waiting(),
 			Memory:         wireMemory{Bytes: mem.Bytes, Budget: set.Settings.Retention.MessageBytes, Sessions: mem.Sessions},
 			Scheduler:      sched,
 			Evicted:        mem.Evicted,
@@ -132,9 +145,13 @@ func (s *Server) handleReset() http.Handler {
 		sess.Unlock()
 		if sess.ID() == "" {
 			// The default session follows the server-wide scenario: it
-			// goes back to the one active at start too.
+			// goes back to the one active at start too, and the scenarios
+			// added for every session go.
 			name := s.startScenario
 			s.scenario.Store(&name)
+			s.added.mu.Lock()
+			s.added.all = nil
+			s.added.mu.Unlock()
 		}
 		writeJSON(w, http.StatusOK, map[string]string{"status": "reset"})
 	})
@@ -211,18 +228,34 @@ func (s *Server) handleClock() http.Handler {
 					writeAdminError(w, http.StatusBadRequest, "now must be an RFC 3339 time such as 2026-03-15T14:22:11Z")
 					return
 				}
-				s.clock.Set(t)
+				s.moveClock(t)
 			} else {
 				d, err := time.ParseDuration(*req.Advance)
 				if err != nil {
 					writeAdminError(w, http.StatusBadRequest, "advance must be a duration such as 90s, 15m or -1h")
 					return
 				}
-				s.clock.Advance(d)
+				s.moveClock(s.clock.Now().Add(d))
 			}
 		}
-		writeJSON(w, http.StatusOK, map[string]any{"now": s.clock.Now().Format(time.RFC3339Nano), "frozen": s.clock.Frozen()})
+		mode := "wall"
+		if s.clock.Virtual() {
+			mode = "virtual"
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"now": s.clock.Now().Format(time.RFC3339Nano), "frozen": s.clock.Frozen(), "mode": mode})
 	})
+}
+
+// moveClock sets the clock to t. A virtual clock moving forward delivers
+// everything that falls due on the way — replies, stream chunks, webhook
+// retries, responses waiting out their latency — in time order, before it
+// returns.
+func (s *Server) moveClock(t time.Time) {
+	if s.clock.Virtual() && t.After(s.clock.Now()) {
+		s.jobs.advanceTo(t)
+		return
+	}
+	s.clock.Set(t)
 }
 
 // handleSetScenario serves PUT /__mock/scenario {"name": "…"}: the active
@@ -241,7 +274,10 @@ func (s *Server) handleSetScenario() http.Handler {
 			return
 		}
 		set := s.config(w)
-		if set.Scenario(req.Name) == nil && req.Name != "default" {
+		sess := s.lockSession(r, set)
+		known := s.lookupScenario(sess, set, req.Name) != nil
+		sess.Unlock()
+		if !known && req.Name != "default" {
 			writeAdminError(w, http.StatusNotFound, "no scenario "+strconv.Quote(req.Name)+"; see GET /__mock/status for the names")
 			return
 		}

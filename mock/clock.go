@@ -1,20 +1,35 @@
 package mock
 
 import (
+	"context"
 	"sync"
 	"time"
 )
 
-// Clock is the time every id, timestamp and journal entry is stamped with.
-// Frozen (--now) it stands still until told to move; otherwise it follows
-// the wall clock plus an offset that POST /__mock/clock can shift. Delays
-// (latency, reply timers) always run in real time.
+// Clock is the time every id, timestamp and journal entry is stamped with,
+// and the time every wait runs on.
+//
+//   - Wall (the default): it follows the wall clock plus an offset that
+//     POST /__mock/clock can shift; waits run in real time.
+//   - Frozen (--now): it stands still until told to move; waits still run
+//     in real time.
+//   - Virtual (--clock virtual): it stands still until POST /__mock/clock
+//     moves it, and every wait — reply delays, stream pacing, response
+//     latency, webhook back-off — runs on it: moving it delivers what falls
+//     due, in time order, before the move returns.
 type Clock struct {
-	mu     sync.Mutex
-	frozen bool
-	at     time.Time     // the frozen instant
-	offset time.Duration // added to the wall clock when not frozen
-	wall   func() time.Time
+	mu      sync.Mutex
+	frozen  bool
+	virtual bool
+	at      time.Time     // the frozen or virtual instant
+	offset  time.Duration // added to the wall clock when neither
+	wall    func() time.Time
+	waiters []*clockWaiter // virtual: sleeps waiting for the clock to reach their deadline
+}
+
+type clockWaiter struct {
+	deadline time.Time
+	done     chan struct{}
 }
 
 // NewClock returns a clock frozen at *now, or following the wall clock when now is nil.
@@ -26,6 +41,11 @@ func NewClock(now *time.Time) *Clock {
 	return c
 }
 
+// NewVirtualClock returns a virtual clock that starts at start.
+func NewVirtualClock(start time.Time) *Clock {
+	return &Clock{wall: time.Now, virtual: true, at: start.UTC()}
+}
+
 // Now returns the current mock time in UTC.
 func (c *Clock) Now() time.Time {
 	c.mu.Lock()
@@ -34,18 +54,39 @@ func (c *Clock) Now() time.Time {
 }
 
 func (c *Clock) nowLocked() time.Time {
-	if c.frozen {
+	if c.frozen || c.virtual {
 		return c.at
 	}
 	return c.wall().UTC().Add(c.offset)
 }
 
-// Set moves the clock to t and returns it. A running clock keeps running from t.
+// waitNow is the time waits are measured on: the virtual clock's, else the
+// wall clock (a frozen clock still waits in real time).
+func (c *Clock) waitNow() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.virtual {
+		return c.at
+	}
+	return c.wall()
+}
+
+// Virtual reports whether waits run on this clock rather than in real time.
+func (c *Clock) Virtual() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.virtual
+}
+
+// Set moves the clock to t and returns it. A running clock keeps running
+// from t. (A virtual clock is moved forward by the Server, which delivers
+// what falls due on the way; see Server.moveClock.)
 func (c *Clock) Set(t time.Time) time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.frozen {
+	if c.frozen || c.virtual {
 		c.at = t.UTC()
+		c.wakeLocked()
 	} else {
 		c.offset = t.Sub(c.wall())
 	}
@@ -54,19 +95,73 @@ func (c *Clock) Set(t time.Time) time.Time {
 
 // Advance moves the clock by d and returns the new time.
 func (c *Clock) Advance(d time.Duration) time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.frozen {
-		c.at = c.at.Add(d)
-	} else {
-		c.offset += d
-	}
-	return c.nowLocked()
+	return c.Set(c.Now().Add(d))
 }
 
 // Frozen reports whether the clock stands still between moves.
 func (c *Clock) Frozen() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.frozen
+	return c.frozen || c.virtual
+}
+
+// Sleep waits d on the clock, or until ctx ends; it reports whether the
+// full delay passed. On a virtual clock it returns once the clock has
+// been moved past the deadline.
+func (c *Clock) Sleep(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		return true
+	}
+	c.mu.Lock()
+	if !c.virtual {
+		c.mu.Unlock()
+		t := time.NewTimer(d)
+		defer t.Stop()
+		select {
+		case <-t.C:
+			return true
+		case <-ctx.Done():
+			return false
+		}
+	}
+	w := &clockWaiter{deadline: c.at.Add(d), done: make(chan struct{})}
+	c.waiters = append(c.waiters, w)
+	c.mu.Unlock()
+	select {
+	case <-w.done:
+		return true
+	case <-ctx.Done():
+		c.mu.Lock()
+		for i, x := range c.waiters {
+			if x == w {
+				c.waiters = append(c.waiters[:i], c.waiters[i+1:]...)
+				break
+			}
+		}
+		c.mu.Unlock()
+		return false
+	}
+}
+
+// Waiting is how many sleeps wait for a virtual clock to move.
+func (c *Clock) Waiting() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.waiters)
+}
+
+// wakeLocked releases the sleeps whose deadline the clock has reached.
+func (c *Clock) wakeLocked() {
+	kept := c.waiters[:0]
+	for _, w := range c.waiters {
+		if !w.deadline.After(c.at) {
+			close(w.done)
+		} else {
+			kept = append(kept, w)
+		}
+	}
+	for i := len(kept); i < len(c.waiters); i++ {
+		c.waiters[i] = nil
+	}
+	c.waiters = kept
 }

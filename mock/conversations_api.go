@@ -306,7 +306,7 @@ func (s *Server) sendA(w http.ResponseWriter, r *http.Request, set *scenarios.Se
 		_, scheduled = s.scheduleReplies(sess, epoch, conv, planned, now)
 		sess.Unlock()
 	}
-	if !wait(r.Context(), outcome.latency) {
+	if !s.clock.Sleep(r.Context(), outcome.latency) {
 		return
 	}
 	resp := outcome.respond

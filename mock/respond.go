@@ -1,7 +1,6 @@
 package mock
 
 import (
-	"context"
 	"net"
 	"net/http"
 	"strconv"
@@ -9,22 +8,6 @@ import (
 
 	"github.com/msgmock/msgmock/scenarios"
 )
-
-// wait sleeps d, or until the client gives up. It reports whether the
-// full delay passed.
-func wait(ctx context.Context, d time.Duration) bool {
-	if d <= 0 {
-		return true
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
-}
 
 // applyHeaders sets a scripted response's headers.
 func applyHeaders(w http.ResponseWriter, resp *scenarios.Respond) {
@@ -56,7 +39,7 @@ var malformedBody = map[scenarios.API]string{
 // scriptedError answers an error or fault rule: after the latency, the
 // API's native error (or the scripted body) or the fault.
 func (s *Server) scriptedError(w http.ResponseWriter, r *http.Request, api scenarios.API, resp *scenarios.Respond, latency time.Duration, convID string) {
-	if !wait(r.Context(), latency) {
+	if !s.clock.Sleep(r.Context(), latency) {
 		return
 	}
 	applyHeaders(w, resp)

@@ -16,7 +16,7 @@ import (
 // names a scenario the fixtures do not have. Called with sess locked.
 func (s *Server) scenarioName(r *http.Request, set *scenarios.Set, sess *state.Session) (name string, known bool) {
 	if h := r.Header.Get("X-Mock-Scenario"); h != "" {
-		return h, set.Scenario(h) != nil
+		return h, s.lookupScenario(sess, set, h) != nil
 	}
 	if name := sess.ActiveScenario(); name != "" {
 		return name, true
@@ -28,7 +28,7 @@ func (s *Server) scenarioName(r *http.Request, set *scenarios.Set, sess *state.S
 // scenario's rules in order, then the default scenario's. A firing rule
 // counts and moves the state machine. Chance rolls come from the session's
 // stream, drawn only for rules that otherwise match. Called with sess locked.
-func evaluate(sess *state.Session, set *scenarios.Set, name string, facts *scenarios.Facts) *scenarios.Rule {
+func (s *Server) evaluate(sess *state.Session, set *scenarios.Set, name string, facts *scenarios.Facts) *scenarios.Rule {
 	try := func(sc *scenarios.Scenario) *scenarios.Rule {
 		if sc == nil {
 			return nil
@@ -58,11 +58,11 @@ func evaluate(sess *state.Session, set *scenarios.Set, name string, facts *scena
 		}
 		return nil
 	}
-	if rule := try(set.Scenario(name)); rule != nil {
+	if rule := try(s.lookupScenario(sess, set, name)); rule != nil {
 		return rule
 	}
 	if name != "default" {
-		return try(set.Scenario("default"))
+		return try(s.lookupScenario(sess, set, "default"))
 	}
 	return nil
 }
@@ -93,7 +93,7 @@ func (s *Server) applyRules(w http.ResponseWriter, r *http.Request, set *scenari
 		return out, true
 	}
 	ex.scenario = name
-	if out.rule = evaluate(sess, set, name, facts); out.rule != nil {
+	if out.rule = s.evaluate(sess, set, name, facts); out.rule != nil {
 		ex.rule, out.respond = out.rule.Name, out.rule.Respond
 		if out.respond != nil {
 			out.latency = sample(sess, out.respond.Latency)
@@ -221,7 +221,7 @@ func (s *Server) scheduleReplies(sess *state.Session, epoch uint64, conv *state.
 // schedule hands one delayed reply (its chunks, then the message) to the
 // scheduler, all or nothing; it reports false when the scheduler is full.
 func (s *Server) schedule(sess *state.Session, epoch uint64, conv *state.Conversation, p *plannedReply) bool {
-	at := time.Now().Add(p.delay)
+	at := s.jobs.after(p.delay)
 	jobs := make([]job, 0, len(p.deltas)+1)
 	for i, d := range p.deltas {
 		d := d

@@ -31,6 +31,11 @@ func pendingLimit(budget int64) int64 { return min(max(budget/8, 1<<20), 8<<20) 
 type scheduler struct {
 	log     *slog.Logger
 	maxJobs int
+	clock   *Clock
+
+	// runMu is held while jobs run, so that a virtual clock's move and the
+	// scheduler's own loop never run jobs out of time order.
+	runMu sync.Mutex
 
 	mu      sync.Mutex
 	jobs    jobHeap
@@ -68,12 +73,15 @@ func (h *jobHeap) Pop() any {
 	return j
 }
 
-func newScheduler(log *slog.Logger, maxJobs int) *scheduler {
+func newScheduler(log *slog.Logger, maxJobs int, clock *Clock) *scheduler {
 	if maxJobs <= 0 {
 		maxJobs = maxScheduledJobs
 	}
-	return &scheduler{log: log, maxJobs: maxJobs, wake: make(chan struct{}, 1)}
+	return &scheduler{log: log, maxJobs: maxJobs, clock: clock, wake: make(chan struct{}, 1)}
 }
+
+// after is the time d from now on the clock waits run on.
+func (s *scheduler) after(d time.Duration) time.Time { return s.clock.waitNow().Add(d) }
 
 // at schedules fn to run at t (now or in the past: as soon as possible).
 // Webhook retries use it; they are bounded by the webhooks' own queue.
@@ -143,28 +151,18 @@ func (s *scheduler) pending() int {
 }
 
 // run executes jobs as they come due until ctx ends; jobs still pending
-// then are dropped.
+// then are dropped. On a virtual clock it runs only what is due already;
+// moving the clock (advanceTo) runs the rest.
 func (s *scheduler) run(ctx context.Context) {
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	for {
-		s.mu.Lock()
-		var due []job
-		now := time.Now()
-		for len(s.jobs) > 0 && !s.jobs[0].at.After(now) {
-			due = append(due, heap.Pop(&s.jobs).(job))
-		}
-		s.running += len(due)
-		next := time.Hour
-		if len(s.jobs) > 0 {
-			next = s.jobs[0].at.Sub(now)
-		}
-		s.mu.Unlock()
-		for _, j := range due {
-			s.runJob(j)
-		}
-		if len(due) > 0 {
+		ran, next := s.runDue(s.clock.waitNow())
+		if ran {
 			continue
+		}
+		if s.clock.Virtual() {
+			next = time.Hour // nothing falls due until the clock is moved
 		}
 		// Go 1.23 timers: Reset never delivers a stale tick, so no draining.
 		timer.Reset(next)
@@ -175,6 +173,51 @@ func (s *scheduler) run(ctx context.Context) {
 		case <-timer.C:
 		}
 	}
+}
+
+// runDue runs, in time order, every job due at now; it reports whether any
+// ran and how long until the next is due.
+func (s *scheduler) runDue(now time.Time) (ran bool, next time.Duration) {
+	s.runMu.Lock()
+	defer s.runMu.Unlock()
+	s.mu.Lock()
+	var due []job
+	for len(s.jobs) > 0 && !s.jobs[0].at.After(now) {
+		due = append(due, heap.Pop(&s.jobs).(job))
+	}
+	s.running += len(due)
+	next = time.Hour
+	if len(s.jobs) > 0 {
+		next = s.jobs[0].at.Sub(now)
+	}
+	s.mu.Unlock()
+	for _, j := range due {
+		s.runJob(j)
+	}
+	return len(due) > 0, next
+}
+
+// advanceTo moves a virtual clock to target, stopping at each job's due
+// time to run it, so that everything due is delivered, in time order and
+// stamped with its own time, before it returns.
+func (s *scheduler) advanceTo(target time.Time) {
+	s.runMu.Lock()
+	defer s.runMu.Unlock()
+	for {
+		s.mu.Lock()
+		if len(s.jobs) == 0 || s.jobs[0].at.After(target) {
+			s.mu.Unlock()
+			break
+		}
+		j := heap.Pop(&s.jobs).(job)
+		s.running++
+		s.mu.Unlock()
+		if j.at.After(s.clock.Now()) {
+			s.clock.Set(j.at)
+		}
+		s.runJob(j)
+	}
+	s.clock.Set(target)
 }
 
 func (s *scheduler) runJob(j job) {

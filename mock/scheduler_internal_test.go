@@ -12,7 +12,7 @@ import (
 // counted, and the jobs after it still run.
 func TestSchedulerSurvivesAPanickingJob(t *testing.T) {
 	var logs lockedBuffer
-	s := newScheduler(slog.New(slog.NewTextHandler(&logs, nil)), 0)
+	s := newScheduler(slog.New(slog.NewTextHandler(&logs, nil)), 0, NewClock(nil))
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go s.run(ctx)

@@ -48,6 +48,7 @@ type Server struct {
 
 	state         *state.Store
 	scenario      atomic.Pointer[string] // the server-wide active scenario
+	added         addedScenarios         // scenarios added over the admin API for every session
 	startScenario string                 // what reset restores
 	jobs          *scheduler             // delayed replies, stream chunks, webhook retries
 	hooks         *webhooks
@@ -94,7 +95,7 @@ func NewServer(ctx context.Context, opts Options) *Server {
 	s.scenario.Store(&name)
 	s.startScenario = name
 	s.ctx, s.cancel = context.WithCancel(ctx)
-	s.jobs = newScheduler(s.log, opts.MaxScheduled)
+	s.jobs = newScheduler(s.log, opts.MaxScheduled, s.clock)
 	s.hooks = newWebhooks(s.jobs)
 	s.hooks.start(s.ctx, &s.wg)
 	s.state = state.New(state.Options{

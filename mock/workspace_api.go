@@ -429,7 +429,7 @@ func (s *Server) createB(w http.ResponseWriter, r *http.Request, set *scenarios.
 		inline, _ = s.scheduleReplies(sess, epoch, conv, planned, now)
 		sess.Unlock()
 	}
-	if !wait(r.Context(), outcome.latency) {
+	if !s.clock.Sleep(r.Context(), outcome.latency) {
 		return
 	}
 	resp := outcome.respond

@@ -81,6 +81,7 @@ type Settings struct {
 	Retention  Retention
 	CORS       CORS
 	BodyLimit  int64
+	Clock      string // "", "wall" or "virtual": the clock msgmock starts with (--clock wins)
 	File       string // the file that held settings:, "" when all are defaults
 }
 
@@ -110,7 +111,15 @@ func (s *Settings) WorkspaceAllowed(id string) bool {
 func (r *reader) settings(n *yaml.Node) Settings {
 	s := DefaultSettings()
 	s.File = r.file
-	f := r.fields(n, "settings", "auth", "workspaces", "webhooks", "conversations", "retention", "cors", "body_limit")
+	f := r.fields(n, "settings", "auth", "workspaces", "webhooks", "conversations", "retention", "cors", "body_limit", "clock")
+	if v := f["clock"]; v != nil {
+		if c, ok := r.str(v, "settings.clock"); ok {
+			if c != "wall" && c != "virtual" {
+				r.errorf(v, "settings.clock must be wall or virtual, got %q", c)
+			}
+			s.Clock = c
+		}
+	}
 	if v := f["auth"]; v != nil {
 		s.Auth = r.auth(v)
 	}

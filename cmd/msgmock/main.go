@@ -148,6 +148,7 @@ type serveFlags struct {
 	watch      bool
 	logFormat  string
 	adminToken string
+	clock      string
 }
 
 func newServeFlags(out io.Writer) *serveFlags {
@@ -162,6 +163,7 @@ func newServeFlags(out io.Writer) *serveFlags {
 	f.fs.BoolVar(&f.watch, "watch", true, "hot-reload the fixtures directory")
 	f.fs.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
 	f.fs.StringVar(&f.adminToken, "admin-token", "", "if set, /__mock/* requires Authorization: Bearer <it>")
+	f.fs.StringVar(&f.clock, "clock", "", "wall, or virtual: every wait runs on a clock only POST /__mock/clock moves (default: settings.clock, else wall)")
 	return f
 }
 
@@ -193,6 +195,9 @@ func (f *serveFlags) parse(args []string, getenv func(string) string) error {
 	}
 	if f.logFormat != "text" && f.logFormat != "json" {
 		return fmt.Errorf("--log-format must be text or json, got %q", f.logFormat)
+	}
+	if f.clock != "" && f.clock != "wall" && f.clock != "virtual" {
+		return fmt.Errorf("--clock must be wall or virtual, got %q", f.clock)
 	}
 	return nil
 }
@@ -279,9 +284,21 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
+	clock := mock.NewClock(frozen)
+	mode := f.clock
+	if mode == "" {
+		mode = store.Current().Settings.Clock // read at start: a clock cannot change kind while it runs
+	}
+	if mode == "virtual" {
+		start := time.Now()
+		if frozen != nil {
+			start = *frozen
+		}
+		clock = mock.NewVirtualClock(start)
+	}
 	m := mock.NewServer(ctx, mock.Options{
 		Fixtures:   store,
-		Clock:      mock.NewClock(frozen),
+		Clock:      clock,
 		Seed:       f.seed,
 		Scenario:   f.scenario,
 		AdminToken: f.adminToken,

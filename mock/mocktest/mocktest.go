@@ -57,6 +57,7 @@ type config struct {
 	now      *time.Time
 	scenario string
 	logger   *slog.Logger
+	virtual  bool
 }
 
 // An Option configures a Server.
@@ -79,6 +80,12 @@ func WithSeed(seed uint64) Option { return func(c *config) { c.seed = seed } }
 
 // WithNow freezes the clock that stamps ids and timestamps at t.
 func WithNow(t time.Time) Option { return func(c *config) { c.now = &t } }
+
+// WithVirtualClock runs every wait — reply delays, stream pacing, response
+// latency, webhook back-off — on a clock that only Advance moves, so a
+// test of a reply due in an hour takes no time. It starts at WithNow's
+// instant, else now.
+func WithVirtualClock() Option { return func(c *config) { c.virtual = true } }
 
 // WithScenario makes a scenario active from the start.
 func WithScenario(name string) Option { return func(c *config) { c.scenario = name } }
@@ -103,7 +110,15 @@ func Start(opts ...Option) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("mocktest: listen: %w", err)
 	}
-	m := mock.NewServer(context.Background(), mock.Options{Fixtures: store, Clock: mock.NewClock(c.now), Seed: c.seed, Scenario: c.scenario, Logger: c.logger, Version: "mocktest"})
+	clock := mock.NewClock(c.now)
+	if c.virtual {
+		start := time.Now()
+		if c.now != nil {
+			start = *c.now
+		}
+		clock = mock.NewVirtualClock(start)
+	}
+	m := mock.NewServer(context.Background(), mock.Options{Fixtures: store, Clock: clock, Seed: c.seed, Scenario: c.scenario, Logger: c.logger, Version: "mocktest"})
 	srv := &http.Server{Handler: m, ReadHeaderTimeout: 10 * time.Second}
 	srv.RegisterOnShutdown(m.Close)
 	go func() { _ = srv.Serve(ln) }()
@@ -190,6 +205,22 @@ func (s *Server) SetScenario(name string) error {
 	return s.admin(http.MethodPut, "/__mock/scenario", map[string]string{"name": name}, nil)
 }
 
+// AddScenario adds a scenario for this test only, as YAML or JSON (the
+// fixtures format's scenario, without a file): PUT /__mock/scenarios/name,
+// scoped to the helper's session (Session), removed by Reset. Select it
+// with SetScenario(name) or the X-Mock-Scenario header. A scenario with
+// problems fails with each one as FILE:LINE:COL: message.
+func (s *Server) AddScenario(name, yaml string) error {
+	return s.admin(http.MethodPut, "/__mock/scenarios/"+url.PathEscape(name), []byte(yaml), nil)
+}
+
+// Advance moves the clock by d (POST /__mock/clock {"advance": d}). On a
+// virtual clock (WithVirtualClock) everything that falls due is delivered,
+// in time order, before it returns.
+func (s *Server) Advance(d time.Duration) error {
+	return s.admin(http.MethodPost, "/__mock/clock", map[string]string{"advance": d.String()}, nil)
+}
+
 // WaitIdle waits until every scheduled reply, stream chunk and webhook
 // retry has been delivered (GET /__mock/status shows "scheduled": 0), or
 // ctx ends. Waiting for it after each request makes a run's event order
@@ -215,7 +246,11 @@ func (s *Server) WaitIdle(ctx context.Context) error {
 
 func (s *Server) admin(method, path string, in, out any) error {
 	var body io.Reader
-	if in != nil {
+	switch in := in.(type) {
+	case nil:
+	case []byte: // sent as it is (a scenario's YAML)
+		body = bytes.NewReader(in)
+	default:
 		b, _ := json.Marshal(in)
 		body = bytes.NewReader(b)
 	}

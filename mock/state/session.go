@@ -36,6 +36,7 @@ type Session struct {
 
 	scenario string // active scenario; "" = the server's
 	rules    map[string]*RuleRuntime
+	added    map[string]AddedScenario // scenarios added over the admin API for this session
 	epoch    uint64 // bumped by Reset: replies planned before it are dropped
 
 	lastUsed atomic.Uint64 // the Store's use counter when last used: recency without a clock
@@ -102,6 +103,7 @@ func (s *Session) clear() {
 	s.notify = make(chan struct{})
 	s.journal = nil
 	s.rules = nil
+	s.added = nil
 	s.epoch++
 	s.rand.reset()
 }
@@ -333,6 +335,43 @@ func (s *Session) ClearJournal() {
 		s.account(-e.size, 0)
 	}
 	s.journal = nil
+}
+
+// AddedScenario is a scenario added over the admin API, with the body it
+// was sent as.
+type AddedScenario struct {
+	Scenario *scenarios.Scenario
+	Body     []byte
+}
+
+// AddScenario adds (or replaces) a scenario for this session only; Reset removes it.
+func (s *Session) AddScenario(a AddedScenario) {
+	if s.added == nil {
+		s.added = map[string]AddedScenario{}
+	}
+	s.added[a.Scenario.Name] = a
+}
+
+// AddedScenario returns the session's scenario added as name.
+func (s *Session) AddedScenario(name string) (AddedScenario, bool) {
+	a, ok := s.added[name]
+	return a, ok
+}
+
+// RemoveScenario removes the session's scenario added as name.
+func (s *Session) RemoveScenario(name string) bool {
+	_, ok := s.added[name]
+	delete(s.added, name)
+	return ok
+}
+
+// AddedScenarios returns the names of the session's added scenarios.
+func (s *Session) AddedScenarios() []string {
+	names := make([]string, 0, len(s.added))
+	for n := range s.added {
+		names = append(names, n)
+	}
+	return names
 }
 
 // ActiveScenario is the session's active scenario, "" when it follows the server's.

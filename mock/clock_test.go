@@ -1,0 +1,128 @@
+package mock_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/msgmock/msgmock/mock"
+)
+
+func withVirtualClock() serverOption {
+	return func(o *mock.Options) { o.Clock = mock.NewVirtualClock(frozenNow) }
+}
+
+func (ts *testServer) advance(t *testing.T, d string) {
+	t.Helper()
+	if res := ts.call(t, "POST", "/__mock/clock", `{"advance":"`+d+`"}`); res.Status != 200 {
+		t.Fatalf("advance %s: %d %s", d, res.Status, res.Body)
+	}
+}
+
+// TestVirtualClockDeliversOnAdvance: a reply due in an hour, streamed a
+// word a second, arrives when the clock is moved past it — no sleep — with
+// every chunk and the reply stamped with its own due time.
+func TestVirtualClockDeliversOnAdvance(t *testing.T) {
+	ts := startServer(t, mapFS(map[string]string{"default.yaml": `
+scenario:
+  name: default
+  rules:
+    - when: {sender_type: user}
+      reply: {after: 1h, text: "one two three", stream: {chunk: word, interval: 1s}}
+`}), withVirtualClock())
+	res := ts.sendA(t, `{"sender_id":"u","sender_type":"user","text":"hi"}`)
+	conv := res.json(t)["data"].(map[string]any)["conversation_id"].(string)
+	ts.advance(t, "59m")
+	if n := len(ts.messagesA(t, conv)); n != 1 {
+		t.Fatalf("%d messages after 59 minutes, want 1", n)
+	}
+	ts.advance(t, "2m") // the answer comes back once everything due is delivered
+	msgs := ts.messagesA(t, conv)
+	if len(msgs) != 2 || msgs[1].Text != "one two three" {
+		t.Fatalf("after an hour: %+v", msgs)
+	}
+	var feed struct {
+		Data struct {
+			Events []struct {
+				Type      string `json:"type"`
+				CreatedAt string `json:"created_at"`
+			} `json:"events"`
+		} `json:"data"`
+	}
+	_ = json.Unmarshal(ts.call(t, "GET", "/v1/events?limit=100", "", "Authorization: Bearer k").Body, &feed)
+	var got []string
+	for _, ev := range feed.Data.Events {
+		got = append(got, ev.Type+"@"+ev.CreatedAt)
+	}
+	want := []string{
+		"message.created@2026-03-15T14:22:11Z",
+		"message.delta@2026-03-15T15:22:11Z", "message.delta@2026-03-15T15:22:12Z", "message.delta@2026-03-15T15:22:13Z",
+		"message.created@2026-03-15T15:22:14Z",
+	}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("events\n got %v\nwant %v", got, want)
+	}
+	if st := ts.status(t); st.Scheduler.Pending != 0 {
+		t.Errorf("%d jobs still scheduled", st.Scheduler.Pending)
+	}
+}
+
+// TestVirtualClockOrdersReplies: two replies due 20ms and 1ms after two
+// sends land in due-time order, whatever the wall clock did meanwhile.
+func TestVirtualClockOrdersReplies(t *testing.T) {
+	ts := startServer(t, mapFS(map[string]string{"default.yaml": `
+scenario:
+  name: default
+  rules:
+    - when: {text: slow}
+      reply: {after: 20ms, text: "to slow"}
+    - when: {text: fast}
+      reply: {after: 1ms, text: "to fast"}
+`}), withVirtualClock())
+	res := ts.sendA(t, `{"sender_id":"u","sender_type":"user","text":"slow"}`)
+	conv := res.json(t)["data"].(map[string]any)["conversation_id"].(string)
+	ts.sendA(t, fmt.Sprintf(`{"conversation_id":%q,"sender_id":"u","sender_type":"user","text":"fast"}`, conv))
+	ts.advance(t, "1s")
+	var texts []string
+	for _, m := range ts.messagesA(t, conv) {
+		texts = append(texts, m.Text)
+	}
+	if got := strings.Join(texts, ","); got != "slow,fast,to fast,to slow" {
+		t.Errorf("order %s, want slow,fast,to fast,to slow", got)
+	}
+}
+
+// TestVirtualClockLatency: a response's latency waits on the virtual
+// clock too: the request is answered when the clock is moved past it.
+func TestVirtualClockLatency(t *testing.T) {
+	ts := startServer(t, mapFS(map[string]string{"default.yaml": `
+scenario:
+  name: default
+  rules:
+    - respond: {latency: 5s}
+`}), withVirtualClock())
+	done := make(chan response, 1)
+	go func() { done <- ts.sendA(t, `{"sender_id":"u","sender_type":"user","text":"hi"}`) }()
+	eventually(t, "the request to wait on the clock", func() bool {
+		var st struct{ Waiting int }
+		_ = json.Unmarshal(ts.call(t, "GET", "/__mock/status", "").Body, &st)
+		return st.Waiting == 1
+	})
+	ts.advance(t, "4s")
+	select {
+	case res := <-done:
+		t.Fatalf("answered before its latency was over: %d", res.Status)
+	default:
+	}
+	ts.advance(t, "1s")
+	select {
+	case res := <-done:
+		if res.Status != 200 {
+			t.Fatalf("%d %s", res.Status, res.Body)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("not answered after the clock passed its latency")
+	}
+}
