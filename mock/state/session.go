@@ -37,7 +37,7 @@ type Session struct {
 	scenario string // active scenario; "" = the server's
 	rules    map[string]*RuleRuntime
 	added    map[string]AddedScenario // scenarios added over the admin API for this session
-	epoch    uint64 // bumped by Reset: replies planned before it are dropped
+	epoch    uint64                   // bumped by Reset: replies planned before it are dropped
 
 	lastUsed atomic.Uint64 // the Store's use counter when last used: recency without a clock
 
