@@ -3,7 +3,10 @@ package mock_test
 import (
 	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -125,4 +128,42 @@ scenario:
 	case <-time.After(10 * time.Second):
 		t.Fatal("not answered after the clock passed its latency")
 	}
+}
+
+// TestVirtualClockWebhookBackoff: a failed delivery's retry is due on the
+// virtual clock: it goes out when the clock passes its back-off.
+func TestVirtualClockWebhookBackoff(t *testing.T) {
+	var mu sync.Mutex
+	calls := 0
+	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		calls++
+		first := calls == 1
+		mu.Unlock()
+		if first {
+			w.WriteHeader(500)
+		}
+	}))
+	defer receiver.Close()
+	settings := "settings:\n  webhooks:\n    - {url: " + receiver.URL + ", secret: whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw}\n"
+	ts := startServer(t, mapFS(map[string]string{"s.yaml": settings}), withVirtualClock())
+	ts.sendA(t, `{"sender_id":"u","sender_type":"agent","text":"hook"}`)
+	failed := func() bool {
+		var list struct {
+			Deliveries []mock.DeliveryAttempt `json:"deliveries"`
+		}
+		_ = json.Unmarshal(ts.call(t, "GET", "/__mock/webhooks/deliveries", "").Body, &list)
+		return len(list.Deliveries) == 1 && list.Deliveries[0].Status == 500 && !list.Deliveries[0].Pending
+	}
+	eventually(t, "the first attempt to fail", failed)
+	time.Sleep(50 * time.Millisecond) // real time passes: on a virtual clock, no retry
+	if !failed() {
+		t.Fatal("a retry went out before the clock moved")
+	}
+	ts.advance(t, "500ms")
+	eventually(t, "the retry", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return calls == 2
+	})
 }

@@ -201,8 +201,13 @@ func (wh *webhooks) attempt(ctx context.Context, d *delivery) {
 		backoff := webhookFirstBackoff << (d.attempt - 1)
 		next := *d
 		next.attempt++
-		done.NextRetryAt = end.Add(backoff).UTC().Format(time.RFC3339Nano) // from the end, as it is scheduled
-		wh.jobs.at(time.Now().Add(backoff), func() { wh.enqueue(&next) })  // still held
+		// From the end, as it is scheduled: on a virtual clock, on its time.
+		due := end.Add(backoff)
+		if wh.jobs.clock.Virtual() {
+			due = wh.jobs.after(backoff)
+		}
+		done.NextRetryAt = due.UTC().Format(time.RFC3339Nano)
+		wh.jobs.at(due, func() { wh.enqueue(&next) }) // still held
 	} else {
 		wh.finish(d)
 	}

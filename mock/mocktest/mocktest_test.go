@@ -193,3 +193,40 @@ func TestGoldenReplay(t *testing.T) {
 		t.Fatalf("replay differs from testdata/replay.golden\ngot:\n%s\nwant:\n%s", got, want)
 	}
 }
+
+// TestVirtualClockAndAddedScenario: a test that needs a reply due in an
+// hour and a stub of its own takes no time and writes no file.
+func TestVirtualClockAndAddedScenario(t *testing.T) {
+	mm := mocktest.New(t, mocktest.WithVirtualClock(), mocktest.WithSeed(1)).Session("suite")
+	if err := mm.AddScenario("late-bot", `
+rules:
+  - when: {sender_type: user}
+    reply: {after: 1h, text: "finally"}
+`); err != nil {
+		t.Fatal(err)
+	}
+	if err := mm.SetScenario("late-bot"); err != nil {
+		t.Fatal(err)
+	}
+	status, body := do(t, "POST", mm.URL+"/v1/messages", `{"sender_id":"u","sender_type":"user","text":"hello?"}`,
+		"Authorization: Bearer k", "Content-Type: application/json", "X-Mock-Session: suite")
+	if status != 200 {
+		t.Fatalf("%d %s", status, body)
+	}
+	var sent struct {
+		Data struct {
+			ConversationID string `json:"conversation_id"`
+		} `json:"data"`
+	}
+	_ = json.Unmarshal([]byte(body), &sent)
+	if err := mm.Advance(time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	_, list := do(t, "GET", mm.URL+"/v1/conversations/"+sent.Data.ConversationID+"/messages", "", "Authorization: Bearer k", "X-Mock-Session: suite")
+	if !strings.Contains(list, `"text":"finally"`) {
+		t.Errorf("no reply an hour later: %s", list)
+	}
+	if err := mm.AddScenario("broken", "rules: [{respond: {status: 42}}]"); err == nil || !strings.Contains(err.Error(), "scenarios/broken:1:") {
+		t.Errorf("a broken scenario: %v, want its line and column", err)
+	}
+}
