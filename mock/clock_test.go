@@ -167,3 +167,38 @@ func TestVirtualClockWebhookBackoff(t *testing.T) {
 		return calls == 2
 	})
 }
+
+// BenchmarkVirtualClockConversation: a 100-message conversation whose
+// every message is answered 2 s later — 200 s of scripted time — under the
+// virtual clock: each send, then a 2 s advance that delivers the reply.
+func BenchmarkVirtualClockConversation(b *testing.B) {
+	ts := startServer(b, mapFS(map[string]string{"default.yaml": `
+scenario:
+  name: default
+  rules:
+    - when: {sender_type: user}
+      reply: {after: 2s, text: "{{ Sentence 6 }}"}
+`}), withVirtualClock())
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		session := fmt.Sprintf("X-Mock-Session: bench-%d", i)
+		conv := ""
+		for m := 0; m < 100; m++ {
+			body := `{"sender_id":"u","sender_type":"user","text":"hi"}`
+			if conv != "" {
+				body = `{"conversation_id":"` + conv + `","sender_id":"u","sender_type":"user","text":"hi"}`
+			}
+			res := ts.sendA(b, body, session)
+			if conv == "" {
+				conv = res.json(b)["data"].(map[string]any)["conversation_id"].(string)
+			}
+			if res := ts.call(b, "POST", "/__mock/clock", `{"advance":"2s"}`); res.Status != 200 {
+				b.Fatal(res.Status)
+			}
+		}
+		if n := len(ts.messagesA(b, conv, session)); n != 200 {
+			b.Fatalf("%d messages", n)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/conversation")
+}

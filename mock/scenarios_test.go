@@ -228,9 +228,9 @@ type messageA struct {
 	ReplyTo    string `json:"reply_to_message_id"`
 }
 
-func (ts *testServer) messagesA(t *testing.T, conv string) []messageA {
+func (ts *testServer) messagesA(t testing.TB, conv string, headers ...string) []messageA {
 	t.Helper()
-	res := ts.call(t, "GET", "/v1/conversations/"+conv+"/messages", "", "Authorization: Bearer k")
+	res := ts.call(t, "GET", "/v1/conversations/"+conv+"/messages?limit=1000", "", append([]string{"Authorization: Bearer k"}, headers...)...)
 	var v struct {
 		Data struct {
 			Messages []messageA `json:"messages"`

@@ -127,3 +127,33 @@ func TestHealth(t *testing.T) {
 		t.Fatalf("health where nothing listens: %v, want exit 1", err)
 	}
 }
+
+// TestClockFlag: --clock virtual (or MSGMOCK_CLOCK) makes the built-in
+// auto-reply wait for the clock to be moved; a bad value is refused.
+func TestClockFlag(t *testing.T) {
+	inTempDir(t)
+	r := start(t, map[string]string{"MSGMOCK_CLOCK": "virtual"}, "--now", "2026-03-15T14:22:11Z")
+	status, body := post(t, r.url+"/v1/messages", `{"conversation_id":"con_9s2kd81","sender_id":"u","sender_type":"user","text":"hi"}`,
+		"Authorization: Bearer k", "Content-Type: application/json")
+	if status != 200 || !strings.Contains(string(body), `"auto_reply_enqueued":true`) {
+		t.Fatalf("%d %s", status, body)
+	}
+	count := func() int {
+		_, b := get(t, r.url+"/v1/conversations/con_9s2kd81/messages", "Authorization: Bearer k")
+		return strings.Count(string(b), `"id":"msg_`)
+	}
+	before := count()
+	status, body = post(t, r.url+"/__mock/clock", `{"advance":"1m"}`)
+	if status != 200 || !strings.Contains(string(body), `"mode":"virtual"`) || !strings.Contains(string(body), `"now":"2026-03-15T14:23:11Z"`) {
+		t.Fatalf("clock: %d %s", status, body)
+	}
+	if after := count(); after != before+1 {
+		t.Errorf("messages %d before the move, %d after; want the reply delivered by it", before, after)
+	}
+	var out, errOut bytes.Buffer
+	var code exitCode
+	if err := run(context.Background(), []string{"--clock", "sundial"}, func(string) string { return "" }, &out, &errOut); !errors.As(err, &code) || code != 2 ||
+		!strings.Contains(errOut.String(), "--clock must be wall or virtual") {
+		t.Errorf("--clock sundial: %v %q", err, errOut.String())
+	}
+}

@@ -112,7 +112,17 @@ func waitHealthy(t *testing.T, url string) {
 
 func post(t *testing.T, url, body string, headers ...string) (int, []byte) {
 	t.Helper()
-	req, _ := http.NewRequest("POST", url, strings.NewReader(body))
+	return send(t, "POST", url, body, headers...)
+}
+
+func get(t *testing.T, url string, headers ...string) (int, []byte) {
+	t.Helper()
+	return send(t, "GET", url, "", headers...)
+}
+
+func send(t *testing.T, method, url, body string, headers ...string) (int, []byte) {
+	t.Helper()
+	req, _ := http.NewRequest(method, url, strings.NewReader(body))
 	for _, h := range headers {
 		k, v, _ := strings.Cut(h, ":")
 		req.Header.Set(strings.TrimSpace(k), strings.TrimSpace(v))
