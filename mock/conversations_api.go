@@ -292,20 +292,7 @@ func (s *Server) sendA(w http.ResponseWriter, r *http.Request, set *scenarios.Se
 		SenderID: req.SenderID, Role: req.SenderType, Text: req.Text, Metadata: req.Metadata,
 		ReplyTo: req.ReplyTo, CreatedAt: now,
 	}
-	sess.Add(conv, m)
-	var planned []plannedReply
-	if req.AutoReply {
-		planned = drawReplies(sess, outcome.rule, conv, m)
-	}
-	epoch := sess.Epoch()
-	sess.Unlock()
-	scheduled := 0
-	if len(planned) > 0 {
-		s.renderReplies(planned, outcome.rule, m, r)
-		sess.Lock()
-		_, scheduled = s.scheduleReplies(sess, epoch, conv, planned, now)
-		sess.Unlock()
-	}
+	_, scheduled := s.storeWithReplies(sess, conv, m, outcome.rule, req.AutoReply, r, now)
 	if !s.clock.Sleep(r.Context(), outcome.latency) {
 		return
 	}

@@ -135,6 +135,28 @@ type delta struct {
 	text    string
 }
 
+// storeWithReplies stores m and, when replies is true, the rule's replies
+// to it: drawn with sess locked, rendered with no lock, then stored
+// (inline) or scheduled with sess locked again. Called with sess locked;
+// returns with it unlocked, giving the inline replies stored and how many
+// were scheduled.
+func (s *Server) storeWithReplies(sess *state.Session, conv *state.Conversation, m *state.Message, rule *scenarios.Rule, replies bool, r *http.Request, now time.Time) ([]*state.Message, int) {
+	sess.Add(conv, m)
+	var planned []plannedReply
+	if replies {
+		planned = drawReplies(sess, rule, conv, m)
+	}
+	epoch := sess.Epoch()
+	sess.Unlock()
+	if len(planned) == 0 {
+		return nil, 0
+	}
+	s.renderReplies(planned, rule, m, r)
+	sess.Lock()
+	defer sess.Unlock()
+	return s.scheduleReplies(sess, epoch, conv, planned, now)
+}
+
 // drawReplies draws the rule's replies to m. Called with sess locked.
 func drawReplies(sess *state.Session, rule *scenarios.Rule, conv *state.Conversation, m *state.Message) []plannedReply {
 	if rule == nil || len(rule.Replies) == 0 {

@@ -418,17 +418,7 @@ func (s *Server) createB(w http.ResponseWriter, r *http.Request, set *scenarios.
 		CreatedAt: now, WorkspaceID: ws, OwnerID: tok.OwnerID, MessageType: req.MessageType,
 		Tags: req.Tags, ToolCalls: req.ToolCalls, Attachments: req.Attachments, SentAt: sentAt, SentInstant: sentInstant, Checksum: state.Checksum(req.Content),
 	}
-	sess.Add(conv, m)
-	planned := drawReplies(sess, outcome.rule, conv, m)
-	epoch := sess.Epoch()
-	sess.Unlock()
-	var inline []*state.Message
-	if len(planned) > 0 {
-		s.renderReplies(planned, outcome.rule, m, r)
-		sess.Lock()
-		inline, _ = s.scheduleReplies(sess, epoch, conv, planned, now)
-		sess.Unlock()
-	}
+	inline, _ := s.storeWithReplies(sess, conv, m, outcome.rule, true, r, now)
 	if !s.clock.Sleep(r.Context(), outcome.latency) {
 		return
 	}
