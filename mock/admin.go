@@ -149,9 +149,7 @@ func (s *Server) handleReset() http.Handler {
 			// added for every session go.
 			name := s.startScenario
 			s.scenario.Store(&name)
-			s.added.mu.Lock()
-			s.added.all = nil
-			s.added.mu.Unlock()
+			s.added.update(func(m map[string]state.AddedScenario) bool { clear(m); return true })
 		}
 		writeJSON(w, http.StatusOK, map[string]string{"status": "reset"})
 	})

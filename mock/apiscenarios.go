@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strconv"
 	"sync"
+	"sync/atomic"
 
 	"github.com/msgmock/msgmock/mock/state"
 	"github.com/msgmock/msgmock/scenarios"
@@ -19,27 +20,49 @@ import (
 // maxAddedScenarios bounds how many one session (or the server) may hold.
 const maxAddedScenarios = 100
 
-// addedScenarios are the server-wide ones.
+// addedScenarios are the server-wide ones. Requests read them on every
+// rule evaluation, so the map is immutable and read through an atomic
+// pointer; writers (admin requests) copy it under mu.
 type addedScenarios struct {
-	mu  sync.RWMutex
-	all map[string]state.AddedScenario
+	mu  sync.Mutex
+	all atomic.Pointer[map[string]state.AddedScenario]
 }
 
 func (a *addedScenarios) get(name string) (state.AddedScenario, bool) {
-	a.mu.RLock()
-	defer a.mu.RUnlock()
-	sc, ok := a.all[name]
+	m := a.all.Load()
+	if m == nil {
+		return state.AddedScenario{}, false
+	}
+	sc, ok := (*m)[name]
 	return sc, ok
 }
 
 func (a *addedScenarios) names() []string {
-	a.mu.RLock()
-	defer a.mu.RUnlock()
-	out := make([]string, 0, len(a.all))
-	for n := range a.all {
+	m := a.all.Load()
+	if m == nil {
+		return nil
+	}
+	out := make([]string, 0, len(*m))
+	for n := range *m {
 		out = append(out, n)
 	}
 	return out
+}
+
+// update replaces the map with change applied to a copy of it; change
+// reports whether to publish the copy.
+func (a *addedScenarios) update(change func(m map[string]state.AddedScenario) bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	next := map[string]state.AddedScenario{}
+	if cur := a.all.Load(); cur != nil {
+		for k, v := range *cur {
+			next[k] = v
+		}
+	}
+	if change(next) {
+		a.all.Store(&next)
+	}
 }
 
 // lookupScenario finds the scenario a request names: one its session
@@ -98,15 +121,13 @@ func (s *Server) handlePutScenario() http.Handler {
 			}
 			sess.Unlock()
 		} else {
-			s.added.mu.Lock()
-			if s.added.all == nil {
-				s.added.all = map[string]state.AddedScenario{}
-			}
-			_, replacing := s.added.all[name]
-			if full = !replacing && len(s.added.all) >= maxAddedScenarios; !full {
-				s.added.all[name] = added
-			}
-			s.added.mu.Unlock()
+			s.added.update(func(m map[string]state.AddedScenario) bool {
+				_, replacing := m[name]
+				if full = !replacing && len(m) >= maxAddedScenarios; !full {
+					m[name] = added
+				}
+				return !full
+			})
 		}
 		if full {
 			writeAdminError(w, http.StatusConflict, "at most "+strconv.Itoa(maxAddedScenarios)+" added scenarios are kept; delete one first")
@@ -146,10 +167,11 @@ func (s *Server) handleDeleteScenario() http.Handler {
 		name := pathVar(w, "name")
 		removed := false
 		if r.Header.Get("X-Mock-Session") == "" {
-			s.added.mu.Lock()
-			_, removed = s.added.all[name]
-			delete(s.added.all, name)
-			s.added.mu.Unlock()
+			s.added.update(func(m map[string]state.AddedScenario) bool {
+				_, removed = m[name]
+				delete(m, name)
+				return removed
+			})
 		} else {
 			sess := s.lockSession(r, s.config(w))
 			removed = sess.RemoveScenario(name)

@@ -93,11 +93,6 @@ func (c *Clock) Set(t time.Time) time.Time {
 	return c.nowLocked()
 }
 
-// Advance moves the clock by d and returns the new time.
-func (c *Clock) Advance(d time.Duration) time.Time {
-	return c.Set(c.Now().Add(d))
-}
-
 // Frozen reports whether the clock stands still between moves.
 func (c *Clock) Frozen() bool {
 	c.mu.Lock()

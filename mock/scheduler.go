@@ -143,13 +143,6 @@ func (s *scheduler) stats() schedulerStats {
 	return schedulerStats{Pending: len(s.jobs) + s.running, Bytes: s.bytes, Refused: s.refused, Panics: s.panics}
 }
 
-// pending returns how many jobs wait or run.
-func (s *scheduler) pending() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.jobs) + s.running
-}
-
 // run executes jobs as they come due until ctx ends; jobs still pending
 // then are dropped. On a virtual clock it runs only what is due already;
 // moving the clock (advanceTo) runs the rest.

@@ -29,7 +29,7 @@ func TestSchedulerSurvivesAPanickingJob(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("the job after a panicking one never ran")
 	}
-	for s.pending() > 0 {
+	for s.stats().Pending > 0 {
 		time.Sleep(time.Millisecond)
 	}
 	if st := s.stats(); st.Panics != 1 || st.Bytes != 0 {
