@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sort"
 	"strconv"
+	"strings"
 
 	"github.com/msgmock/msgmock/mock/state"
 	"github.com/msgmock/msgmock/scenarios"
@@ -28,6 +29,9 @@ func (s *Server) requireAdminToken(next http.Handler) http.Handler {
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		tok, _ := bearer(r.Header)
+		if tok == "" && strings.HasSuffix(r.URL.Path, "/events/stream") {
+			tok = r.URL.Query().Get("access_token") // an EventSource cannot send headers
+		}
 		if subtle.ConstantTimeCompare([]byte(tok), []byte(s.adminToken)) != 1 {
 			w.Header().Set("WWW-Authenticate", "Bearer")
 			writeAdminError(w, http.StatusUnauthorized, "the admin API requires Authorization: Bearer <admin token>")
@@ -52,7 +56,9 @@ type wireReload struct {
 type wireStatus struct {
 	Version        string               `json:"version"`
 	Fixtures       string               `json:"fixtures"`
-	ActiveScenario string               `json:"active_scenario"`
+	ActiveScenario string               `json:"active_scenario"` // of the request's session (X-Mock-Session)
+	ServerScenario string               `json:"server_scenario"` // of the server: sessions that chose none run it
+	Auth           wireAuth             `json:"auth"`
 	Scenarios      []string             `json:"scenarios"`
 	Reload         wireReload           `json:"reload"`
 	Generation     int                  `json:"generation"`
@@ -63,6 +69,23 @@ type wireStatus struct {
 	Evicted        state.EvictionCounts `json:"evicted"` // what retention limits and the memory budget evicted since start
 	Runtime        wireRuntime          `json:"runtime"`
 	Loaded         wireLoaded           `json:"loaded"` // what the fixtures in use hold
+}
+
+// wireAuth tells a client (the inspector's composer) which API keys work.
+type wireAuth struct {
+	Mode string   `json:"mode"` // any | listed
+	Keys []string `json:"keys"` // the listed keys that are not expired
+}
+
+func authOf(set *scenarios.Set) wireAuth {
+	a := wireAuth{Mode: string(set.Settings.Auth.Mode), Keys: []string{}}
+	for k, t := range set.Settings.Auth.Tokens {
+		if !t.Expired {
+			a.Keys = append(a.Keys, k)
+		}
+	}
+	sort.Strings(a.Keys)
+	return a
 }
 
 type wireLoaded struct {
@@ -110,6 +133,8 @@ func (s *Server) handleStatus() http.Handler {
 			Version:        s.version,
 			Fixtures:       s.fixtures.Source(),
 			ActiveScenario: s.activeScenario(r, set),
+			ServerScenario: *s.scenario.Load(),
+			Auth:           authOf(set),
 			Scenarios:      names,
 			Reload:         wireReload{OK: st.OK, At: st.At.Format(time.RFC3339Nano), Errors: errs},
 			Generation:     st.Generation,
@@ -171,13 +196,22 @@ func (s *Server) handleRequests() http.Handler {
 			}
 			limit = n
 		}
+		var after uint64
+		if v := q.Get("after"); v != "" {
+			n, err := strconv.ParseUint(strings.TrimPrefix(v, "req_"), 10, 64)
+			if err != nil || !strings.HasPrefix(v, "req_") {
+				writeAdminError(w, http.StatusBadRequest, "after must be a request id such as req_000012")
+				return
+			}
+			after = n
+		}
 		path := q.Get("path")
 		set := s.config(w)
 		sess := s.session(r, set)
 		sess.Lock()
 		var picked []*state.JournalEntry
 		for _, e := range sess.Journal() {
-			if path == "" || e.Path == path {
+			if e.Seq > after && (path == "" || e.Path == path) {
 				picked = append(picked, e)
 			}
 		}

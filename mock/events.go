@@ -58,7 +58,7 @@ type eventFilter struct {
 }
 
 func (f eventFilter) match(ev *state.Event) bool {
-	return ev.Message.API == f.api && (f.conversationID == "" || ev.Message.ConversationID == f.conversationID)
+	return (f.api == apiAll || ev.Message.API == f.api) && (f.conversationID == "" || ev.Message.ConversationID == f.conversationID)
 }
 
 type eventsPage struct {

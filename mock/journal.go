@@ -19,6 +19,7 @@ func (s *Server) record(r *http.Request, ex *exchange, set *scenarios.Set, elaps
 		At: s.clock.Now(), Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery,
 		Header: r.Header, Body: ex.body, Status: finalStatus(r, ex),
 		Scenario: ex.scenario, Rule: ex.rule, Duration: elapsed,
+		RespHeader: ex.ResponseWriter.Header(), RespBody: ex.resp, RespBodyTruncated: ex.respMore,
 	}
 	sess := s.lockSession(r, set)
 	sess.Record(e)
@@ -40,34 +41,59 @@ type wireJournalEntry struct {
 	Scenario         string  `json:"scenario"`
 	Rule             string  `json:"rule"`
 	DurationMS       float64 `json:"duration_ms"`
+	// The response as msgmock wrote it: the headers it set (net/http adds
+	// Date, and Content-Length or chunked framing) and the body.
+	Response wireJournalResponse `json:"response"`
+}
+
+type wireJournalResponse struct {
+	Headers          map[string]string `json:"headers"`
+	Body             any               `json:"body"`
+	BodyTruncated    bool              `json:"body_truncated,omitempty"`
+	HeadersTruncated bool              `json:"headers_truncated,omitempty"`
 }
 
 func wireJournal(e *state.JournalEntry) wireJournalEntry {
-	headers := make(map[string]string, len(e.Headers))
-	for _, f := range e.Headers {
+	return wireJournalEntry{
+		ID: journalID(e.Seq), At: e.At.Format(time.RFC3339Nano),
+		Method: e.Method, Path: e.Path, Query: e.Query, Headers: wireHeaders(e.Headers), Body: wireBody(e.Body),
+		BodyTruncated: e.BodyTruncated, HeadersTruncated: e.HeaderTruncated,
+		Status: e.Status, Scenario: e.Scenario, Rule: e.Rule,
+		DurationMS: float64(e.Duration.Microseconds()) / 1000,
+		Response: wireJournalResponse{
+			Headers: wireHeaders(e.RespHeaders), Body: wireBody(e.RespBody),
+			BodyTruncated: e.RespBodyTruncated, HeadersTruncated: e.RespHeaderTruncated,
+		},
+	}
+}
+
+func journalID(seq uint64) string { return fmt.Sprintf("req_%06d", seq) }
+
+// wireHeaders joins repeated fields with ", " as HTTP allows.
+func wireHeaders(fields []state.HeaderField) map[string]string {
+	headers := make(map[string]string, len(fields))
+	for _, f := range fields {
 		if prev, ok := headers[f.Name]; ok {
 			headers[f.Name] = prev + ", " + f.Value
 		} else {
 			headers[f.Name] = f.Value
 		}
 	}
-	var body any
+	return headers
+}
+
+// wireBody shows a body as JSON when it is JSON (a truncated body is not,
+// and shows as text), else as text.
+func wireBody(b []byte) any {
 	switch {
-	case len(e.Body) == 0:
-		body = nil
-	case json.Valid(e.Body):
-		body = json.RawMessage(e.Body)
-	case utf8.Valid(e.Body):
-		body = string(e.Body)
+	case len(b) == 0:
+		return nil
+	case json.Valid(b):
+		return json.RawMessage(b)
+	case utf8.Valid(b):
+		return string(b)
 	default:
-		body = strings.ToValidUTF8(string(e.Body), "\uFFFD")
-	}
-	return wireJournalEntry{
-		ID: fmt.Sprintf("req_%06d", e.Seq), At: e.At.Format(time.RFC3339Nano),
-		Method: e.Method, Path: e.Path, Query: e.Query, Headers: headers, Body: body,
-		BodyTruncated: e.BodyTruncated, HeadersTruncated: e.HeaderTruncated,
-		Status: e.Status, Scenario: e.Scenario, Rule: e.Rule,
-		DurationMS: float64(e.Duration.Microseconds()) / 1000,
+		return strings.ToValidUTF8(string(b), "\uFFFD")
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/msgmock/msgmock/mock/state"
 	"github.com/msgmock/msgmock/scenarios"
 )
 
@@ -36,6 +37,8 @@ type exchange struct {
 	set      *scenarios.Set    // the configuration this request runs on, start to end
 	surface  *surface          // the route group that answered; set by routes.go
 	vars     map[string]string // route variables, kept with the pooled exchange
+	resp     []byte            // the response body as written, up to the journal's limit (journaled surfaces only); reused
+	respMore bool              // more was written than resp holds
 }
 
 var exchangePool = sync.Pool{New: func() any { return new(exchange) }}
@@ -50,6 +53,14 @@ func (e *exchange) WriteHeader(code int) {
 func (e *exchange) Write(b []byte) (int, error) {
 	if e.status == 0 {
 		e.status = http.StatusOK
+	}
+	if e.surface != nil && e.surface.journaled {
+		if room := state.JournalBodyLimit - len(e.resp); room >= len(b) {
+			e.resp = append(e.resp, b...)
+		} else {
+			e.resp = append(e.resp, b[:max(room, 0)]...)
+			e.respMore = true
+		}
 	}
 	return e.ResponseWriter.Write(b)
 }
@@ -99,7 +110,7 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 			return
 		}
 		ex := exchangePool.Get().(*exchange)
-		*ex = exchange{ResponseWriter: w, set: set, vars: ex.vars}
+		*ex = exchange{ResponseWriter: w, set: set, vars: ex.vars, resp: ex.resp[:0]}
 		defer exchangePool.Put(ex)
 		defer func() {
 			p := recover()

@@ -51,6 +51,17 @@ func (s *Server) router() *mux.Router {
 	adm.handle("/requests", s.handleClearRequests(), http.MethodDelete)
 	adm.handle("/webhooks/deliveries", s.handleDeliveries(), http.MethodGet)
 	adm.handle("/clock", s.handleClock(), http.MethodGet, http.MethodPost)
+	adm.handle("/requests/{id}", s.handleRequest(), http.MethodGet)
+	adm.handle("/requests/{id}/body", s.handleRequestBody(), http.MethodGet)
+	adm.handle("/sessions", s.handleSessions(), http.MethodGet)
+	adm.handle("/conversations", s.handleConversations(), http.MethodGet)
+	adm.handle("/events/stream", s.handleStream(apiAll), http.MethodGet)
+	// The inspector's page and files hold no data: they load without the
+	// admin token, and the page asks for it when the API answers 401.
+	page := adm.with(inspectorSurface)
+	page.handle("", s.handleInspectorRedirect(), http.MethodGet)
+	page.handle("/", s.handleInspector(), http.MethodGet)
+	page.handle("/inspector/{file}", s.handleInspector(), http.MethodGet)
 
 	// Outside every group, the first path segment names the API whose 404
 	// answers (`/api`, `//api/v1/messages`); anything else is the
@@ -133,6 +144,10 @@ var (
 	}
 )
 
+// inspectorSurface is the admin surface without the admin token: the
+// inspector's static files.
+var inspectorSurface = func() *surface { sf := *adminSurface; sf.adminOnly = false; return &sf }()
+
 // group is one surface's subrouter.
 type group struct {
 	s      *Server
@@ -155,6 +170,9 @@ func (s *Server) group(root *mux.Router, prefix string, sf *surface) group {
 	}))
 	return group{s: s, router: sub, sf: sf}
 }
+
+// with returns the group answering its routes as sf (its 404 and 405 stay the group's).
+func (g group) with(sf *surface) group { g.sf = sf; return g }
 
 // handle routes path (below the group's prefix) for methods; GET serves
 // HEAD too, except on a Starlette surface.

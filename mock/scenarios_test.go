@@ -76,14 +76,6 @@ func (ts *testServer) rawSend(api, text string, timeout time.Duration) (*http.Re
 	return res, err
 }
 
-type journalEntry struct {
-	Path       string  `json:"path"`
-	Status     int     `json:"status"`
-	Scenario   string  `json:"scenario"`
-	Rule       string  `json:"rule"`
-	DurationMS float64 `json:"duration_ms"`
-}
-
 func (ts *testServer) journal(t *testing.T) []journalEntry {
 	t.Helper()
 	var j struct {

@@ -11,6 +11,9 @@ import (
 	"github.com/msgmock/msgmock/scenarios"
 )
 
+// apiAll names both APIs: the admin stream's filter.
+const apiAll scenarios.API = ""
+
 const (
 	ssePingEvery    = 15 * time.Second
 	sseWriteTimeout = 10 * time.Second
@@ -18,7 +21,9 @@ const (
 )
 
 // handleStream serves the Server-Sent Events stream of one API:
-// GET /v1/events/stream and GET /api/v1/events/stream.
+// GET /v1/events/stream and GET /api/v1/events/stream; with apiAll, the
+// admin stream of both (GET /__mock/events/stream), each event's data
+// being the API's own event with an "api" key.
 //
 // A stream keeps no queue of its own: it reads the session's event log
 // from its cursor and sleeps on the log's notify channel, so a client costs
@@ -30,7 +35,9 @@ func (s *Server) handleStream(api scenarios.API) http.Handler {
 		set := s.config(w)
 		filter := eventFilter{api: api, conversationID: r.URL.Query().Get("conversation_id")}
 		workspace := ""
-		if api == scenarios.APIWorkspace {
+		if api == apiAll {
+			// The admin stream: its route is guarded by the admin token.
+		} else if api == scenarios.APIWorkspace {
 			tok, ok := authorizeB(w, r, set, true)
 			if !ok {
 				return
@@ -135,8 +142,11 @@ func writeSSE(buf *bytes.Buffer, enc *json.Encoder, ev *state.Event, api scenari
 	buf.WriteString(ev.Type)
 	buf.WriteString("\ndata: ")
 	var data any = renderEvent(ev)
-	if api == scenarios.APIWorkspace {
+	switch api {
+	case scenarios.APIWorkspace:
 		data = eventData(ev)
+	case apiAll:
+		data = adminEvent{API: string(ev.Message.API), wireEvent: renderEvent(ev)}
 	}
 	_ = enc.Encode(data) // ends with the newline that ends the data line
 	buf.WriteByte('\n')

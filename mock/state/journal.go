@@ -41,15 +41,24 @@ type JournalEntry struct {
 	HeaderTruncated bool          // headers over the limit were cut
 	BodyTruncated   bool          // the body was longer than JournalBodyLimit
 
+	// The response, capped the same way: the headers msgmock set (not those
+	// net/http adds, such as Date) and the body it wrote. RespBody may be a
+	// reused buffer: Record copies it.
+	RespHeader          map[string][]string
+	RespBody            []byte
+	RespHeaders         []HeaderField
+	RespHeaderTruncated bool
+	RespBodyTruncated   bool // more than JournalBodyLimit bytes were written
+
 	size int64
 }
 
 // HeaderField is one header line the journal kept.
 type HeaderField struct{ Name, Value string }
 
-// capture copies the headers into one compact block (the request's map,
+// capture copies the headers into one compact block each (a header map,
 // with a string and a slice per value, would cost several times its bytes),
-// cuts what is over the limits, and sizes the entry.
+// copies the bodies, cuts what is over the limits, and sizes the entry.
 func (e *JournalEntry) capture() {
 	if len(e.Body) > JournalBodyLimit {
 		e.Body = append([]byte(nil), e.Body[:JournalBodyLimit]...)
@@ -57,18 +66,40 @@ func (e *JournalEntry) capture() {
 	} else if cap(e.Body) > 2*len(e.Body)+64 {
 		e.Body = append([]byte(nil), e.Body...) // do not pin a larger read buffer
 	}
+	if len(e.RespBody) > JournalBodyLimit {
+		e.RespBody, e.RespBodyTruncated = e.RespBody[:JournalBodyLimit], true
+	}
+	if len(e.RespBody) > 0 {
+		e.RespBody = append([]byte(nil), e.RespBody...)
+	} else {
+		e.RespBody = nil
+	}
+	var n, rn int
+	e.Headers, n, e.HeaderTruncated = compactHeaders(e.Header)
+	e.RespHeaders, rn, e.RespHeaderTruncated = compactHeaders(e.RespHeader)
+	e.Header, e.RespHeader = nil, nil
+	e.size = journalOverhead + int64(n+cap(e.Headers)*headerFieldOverhead+cap(e.Body)+
+		rn+cap(e.RespHeaders)*headerFieldOverhead+cap(e.RespBody)+
+		len(e.Method)+len(e.Path)+len(e.Query)+len(e.Scenario)+len(e.Rule))
+}
+
+// compactHeaders keeps up to JournalHeaderLimit bytes of h in one block
+// and reports the bytes kept and whether anything was cut.
+func compactHeaders(h map[string][]string) (fields []HeaderField, n int, truncated bool) {
+	if len(h) == 0 {
+		return nil, 0, false
+	}
 	// One pass over the map (its order changes between passes): pick the
 	// fields, then copy them into one block.
-	fields := make([]HeaderField, 0, len(e.Header))
-	n := 0
-	for k, vs := range e.Header {
+	fields = make([]HeaderField, 0, len(h))
+	for k, vs := range h {
 		for _, v := range vs {
 			if len(v) > JournalHeaderValueLimit {
 				v = v[:JournalHeaderValueLimit] + "…[" + strconv.Itoa(len(v)) + " bytes]"
-				e.HeaderTruncated = true
+				truncated = true
 			}
 			if n+len(k)+len(v) > JournalHeaderLimit {
-				e.HeaderTruncated = true
+				truncated = true
 				continue
 			}
 			fields = append(fields, HeaderField{Name: k, Value: v})
@@ -86,8 +117,5 @@ func (e *JournalEntry) capture() {
 		fields[i] = HeaderField{Name: block[:len(f.Name)], Value: block[len(f.Name) : len(f.Name)+len(f.Value)]}
 		block = block[len(f.Name)+len(f.Value):]
 	}
-	e.Headers = fields
-	e.Header = nil
-	e.size = journalOverhead + int64(n+cap(fields)*headerFieldOverhead+cap(e.Body)+
-		len(e.Method)+len(e.Path)+len(e.Query)+len(e.Scenario)+len(e.Rule))
+	return fields, n, truncated
 }

@@ -20,6 +20,7 @@ package state
 
 import (
 	"log/slog"
+	"sort"
 	"sync"
 	"sync/atomic"
 
@@ -270,4 +271,26 @@ func (s *Session) largestConversation(m *Message) *Conversation {
 		consider(c)
 	}
 	return big
+}
+
+// SessionIDs returns the ids of the named sessions, most recently used first.
+func (st *Store) SessionIDs() []string {
+	st.mu.RLock()
+	type used struct {
+		id   string
+		tick uint64
+	}
+	all := make([]used, 0, len(st.all))
+	for id, s := range st.all {
+		if id != "" {
+			all = append(all, used{id, s.lastUsed.Load()})
+		}
+	}
+	st.mu.RUnlock()
+	sort.Slice(all, func(i, j int) bool { return all[i].tick > all[j].tick })
+	ids := make([]string, len(all))
+	for i, u := range all {
+		ids[i] = u.id
+	}
+	return ids
 }
