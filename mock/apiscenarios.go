@@ -198,6 +198,10 @@ func (s *Server) handleListScenarios() http.Handler {
 		}
 		sort.Strings(server)
 		sort.Strings(session)
+		// Empty lists, not null, as the admin document has them.
+		if server == nil {
+			server = []string{}
+		}
 		if session == nil {
 			session = []string{}
 		}

@@ -103,3 +103,5 @@ func runExchanges(t *testing.T, dir string) {
 }
 
 func TestWorkspaceExchanges(t *testing.T) { runExchanges(t, "workspace") }
+
+func TestConversationsExchanges(t *testing.T) { runExchanges(t, "conversations") }

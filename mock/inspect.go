@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/msgmock/msgmock/mock/inspector"
+	"github.com/msgmock/msgmock/mock/openapi"
 	"github.com/msgmock/msgmock/mock/pydantic"
 	"github.com/msgmock/msgmock/mock/state"
 	"github.com/msgmock/msgmock/scenarios"
@@ -126,4 +127,44 @@ func (s *Server) handleRequestBody() http.Handler {
 			_, _ = w.Write(body)
 		}
 	})
+}
+
+// handleOpenAPI serves GET /__mock/openapi/{name}.json.
+func (s *Server) handleOpenAPI() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		name := exchangeOf(w).vars["name"]
+		doc, ok := openapi.Document(name)
+		if !ok {
+			writeAdminError(w, http.StatusNotFound, "no OpenAPI document "+strconv.Quote(name)+"; there are "+strings.Join(openapi.Names, ", "))
+			return
+		}
+		writeDocument(w, "application/json", doc)
+	})
+}
+
+// handleWorkspaceOpenAPI serves GET /openapi.json as the Workspace API's
+// FastAPI service does: its document byte for byte; GET and HEAD only.
+func (s *Server) handleWorkspaceOpenAPI() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			w.Header().Set("Allow", "GET, HEAD")
+			writeDetail(w, http.StatusMethodNotAllowed, "Method Not Allowed")
+			return
+		}
+		doc, _ := openapi.Document("workspace")
+		writeDocument(w, "application/json", doc)
+	})
+}
+
+// handleFixturesSchema serves GET /__mock/schema/fixtures.json.
+func (s *Server) handleFixturesSchema() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeDocument(w, "application/schema+json", scenarios.Schema())
+	})
+}
+
+func writeDocument(w http.ResponseWriter, contentType string, doc []byte) {
+	w.Header().Set("Content-Type", contentType)
+	w.Header().Set("Content-Length", strconv.Itoa(len(doc)))
+	_, _ = w.Write(doc)
 }

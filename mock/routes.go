@@ -59,6 +59,8 @@ func (s *Server) router() *mux.Router {
 	// The inspector's page and files hold no data: they load without the
 	// admin token, and the page asks for it when the API answers 401.
 	page := adm.with(inspectorSurface)
+	page.handle("/openapi/{name}.json", s.handleOpenAPI(), http.MethodGet)
+	page.handle("/schema/fixtures.json", s.handleFixturesSchema(), http.MethodGet)
 	page.handle("", s.handleInspectorRedirect(), http.MethodGet)
 	page.handle("/", s.handleInspector(), http.MethodGet)
 	page.handle("/inspector/{file}", s.handleInspector(), http.MethodGet)
@@ -66,6 +68,9 @@ func (s *Server) router() *mux.Router {
 	// Outside every group, the first path segment names the API whose 404
 	// answers (`/api`, `//api/v1/messages`); anything else is the
 	// Conversations API's, as the root of that service would answer.
+	// The Workspace API's document where its FastAPI service serves it.
+	root.Path("/openapi.json").Handler(s.surfaced(publicWorkspaceSurface, s.handleWorkspaceOpenAPI()))
+
 	root.MatcherFunc(firstSegment("api")).Handler(s.surfaced(workspaceSurface, workspaceSurface.notFound))
 	root.MatcherFunc(firstSegment("__mock")).Handler(s.surfaced(adminSurface, adminSurface.notFound))
 	root.NotFoundHandler = s.surfaced(conversationsSurface, conversationsSurface.notFound)
@@ -145,8 +150,12 @@ var (
 )
 
 // inspectorSurface is the admin surface without the admin token: the
-// inspector's static files.
+// inspector's static files and the documents, which hold no data.
 var inspectorSurface = func() *surface { sf := *adminSurface; sf.adminOnly = false; return &sf }()
+
+// publicWorkspaceSurface answers /openapi.json as the Workspace API's
+// service would, without a journal entry.
+var publicWorkspaceSurface = func() *surface { sf := *workspaceSurface; sf.journaled = false; return &sf }()
 
 // group is one surface's subrouter.
 type group struct {

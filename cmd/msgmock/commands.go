@@ -11,9 +11,11 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/msgmock/msgmock/fixtures"
+	"github.com/msgmock/msgmock/mock/openapi"
 )
 
 // initFixtures writes the built-in fixtures into a directory as a starting
@@ -58,6 +60,19 @@ func initFixtures(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "%d of %d built-in files written to %s; serve them with: msgmock --fixtures %s\n", wrote, len(entries), dir, dir)
 	return nil
+}
+
+// printOpenAPI prints one of the OpenAPI documents msgmock serves.
+func printOpenAPI(args []string, stdout, stderr io.Writer) error {
+	if len(args) != 1 {
+		return usageError(stderr, "openapi takes one document name: "+strings.Join(openapi.Names, ", "), commands["openapi"])
+	}
+	doc, ok := openapi.Document(args[0])
+	if !ok {
+		return usageError(stderr, fmt.Sprintf("no OpenAPI document %q (there are %s)", args[0], strings.Join(openapi.Names, ", ")), commands["openapi"])
+	}
+	_, err := stdout.Write(doc)
+	return err
 }
 
 // dirArg is a command's optional fixtures directory, ./fixtures by default.

@@ -57,6 +57,8 @@ Usage:
   msgmock validate [DIR]       check a fixtures directory (default ./fixtures)
   msgmock init [DIR]           write the built-in fixtures into DIR (default ./fixtures), never overwriting
   msgmock health [--addr A]    exit 0 if a msgmock answers at A (default $MSGMOCK_ADDR or 127.0.0.1:8080)
+  msgmock openapi NAME         print an OpenAPI 3.1 document: conversations | workspace | admin
+  msgmock schema               print the JSON Schema (2020-12) of a fixtures file
   msgmock version              print the version (also --version)
 
 Every command takes -h or --help. Every serve flag can also be set as
@@ -74,6 +76,8 @@ var commands = map[string]string{
 	"validate": "msgmock validate [DIR]",
 	"init":     "msgmock init [DIR]",
 	"health":   "msgmock health [--addr HOST:PORT]",
+	"openapi":  "msgmock openapi conversations|workspace|admin",
+	"schema":   "msgmock schema",
 	"version":  "msgmock version",
 }
 
@@ -100,6 +104,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return initFixtures(args, stdout, stderr)
 	case "health":
 		return health(ctx, args, getenv, stdout, stderr)
+	case "openapi":
+		return printOpenAPI(args, stdout, stderr)
+	case "schema":
+		if len(args) > 0 {
+			return usageError(stderr, "schema takes no arguments", commands["schema"])
+		}
+		_, err := stdout.Write(scenarios.Schema())
+		return err
 	case "version":
 		fmt.Fprintln(stdout, "msgmock", versionString())
 		return nil

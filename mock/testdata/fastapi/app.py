@@ -13,6 +13,7 @@ from datetime import datetime, timezone
 from typing import Any, Literal, Optional
 
 from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request
+from fastapi.responses import StreamingResponse
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field, TypeAdapter
 
@@ -79,6 +80,21 @@ class Conversations(BaseModel):
     total_count: int
 
 
+class HTTPError(BaseModel):
+    """What an HTTPException answers."""
+
+    detail: str
+
+
+# The errors the routes raise, declared so that /openapi.json documents
+# them (FastAPI documents only 422 on its own); documentation only.
+ERRORS = {
+    401: {"model": HTTPError, "description": "Not authenticated, or invalid authentication credentials"},
+    403: {"model": HTTPError, "description": "Not authorized for this workspace"},
+    404: {"model": HTTPError, "description": "Not found"},
+}
+
+
 _ts = TypeAdapter(datetime)
 
 
@@ -137,7 +153,7 @@ def workspace(token: dict, x_workspace_id: Optional[str]) -> str:
     return ws
 
 
-@app.post("/api/v1/messages", response_model=list[Message], status_code=201)
+@app.post("/api/v1/messages", response_model=list[Message], status_code=201, responses=ERRORS)
 def create_message(body: MessagesCreate, token: dict = Depends(authenticate), x_workspace_id: Optional[str] = Header(default=None)):
     ws = workspace(token, x_workspace_id)
     now = datetime.now(timezone.utc)
@@ -169,7 +185,7 @@ def instant(m: dict, key: str) -> datetime:
     return v
 
 
-@app.get("/api/v1/messages", response_model=list[Message])
+@app.get("/api/v1/messages", response_model=list[Message], responses=ERRORS)
 def list_messages(conversation_id: str, skip: int = Query(0, ge=0), limit: int = Query(100, ge=1, le=1000),
                   order_by: Literal["created_at", "updated_at", "sent_at"] = "created_at",
                   order_direction: Literal["asc", "desc"] = "asc",
@@ -184,7 +200,7 @@ def list_messages(conversation_id: str, skip: int = Query(0, ge=0), limit: int =
     return msgs[skip:skip + limit]
 
 
-@app.get("/api/v1/messages/{message_id}", response_model=Message)
+@app.get("/api/v1/messages/{message_id}", response_model=Message, responses=ERRORS)
 def get_message(message_id: str, token: dict = Depends(authenticate), x_workspace_id: Optional[str] = Header(default=None)):
     ws = workspace(token, x_workspace_id)
     for conv in STORE.values():
@@ -194,7 +210,7 @@ def get_message(message_id: str, token: dict = Depends(authenticate), x_workspac
     raise HTTPException(404, "Message not found")
 
 
-@app.get("/api/v1/conversations", response_model=Conversations)
+@app.get("/api/v1/conversations", response_model=Conversations, responses=ERRORS)
 def list_conversations(skip: int = Query(0, ge=0), limit: int = Query(100, ge=1, le=1000),
                        token: dict = Depends(authenticate), x_workspace_id: Optional[str] = Header(default=None)):
     ws = workspace(token, x_workspace_id)
@@ -207,3 +223,15 @@ def list_conversations(skip: int = Query(0, ge=0), limit: int = Query(100, ge=1,
                         message_count=len(conv["messages"])))
     out.sort(key=lambda c: parse(c["created_at"]), reverse=True)
     return {"data": out[skip:skip + limit], "total_count": len(out)}
+
+
+STREAM = {200: {"description": "Server-Sent Events: message.created and message.delta, data being the Message JSON",
+                "content": {"text/event-stream": {"schema": {"type": "string"}}}}}
+
+
+@app.get("/api/v1/events/stream", response_class=StreamingResponse, responses={**STREAM, **ERRORS})
+def events_stream(conversation_id: Optional[str] = None, token: dict = Depends(authenticate),
+                  x_workspace_id: Optional[str] = Header(default=None)):
+    """SPEC section 3's companion stream; here it sends nothing and ends (the corpus does not read it)."""
+    workspace(token, x_workspace_id)
+    return StreamingResponse(iter(()), media_type="text/event-stream")
