@@ -299,9 +299,14 @@ func (r *reader) latency(n *yaml.Node, what string, logNormal bool) *Latency {
 	if f == nil {
 		return nil
 	}
+	// A key given with a bad duration is reported once, as such, not
+	// also as missing.
+	bad := false
 	get := func(k string) (time.Duration, bool) {
 		if v := f[k]; v != nil {
-			return r.duration(v, what+"."+k)
+			d, ok := r.duration(v, what+"."+k)
+			bad = bad || !ok
+			return d, true
 		}
 		return 0, false
 	}
@@ -310,6 +315,8 @@ func (r *reader) latency(n *yaml.Node, what string, logNormal bool) *Latency {
 	med, hasMed := get("median")
 	p99, hasP99 := get("p99")
 	switch {
+	case bad:
+		return nil
 	case (hasMin || hasMax) && (hasMed || hasP99):
 		r.errorf(n, "%s: give {min, max} (uniform) or {median, p99} (log-normal), not both", what)
 	case hasMin || hasMax:

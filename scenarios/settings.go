@@ -254,7 +254,12 @@ func (r *reader) webhook(n *yaml.Node, what string) (Webhook, bool) {
 		ok = false
 	} else if s, good := r.nonEmpty(v, what+".secret"); good {
 		key, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(s, "whsec_"))
-		if err != nil || len(key) == 0 {
+		if sn := r.resolve(v); sn.Tag != "!!str" {
+			// `secret: true` or `secret: 1234` decode as base64 but
+			// are surely not the secret meant.
+			r.errorf(v, "%s.secret must be a string (whsec_ followed by base64), got %s", what, strings.TrimPrefix(sn.Tag, "!!"))
+			ok = false
+		} else if err != nil || len(key) == 0 {
 			r.errorf(v, "%s.secret must be whsec_ followed by base64, as Standard Webhooks secrets are", what)
 			ok = false
 		}

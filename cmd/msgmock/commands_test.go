@@ -36,6 +36,14 @@ func TestCommandLine(t *testing.T) {
 		{args: []string{"serve", "--seed", "x"}, code: 2, err: "msgmock: invalid value \"x\" for flag -seed: parse error (see 'msgmock --help')\n"},
 		{args: []string{"frobnicate"}, code: 2, err: "msgmock: unknown command \"frobnicate\" (see 'msgmock --help')\n"},
 		{args: []string{"validate", "a", "b"}, code: 2, err: "msgmock: validate takes one directory at most (see 'msgmock validate [DIR]')\n"},
+		{args: []string{"openapi", "conversations"}, out: "{\n  \"openapi\": \"3.1.0\",", outAnyLine: true},
+		{args: []string{"openapi", "workspace"}, out: `{"openapi":"3.1.0","info":{"title":"Workspace Messages API"`, outAnyLine: true},
+		{args: []string{"openapi", "admin"}, out: "{\n  \"openapi\": \"3.1.0\",\n  \"info\": {\n    \"title\": \"msgmock admin API\"", outAnyLine: true},
+		{args: []string{"openapi", "-h"}, out: "usage: msgmock openapi conversations|workspace|admin\n"},
+		{args: []string{"openapi"}, code: 2, err: "msgmock: openapi takes one document name: conversations, workspace, admin (see 'msgmock openapi conversations|workspace|admin')\n"},
+		{args: []string{"openapi", "billing"}, code: 2, err: "msgmock: no OpenAPI document \"billing\" (there are conversations, workspace, admin) (see 'msgmock openapi conversations|workspace|admin')\n"},
+		{args: []string{"schema"}, out: "{\n  \"$schema\": \"https://json-schema.org/draft/2020-12/schema\",", outAnyLine: true},
+		{args: []string{"schema", "x"}, code: 2, err: "msgmock: schema takes no arguments (see 'msgmock schema')\n"},
 		{args: []string{"health", "--addr", "nope"}, code: 2, err: "msgmock: --addr \"nope\": address nope: missing port in address (see 'msgmock health [--addr HOST:PORT]')\n"},
 	}
 	for _, tt := range tests {

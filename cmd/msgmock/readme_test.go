@@ -11,6 +11,10 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+
+	"github.com/msgmock/msgmock/scenarios"
 )
 
 // readmeBlock is one fenced block of README.md.
@@ -206,6 +210,36 @@ func checkYAMLBlock(t *testing.T, blk readmeBlock) {
 	if err := r.stop(); err != nil {
 		t.Errorf("README.md:%d: serving the YAML: %v", blk.line, err)
 	}
+	// An editor with the schema agrees.
+	js, err := scenarios.YAMLToJSON([]byte(blk.body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := jsonschema.UnmarshalJSON(bytes.NewReader(js))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := fixturesSchema(t).Validate(v); err != nil {
+		t.Errorf("README.md:%d: the fixtures schema refuses the YAML: %v", blk.line, err)
+	}
+}
+
+// fixturesSchema compiles the JSON Schema of the fixtures format.
+func fixturesSchema(t *testing.T) *jsonschema.Schema {
+	t.Helper()
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(scenarios.Schema()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := jsonschema.NewCompiler()
+	if err := c.AddResource("fixtures.json", doc); err != nil {
+		t.Fatal(err)
+	}
+	sch, err := c.Compile("fixtures.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sch
 }
 
 var (
