@@ -139,9 +139,9 @@ var fieldNamesA = [fieldCountA]string{"conversation_id", "sender_id", "sender_ty
 // decodeSendA validates a body; a non-empty second result is the 400 message.
 func decodeSendA(body []byte) (sendRequestA, string) {
 	var raw [fieldCountA][]byte
-	if !objectMembers(body, func(key string, val []byte) {
+	if !objectMembers(body, func(key, val []byte) {
 		for i, name := range fieldNamesA {
-			if key == name {
+			if string(key) == name {
 				raw[i] = val
 				return
 			}

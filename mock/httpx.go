@@ -36,12 +36,33 @@ func writeJSONBytes(w http.ResponseWriter, status int, v any, rawSeparators bool
 		b = unescapeSeparators(b)
 	}
 	h := w.Header()
-	if h.Get("Content-Type") == "" {
-		h.Set("Content-Type", "application/json")
+	if len(h["Content-Type"]) == 0 {
+		h["Content-Type"] = jsonContentType
 	}
-	h.Set("Content-Length", strconv.Itoa(len(b)))
+	h["Content-Length"] = contentLength(len(b))
 	w.WriteHeader(status)
 	_, _ = w.Write(b)
+}
+
+// Header values shared by every response that has them, so that setting
+// them costs nothing per request. They are never changed in place: a
+// header is replaced (Set) or appended to (which copies), never edited.
+var (
+	jsonContentType = []string{"application/json"}
+	contentLengths  = func() (out [4096][]string) {
+		for i := range out {
+			out[i] = []string{strconv.Itoa(i)}
+		}
+		return out
+	}()
+)
+
+// contentLength is a Content-Length header value.
+func contentLength(n int) []string {
+	if n >= 0 && n < len(contentLengths) {
+		return contentLengths[n]
+	}
+	return []string{strconv.Itoa(n)}
 }
 
 // drainLimit is how much of an oversized body is read and thrown away
@@ -63,16 +84,28 @@ func readBody(r *http.Request, limit int64) (body []byte, tooLarge, ok bool) {
 	if size < 0 || size > limit {
 		size = 512
 	}
-	buf := bytes.NewBuffer(make([]byte, 0, size+1))
-	n, err := buf.ReadFrom(io.LimitReader(r.Body, limit+1))
-	if err != nil {
-		return nil, false, false
+	// One allocation when Content-Length is right: the byte past it is
+	// room for the read that sees EOF.
+	b := make([]byte, 0, size+1)
+	lr := io.LimitedReader{R: r.Body, N: limit + 1}
+	for {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+		n, err := lr.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, false, false
+		}
 	}
-	if n > limit {
+	if int64(len(b)) > limit {
 		_, _ = io.CopyN(io.Discard, r.Body, drainLimit)
 		return nil, true, true
 	}
-	return buf.Bytes(), false, true
+	return b, false, true
 }
 
 // isJSONMediaType reports whether a Content-Type is application/json,

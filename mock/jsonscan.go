@@ -49,11 +49,24 @@ func jsonString(raw []byte) string {
 	return string(inner)
 }
 
+// jsonKey decodes a raw JSON string into bytes, without a copy when it
+// holds no escapes (the common case for an object's keys).
+func jsonKey(raw []byte) []byte {
+	inner := raw[1 : len(raw)-1]
+	for _, c := range inner {
+		if c == '\\' || c >= 0x80 {
+			return []byte(jsonString(raw))
+		}
+	}
+	return inner
+}
+
 // objectMembers calls fn for each member of body, which must be exactly one
 // JSON object (whitespace around it allowed). Keys match case-sensitively and
 // a repeated key is reported again, so the caller's last assignment wins, as
 // in Python's json module. It reports false when body is not one object.
-func objectMembers(body []byte, fn func(key string, val []byte)) bool {
+// key is only valid during the call (compare it as string(key): no copy).
+func objectMembers(body []byte, fn func(key, val []byte)) bool {
 	if !json.Valid(body) {
 		return false
 	}
@@ -67,7 +80,7 @@ func objectMembers(body []byte, fn func(key string, val []byte)) bool {
 	}
 	for {
 		kEnd := skipValue(body, i)
-		key := jsonString(body[i:kEnd])
+		key := jsonKey(body[i:kEnd])
 		i = skipSpace(body, kEnd)
 		i = skipSpace(body, i+1) // the colon
 		vEnd := skipValue(body, i)

@@ -260,7 +260,9 @@ func (s *Server) schedule(sess *state.Session, epoch uint64, conv *state.Convers
 		s.deliver(sess, epoch, conv, func() {
 			now := s.clock.Now()
 			p.msg.CreatedAt = now
-			p.msg.SentAt, p.msg.SentInstant = pydantic.Timestamp(now), now
+			if p.msg.API == scenarios.APIWorkspace {
+				p.msg.SentAt, p.msg.SentInstant = pydantic.Timestamp(now), now
+			}
 			sess.Store(conv, p.msg, p.eventID)
 		})
 	}})

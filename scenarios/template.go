@@ -47,8 +47,9 @@ type templateEngine struct {
 
 // templateWorker is one rendering's private copy of the engine.
 type templateWorker struct {
-	src  switchSource
-	tmpl *template.Template
+	src   switchSource
+	faker *gofakeit.Faker // draws from src
+	tmpl  *template.Template
 	gen  int // templates up to this generation are in tmpl
 }
 
@@ -65,6 +66,7 @@ type Template struct {
 	// Whether the text refers to .Request.Headers or .Request.Metadata:
 	// building them costs a map per reply, so callers skip it otherwise.
 	UsesHeaders, UsesMetadata bool
+	fast                      fastTemplate // set when the text renders without text/template
 }
 
 // templateExcluded are gofakeit methods that make no sense in a reply.
@@ -193,7 +195,7 @@ func (e *templateEngine) parse(text string) (*Template, error) {
 		return nil, err
 	}
 	e.next++
-	return &Template{Source: text, name: name, gen: e.next, engine: e,
+	return &Template{Source: text, name: name, gen: e.next, engine: e, fast: compileFast(tree),
 		UsesHeaders: strings.Contains(text, "Headers"), UsesMetadata: strings.Contains(text, "Metadata")}, nil
 }
 
@@ -371,6 +373,14 @@ func (b *limitedBuffer) Write(p []byte) (int, error) {
 // It holds no lock while the template runs, so renderings of any number of
 // sessions proceed side by side.
 func (t *Template) Render(src rand.Source, data RequestData) (string, error) {
+	if t.fast != nil {
+		w := t.engine.worker(0) // any worker: only its Faker is used
+		w.src.cur = src
+		out, err := t.fast.render(w.faker, &data)
+		w.src.cur = nil
+		t.engine.release(w)
+		return out, err
+	}
 	w := t.engine.worker(t.gen)
 	w.src.cur = src
 	var out limitedBuffer
@@ -398,6 +408,7 @@ func (e *templateEngine) worker(gen int) *templateWorker {
 	}
 	w := &templateWorker{}
 	faker := gofakeit.NewFaker(&w.src, false)
+	w.faker = faker
 	e.mu.Lock()
 	clone, err := e.base.Clone()
 	w.gen = e.next

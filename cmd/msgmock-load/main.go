@@ -4,6 +4,9 @@
 //
 //	go run ./cmd/msgmock-load -c 16 -d 10s http://127.0.0.1:8080
 //	go run ./cmd/msgmock-load -path /api/v1/messages -body '{"content":{"content":"hi","sender_id":"u"}}' http://127.0.0.1:8080
+//
+// `msgmock-load bare [-addr A]` serves the bare net/http handler msgmock is
+// measured against (mocktest.BareHandler), for wrk and the like (.ci/perf).
 package main
 
 import (
@@ -12,6 +15,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -19,6 +23,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/msgmock/msgmock/mock/mocktest"
 )
 
 const defaultBody = `{"conversation_id":"con_9s2kd81","sender_id":"usr_82hd92","sender_type":"user","text":"Can you summarize my last 5 calls?","metadata":{"channel":"web","locale":"en-US"},"auto_reply":true}`
@@ -47,6 +53,9 @@ type Result struct {
 }
 
 func run(ctx context.Context, args []string, out io.Writer) error {
+	if len(args) > 0 && args[0] == "bare" {
+		return serveBare(ctx, args[1:], out)
+	}
 	fs := flag.NewFlagSet("msgmock-load", flag.ContinueOnError)
 	conns := fs.Int("c", 8, "concurrent connections")
 	dur := fs.Duration("d", 10*time.Second, "how long to run")
@@ -153,4 +162,27 @@ func load(ctx context.Context, url, method, body string, headers []string, conns
 	sort.Slice(all, func(i, j int) bool { return all[i] < all[j] })
 	r.P50, r.P99 = all[len(all)/2], all[(len(all)*99)/100]
 	return r, nil
+}
+
+// serveBare serves mocktest.BareHandler until ctx ends.
+func serveBare(ctx context.Context, args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("msgmock-load bare", flag.ContinueOnError)
+	addr := fs.String("addr", "127.0.0.1:8081", "listen address")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: mocktest.BareHandler(), ReadHeaderTimeout: 10 * time.Second}
+	fmt.Fprintf(out, "bare handler listening on http://%s\n", ln.Addr())
+	go func() {
+		<-ctx.Done()
+		_ = srv.Close()
+	}()
+	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
 }

@@ -29,7 +29,7 @@ type Session struct {
 	events   []*Event
 	eventSeq map[string]uint64
 	nextSeq  uint64
-	notify   chan struct{} // closed and replaced when an event is appended
+	notify   chan struct{} // closed when an event is appended; made only when someone waits (Notify)
 
 	journal    []*JournalEntry
 	journalSeq uint64
@@ -99,8 +99,8 @@ func (s *Session) clear() {
 	s.eventSeq = map[string]uint64{}
 	if s.notify != nil {
 		close(s.notify)
+		s.notify = nil
 	}
-	s.notify = make(chan struct{})
 	s.journal = nil
 	s.rules = nil
 	s.added = nil
@@ -285,8 +285,10 @@ func (s *Session) logEvent(typ string, m *Message, delta, id string, at time.Tim
 	s.events = append(s.events, ev)
 	s.eventSeq[ev.ID] = ev.Seq
 	s.events = dropOldest(s.events, s.retention().Events, s.dropEvent)
-	close(s.notify)
-	s.notify = make(chan struct{})
+	if s.notify != nil {
+		close(s.notify)
+		s.notify = nil
+	}
 	if s.store.onEvent != nil {
 		s.store.onEvent(ev)
 	}
@@ -311,8 +313,15 @@ func (s *Session) EventSeq(id string) (uint64, bool) {
 // NextSeq is the sequence number of the last event logged (0: none yet).
 func (s *Session) NextSeq() uint64 { return s.nextSeq }
 
-// Notify is closed when the next event is logged.
-func (s *Session) Notify() <-chan struct{} { return s.notify }
+// Notify is closed when the next event is logged (or the session is
+// reset). The channel is made on demand: a session nobody streams from
+// makes none.
+func (s *Session) Notify() <-chan struct{} {
+	if s.notify == nil {
+		s.notify = make(chan struct{})
+	}
+	return s.notify
+}
 
 // Record caps e (JournalBodyLimit, JournalHeaderLimit), numbers it and
 // appends it to the journal.

@@ -1,0 +1,195 @@
+package scenarios
+
+import (
+	"fmt"
+	"reflect"
+	"strconv"
+	"strings"
+	"text/template/parse"
+
+	"github.com/brianvoe/gofakeit/v7"
+)
+
+// A fast template is a reply text made only of literal text, gofakeit
+// calls with constant arguments and plain .Request fields — "{{ Sentence }}",
+// "Hi {{ .Request.SenderID }}, {{ Name }} here" — which is most of them.
+// It renders by calling the Faker's methods directly, in the order
+// text/template would, so the output and the random draws are the same,
+// without text/template's reflection (about a third of a default-path
+// request's allocations). Anything else renders through text/template.
+type fastTemplate []fastSegment
+
+type fastSegment struct {
+	text  string                                      // literal text, when call and field are nil
+	call  func(f *gofakeit.Faker, b *strings.Builder) // a gofakeit call
+	field func(d *RequestData) string                 // a .Request field
+}
+
+var fakerType = reflect.TypeOf(&gofakeit.Faker{})
+
+// compileFast returns tree as a fast template, or nil.
+func compileFast(tree *parse.Tree) fastTemplate {
+	var out fastTemplate
+	for _, n := range tree.Root.Nodes {
+		switch n := n.(type) {
+		case *parse.TextNode:
+			out = append(out, fastSegment{text: string(n.Text)})
+		case *parse.ActionNode:
+			if len(n.Pipe.Decl) > 0 || len(n.Pipe.Cmds) != 1 {
+				return nil
+			}
+			seg, ok := fastCommand(n.Pipe.Cmds[0].Args)
+			if !ok {
+				return nil
+			}
+			out = append(out, seg)
+		default:
+			return nil
+		}
+	}
+	return out
+}
+
+// fastCommand compiles one {{ … }} of a fast template.
+func fastCommand(args []parse.Node) (fastSegment, bool) {
+	if f, ok := args[0].(*parse.FieldNode); ok && len(args) == 1 && len(f.Ident) == 2 && f.Ident[0] == "Request" {
+		get := requestString(f.Ident[1])
+		return fastSegment{field: get}, get != nil
+	}
+	id, ok := args[0].(*parse.IdentifierNode)
+	if !ok || countFuncs[id.Ident] || templateExcluded[id.Ident] {
+		return fastSegment{}, false
+	}
+	m, ok := fakerType.MethodByName(id.Ident)
+	if !ok {
+		return fastSegment{}, false
+	}
+	consts := args[1:]
+	ints, intsOK := constInts(consts)
+	name := id.Ident
+	var call func(f *gofakeit.Faker, b *strings.Builder)
+	switch fn := m.Func.Interface().(type) {
+	case func(*gofakeit.Faker) string:
+		call = func(f *gofakeit.Faker, b *strings.Builder) { b.WriteString(fn(f)) }
+		ok = len(consts) == 0
+	case func(*gofakeit.Faker) int:
+		call = func(f *gofakeit.Faker, b *strings.Builder) { b.WriteString(strconv.Itoa(fn(f))) }
+		ok = len(consts) == 0
+	case func(*gofakeit.Faker) bool:
+		call = func(f *gofakeit.Faker, b *strings.Builder) { b.WriteString(strconv.FormatBool(fn(f))) }
+		ok = len(consts) == 0
+	case func(*gofakeit.Faker, ...int) string:
+		call = func(f *gofakeit.Faker, b *strings.Builder) { b.WriteString(fn(f, ints...)) }
+		ok = intsOK
+	case func(*gofakeit.Faker, int) string:
+		call = func(f *gofakeit.Faker, b *strings.Builder) { b.WriteString(fn(f, ints[0])) }
+		ok = intsOK && len(ints) == 1
+	case func(*gofakeit.Faker, int, int) int:
+		call = func(f *gofakeit.Faker, b *strings.Builder) { b.WriteString(strconv.Itoa(fn(f, ints[0], ints[1]))) }
+		ok = intsOK && len(ints) == 2
+	case func(*gofakeit.Faker, ...any) string:
+		vals, valsOK := constAnys(consts)
+		call = func(f *gofakeit.Faker, b *strings.Builder) { b.WriteString(fn(f, vals...)) }
+		ok = valsOK
+	default:
+		ok = false
+	}
+	if !ok {
+		return fastSegment{}, false
+	}
+	// text/template turns a panic in a function into an error naming it.
+	guarded := func(f *gofakeit.Faker, b *strings.Builder) {
+		defer func() {
+			if p := recover(); p != nil {
+				panic(fastPanic{fmt.Errorf("error calling %s: %v", name, p)})
+			}
+		}()
+		call(f, b)
+	}
+	return fastSegment{call: guarded}, true
+}
+
+type fastPanic struct{ err error }
+
+// requestString reads one string field of .Request, or is nil.
+func requestString(name string) func(d *RequestData) string {
+	switch name {
+	case "Text":
+		return func(d *RequestData) string { return d.Text }
+	case "SenderID":
+		return func(d *RequestData) string { return d.SenderID }
+	case "SenderType":
+		return func(d *RequestData) string { return d.SenderType }
+	case "Role":
+		return func(d *RequestData) string { return d.Role }
+	case "ConversationID":
+		return func(d *RequestData) string { return d.ConversationID }
+	case "MessageID":
+		return func(d *RequestData) string { return d.MessageID }
+	}
+	return nil
+}
+
+// constInts reads integer literals, as text/template passes them to int parameters.
+func constInts(nodes []parse.Node) ([]int, bool) {
+	out := make([]int, 0, len(nodes))
+	for _, n := range nodes {
+		num, ok := n.(*parse.NumberNode)
+		if !ok || !num.IsInt || strings.ContainsAny(num.Text, ".eEpP'") {
+			return nil, false
+		}
+		out = append(out, int(num.Int64))
+	}
+	return out, true
+}
+
+// constAnys reads string, boolean and integer literals, as text/template
+// passes them to interface parameters.
+func constAnys(nodes []parse.Node) ([]any, bool) {
+	out := make([]any, 0, len(nodes))
+	for _, n := range nodes {
+		switch c := n.(type) {
+		case *parse.StringNode:
+			out = append(out, c.Text)
+		case *parse.BoolNode:
+			out = append(out, c.True)
+		case *parse.NumberNode:
+			if !c.IsInt || strings.ContainsAny(c.Text, ".eEpP'xXoObB_") {
+				return nil, false
+			}
+			out = append(out, int(c.Int64))
+		default:
+			return nil, false
+		}
+	}
+	return out, true
+}
+
+// render writes the template for data with faker.
+func (ft fastTemplate) render(faker *gofakeit.Faker, data *RequestData) (out string, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			fp, ok := p.(fastPanic)
+			if !ok {
+				panic(p)
+			}
+			out, err = "", fp.err
+		}
+	}()
+	var b strings.Builder
+	for i := range ft {
+		s := &ft[i]
+		switch {
+		case s.call != nil:
+			s.call(faker, &b)
+		case s.field != nil:
+			b.WriteString(s.field(data))
+		default:
+			b.WriteString(s.text)
+		}
+		if b.Len() > maxTemplateOutput {
+			return "", errTemplateTooLong
+		}
+	}
+	return b.String(), nil
+}
