@@ -173,16 +173,28 @@ func decodeSendA(body []byte) (sendRequestA, string) {
 			if kind != kindString {
 				return req, "Field '" + name + "' must be a string."
 			}
-			s := jsonString(v)
-			switch i {
-			case fSenderID:
-				req.SenderID = s
-			case fSenderType:
-				if s != "user" && s != "agent" && s != "system" {
-					return req, "Field 'sender_type' must be one of: user, agent, system."
+			if i == fSenderType {
+				// One of three words: no copy of it.
+				switch string(v) {
+				case `"user"`:
+					req.SenderType = "user"
+				case `"agent"`:
+					req.SenderType = "agent"
+				case `"system"`:
+					req.SenderType = "system"
+				default:
+					if s := jsonString(v); s != "user" && s != "agent" && s != "system" {
+						return req, "Field 'sender_type' must be one of: user, agent, system."
+					} else {
+						req.SenderType = s
+					}
 				}
-				req.SenderType = s
-			case fText:
+				continue
+			}
+			s := jsonString(v)
+			if i == fSenderID {
+				req.SenderID = s
+			} else {
 				req.Text = s
 			}
 		case fMetadata:

@@ -80,17 +80,54 @@ func (s *Server) router() *mux.Router {
 // dispatch serves r with the handler root matches. It is mux.Router's
 // ServeHTTP less two copies of the request: the route variables go on the
 // exchange (a map it reuses) instead of into a new context.
+//
+// Routes without variables are also looked up in a table built from the
+// router at start (path, then method): the same handler gorilla/mux would
+// pick, without its regexp matching (two allocations and about half a
+// microsecond per request). Anything else — a path with escapes, a
+// variable, a method the path does not have — goes to the router.
 func (s *Server) dispatch(root *mux.Router) http.Handler {
+	static := staticRoutes(root)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ex := exchangeOf(w)
 		if ex.vars == nil {
 			ex.vars = make(map[string]string, 1)
 		}
 		clear(ex.vars)
+		if r.URL.RawPath == "" {
+			if h := static[r.URL.Path][r.Method]; h != nil {
+				h.ServeHTTP(w, r)
+				return
+			}
+		}
 		match := mux.RouteMatch{Vars: ex.vars}
 		root.Match(r, &match) // a NotFoundHandler is set, so there is always a handler
 		match.Handler.ServeHTTP(w, r)
 	})
+}
+
+// staticRoutes lists the router's routes that have no variables: path →
+// method → handler, the first route registered winning as in the router.
+func staticRoutes(root *mux.Router) map[string]map[string]http.Handler {
+	out := map[string]map[string]http.Handler{}
+	_ = root.Walk(func(route *mux.Route, _ *mux.Router, _ []*mux.Route) error {
+		tpl, err := route.GetPathTemplate()
+		methods, merr := route.GetMethods()
+		h := route.GetHandler()
+		if err != nil || merr != nil || h == nil || strings.ContainsAny(tpl, "{}") {
+			return nil
+		}
+		if out[tpl] == nil {
+			out[tpl] = map[string]http.Handler{}
+		}
+		for _, m := range methods {
+			if out[tpl][m] == nil {
+				out[tpl][m] = h
+			}
+		}
+		return nil
+	})
+	return out
 }
 
 // A surface is one group of routes that answers in one API's shape: its 404,

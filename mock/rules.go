@@ -2,7 +2,6 @@ package mock
 
 import (
 	"encoding/json"
-	"math/rand/v2"
 	"net/http"
 	"time"
 
@@ -200,7 +199,7 @@ func (s *Server) renderReplies(planned []plannedReply, rule *scenarios.Rule, m *
 				data.Headers[k] = vs[0]
 			}
 		}
-		text, err := p.reply.Text.Render(rand.NewPCG(p.seed, p.seed^0x9e3779b97f4a7c15), data)
+		text, err := p.reply.Text.RenderSeeded(p.seed, p.seed^0x9e3779b97f4a7c15, data)
 		if err != nil {
 			s.log.Warn("reply template failed", "rule", rule.Name, "error", err.Error())
 			text = "[msgmock: reply template failed: " + err.Error() + "]"
@@ -244,7 +243,8 @@ func (s *Server) scheduleReplies(sess *state.Session, epoch uint64, conv *state.
 // scheduler, all or nothing; it reports false when the scheduler is full.
 func (s *Server) schedule(sess *state.Session, epoch uint64, conv *state.Conversation, p *plannedReply) bool {
 	at := s.jobs.after(p.delay)
-	jobs := make([]job, 0, len(p.deltas)+1)
+	var room [8]job // add keeps none of them: a reply of up to 7 chunks costs no slice
+	jobs := room[:0]
 	for i, d := range p.deltas {
 		d := d
 		jobs = append(jobs, job{at: at.Add(time.Duration(i) * p.reply.Stream.Interval), fn: func() {

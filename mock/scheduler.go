@@ -1,7 +1,6 @@
 package mock
 
 import (
-	"container/heap"
 	"context"
 	"fmt"
 	"log/slog"
@@ -39,6 +38,7 @@ type scheduler struct {
 
 	mu      sync.Mutex
 	jobs    jobHeap
+	due     []job // runDue's, reused (under runMu)
 	seq     uint64
 	running int   // jobs taken off the heap and not yet finished
 	bytes   int64 // of the replies pending jobs will store
@@ -54,23 +54,54 @@ type job struct {
 	size int64 // bytes released when the job has run
 }
 
+// jobHeap is a min-heap of jobs by due time, then by seq. It is typed
+// (container/heap would box each job in an interface: an allocation per
+// push and per pop).
 type jobHeap []job
 
-func (h jobHeap) Len() int { return len(h) }
-func (h jobHeap) Less(i, j int) bool {
+func (h jobHeap) less(i, j int) bool {
 	if h[i].at.Equal(h[j].at) {
 		return h[i].seq < h[j].seq
 	}
 	return h[i].at.Before(h[j].at)
 }
-func (h jobHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
-func (h *jobHeap) Push(x any)   { *h = append(*h, x.(job)) }
-func (h *jobHeap) Pop() any {
-	old := *h
-	j := old[len(old)-1]
-	old[len(old)-1] = job{}
-	*h = old[:len(old)-1]
-	return j
+
+func (h *jobHeap) push(j job) {
+	*h = append(*h, j)
+	s := *h
+	for i := len(s) - 1; i > 0; {
+		parent := (i - 1) / 2
+		if !s.less(i, parent) {
+			break
+		}
+		s[i], s[parent] = s[parent], s[i]
+		i = parent
+	}
+}
+
+func (h *jobHeap) pop() job {
+	s := *h
+	top := s[0]
+	last := len(s) - 1
+	s[0] = s[last]
+	s[last] = job{}
+	s = s[:last]
+	for i := 0; ; {
+		small, l, r := i, 2*i+1, 2*i+2
+		if l < len(s) && s.less(l, small) {
+			small = l
+		}
+		if r < len(s) && s.less(r, small) {
+			small = r
+		}
+		if small == i {
+			break
+		}
+		s[i], s[small] = s[small], s[i]
+		i = small
+	}
+	*h = s
+	return top
 }
 
 func newScheduler(log *slog.Logger, maxJobs int, clock *Clock) *scheduler {
@@ -119,7 +150,7 @@ func (s *scheduler) add(jobs []job, size, maxBytes int64) bool {
 func (s *scheduler) push(j job) {
 	s.seq++
 	j.seq = s.seq
-	heap.Push(&s.jobs, j)
+	s.jobs.push(j)
 }
 
 func (s *scheduler) signal() {
@@ -174,9 +205,9 @@ func (s *scheduler) runDue(now time.Time) (ran bool, next time.Duration) {
 	s.runMu.Lock()
 	defer s.runMu.Unlock()
 	s.mu.Lock()
-	var due []job
+	due := s.due[:0] // reused: runMu is held
 	for len(s.jobs) > 0 && !s.jobs[0].at.After(now) {
-		due = append(due, heap.Pop(&s.jobs).(job))
+		due = append(due, s.jobs.pop())
 	}
 	s.running += len(due)
 	next = time.Hour
@@ -187,6 +218,8 @@ func (s *scheduler) runDue(now time.Time) (ran bool, next time.Duration) {
 	for _, j := range due {
 		s.runJob(j)
 	}
+	clear(due) // let the jobs' closures go
+	s.due = due
 	return len(due) > 0, next
 }
 
@@ -202,7 +235,7 @@ func (s *scheduler) advanceTo(target time.Time) {
 			s.mu.Unlock()
 			break
 		}
-		j := heap.Pop(&s.jobs).(job)
+		j := s.jobs.pop()
 		s.running++
 		s.mu.Unlock()
 		if j.at.After(s.clock.Now()) {

@@ -147,8 +147,25 @@ func (s *Server) lockSession(r *http.Request, set *scenarios.Set) *state.Session
 	return s.state.Lock(sessionID(r), set)
 }
 
-// timestampA renders a Conversations API timestamp: RFC 3339, UTC, whole seconds.
-func timestampA(t time.Time) string { return t.UTC().Truncate(time.Second).Format(time.RFC3339) }
+// timestampA renders a Conversations API timestamp: RFC 3339, UTC, whole
+// seconds. The last second rendered is kept: under load most requests of a
+// second share it instead of formatting it again.
+func timestampA(t time.Time) string {
+	sec := t.Unix()
+	if c := lastStampA.Load(); c != nil && c.sec == sec {
+		return c.text
+	}
+	text := t.UTC().Truncate(time.Second).Format(time.RFC3339)
+	lastStampA.Store(&stampA{sec: sec, text: text})
+	return text
+}
+
+type stampA struct {
+	sec  int64
+	text string
+}
+
+var lastStampA atomic.Pointer[stampA]
 
 // MemoryLimit is the Go runtime's soft memory limit msgmock sets for a
 // message budget (retention.message_bytes): the budget, what replies and

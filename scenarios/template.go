@@ -47,6 +47,7 @@ type templateEngine struct {
 
 // templateWorker is one rendering's private copy of the engine.
 type templateWorker struct {
+	pcg   rand.PCG // the source RenderSeeded seeds, so that it costs no allocation
 	src   switchSource
 	faker *gofakeit.Faker // draws from src
 	tmpl  *template.Template
@@ -373,15 +374,31 @@ func (b *limitedBuffer) Write(p []byte) (int, error) {
 // It holds no lock while the template runs, so renderings of any number of
 // sessions proceed side by side.
 func (t *Template) Render(src rand.Source, data RequestData) (string, error) {
+	return t.render(src, 0, 0, data)
+}
+
+// RenderSeeded is Render drawing from rand.NewPCG(seed1, seed2).
+func (t *Template) RenderSeeded(seed1, seed2 uint64, data RequestData) (string, error) {
+	return t.render(nil, seed1, seed2, data)
+}
+
+func (t *Template) render(src rand.Source, seed1, seed2 uint64, data RequestData) (string, error) {
+	gen := t.gen
 	if t.fast != nil {
-		w := t.engine.worker(0) // any worker: only its Faker is used
+		gen = 0 // any worker: only its Faker is used
+	}
+	w := t.engine.worker(gen)
+	if src == nil {
+		w.pcg.Seed(seed1, seed2)
+		src = &w.pcg
+	}
+	if t.fast != nil {
 		w.src.cur = src
 		out, err := t.fast.render(w.faker, &data)
 		w.src.cur = nil
 		t.engine.release(w)
 		return out, err
 	}
-	w := t.engine.worker(t.gen)
 	w.src.cur = src
 	var out limitedBuffer
 	err := w.tmpl.ExecuteTemplate(&out, t.name, struct{ Request RequestData }{data})

@@ -20,9 +20,41 @@ import (
 type fastTemplate []fastSegment
 
 type fastSegment struct {
-	text  string                                      // literal text, when call and field are nil
+	text  string                                      // literal text, when call and field are unset
 	call  func(f *gofakeit.Faker, b *strings.Builder) // a gofakeit call
-	field func(d *RequestData) string                 // a .Request field
+	field requestField                                // a .Request field
+}
+
+// requestField names a string field of RequestData (a switch, not a
+// func: the data does not escape to the heap through an unknown call).
+type requestField int
+
+const (
+	noField requestField = iota
+	fieldText
+	fieldSenderID
+	fieldSenderType
+	fieldRole
+	fieldConversationID
+	fieldMessageID
+)
+
+func (f requestField) of(d *RequestData) string {
+	switch f {
+	case fieldText:
+		return d.Text
+	case fieldSenderID:
+		return d.SenderID
+	case fieldSenderType:
+		return d.SenderType
+	case fieldRole:
+		return d.Role
+	case fieldConversationID:
+		return d.ConversationID
+	case fieldMessageID:
+		return d.MessageID
+	}
+	return ""
 }
 
 var fakerType = reflect.TypeOf(&gofakeit.Faker{})
@@ -53,8 +85,8 @@ func compileFast(tree *parse.Tree) fastTemplate {
 // fastCommand compiles one {{ … }} of a fast template.
 func fastCommand(args []parse.Node) (fastSegment, bool) {
 	if f, ok := args[0].(*parse.FieldNode); ok && len(args) == 1 && len(f.Ident) == 2 && f.Ident[0] == "Request" {
-		get := requestString(f.Ident[1])
-		return fastSegment{field: get}, get != nil
+		field := requestString(f.Ident[1])
+		return fastSegment{field: field}, field != noField
 	}
 	id, ok := args[0].(*parse.IdentifierNode)
 	if !ok || countFuncs[id.Ident] || templateExcluded[id.Ident] {
@@ -111,23 +143,10 @@ func fastCommand(args []parse.Node) (fastSegment, bool) {
 
 type fastPanic struct{ err error }
 
-// requestString reads one string field of .Request, or is nil.
-func requestString(name string) func(d *RequestData) string {
-	switch name {
-	case "Text":
-		return func(d *RequestData) string { return d.Text }
-	case "SenderID":
-		return func(d *RequestData) string { return d.SenderID }
-	case "SenderType":
-		return func(d *RequestData) string { return d.SenderType }
-	case "Role":
-		return func(d *RequestData) string { return d.Role }
-	case "ConversationID":
-		return func(d *RequestData) string { return d.ConversationID }
-	case "MessageID":
-		return func(d *RequestData) string { return d.MessageID }
-	}
-	return nil
+// requestString names one string field of .Request, or is noField.
+func requestString(name string) requestField {
+	return map[string]requestField{"Text": fieldText, "SenderID": fieldSenderID, "SenderType": fieldSenderType,
+		"Role": fieldRole, "ConversationID": fieldConversationID, "MessageID": fieldMessageID}[name]
 }
 
 // constInts reads integer literals, as text/template passes them to int parameters.
@@ -177,13 +196,14 @@ func (ft fastTemplate) render(faker *gofakeit.Faker, data *RequestData) (out str
 		}
 	}()
 	var b strings.Builder
+	b.Grow(256) // most replies fit: one allocation
 	for i := range ft {
 		s := &ft[i]
 		switch {
 		case s.call != nil:
 			s.call(faker, &b)
-		case s.field != nil:
-			b.WriteString(s.field(data))
+		case s.field != noField:
+			b.WriteString(s.field.of(data))
 		default:
 			b.WriteString(s.text)
 		}

@@ -74,24 +74,32 @@ func (e *JournalEntry) capture() {
 	} else {
 		e.RespBody = nil
 	}
-	var n, rn int
-	e.Headers, n, e.HeaderTruncated = compactHeaders(e.Header)
-	e.RespHeaders, rn, e.RespHeaderTruncated = compactHeaders(e.RespHeader)
+	// Both header sets in one slice and one block of text: two
+	// allocations for all of them.
+	reqFields, n, reqCut := pickHeaders(e.Header, nil, 0)
+	fields, rn, respCut := pickHeaders(e.RespHeader, reqFields, n)
+	fields = compact(fields, n+rn)
+	e.Headers, e.RespHeaders = fields[:len(reqFields):len(reqFields)], fields[len(reqFields):]
+	if len(e.RespHeaders) == 0 {
+		e.RespHeaders = nil
+	}
+	e.HeaderTruncated, e.RespHeaderTruncated = reqCut, respCut
 	e.Header, e.RespHeader = nil, nil
-	e.size = journalOverhead + int64(n+cap(e.Headers)*headerFieldOverhead+cap(e.Body)+
-		rn+cap(e.RespHeaders)*headerFieldOverhead+cap(e.RespBody)+
+	e.size = journalOverhead + int64(n+rn+cap(fields)*headerFieldOverhead+cap(e.Body)+cap(e.RespBody)+
 		len(e.Method)+len(e.Path)+len(e.Query)+len(e.Scenario)+len(e.Rule))
 }
 
-// compactHeaders keeps up to JournalHeaderLimit bytes of h in one block
-// and reports the bytes kept and whether anything was cut.
-func compactHeaders(h map[string][]string) (fields []HeaderField, n int, truncated bool) {
+// pickHeaders appends to fields what the journal keeps of h: up to
+// JournalHeaderLimit bytes (n counts from used), each value cut at
+// JournalHeaderValueLimit. The fields still point into h; compact copies
+// them. One pass over the map: its order changes between passes.
+func pickHeaders(h map[string][]string, fields []HeaderField, used int) (_ []HeaderField, n int, truncated bool) {
 	if len(h) == 0 {
-		return nil, 0, false
+		return fields, 0, false
 	}
-	// One pass over the map (its order changes between passes): pick the
-	// fields, then copy them into one block.
-	fields = make([]HeaderField, 0, len(h))
+	if fields == nil {
+		fields = make([]HeaderField, 0, 2*len(h)+4)
+	}
 	for k, vs := range h {
 		for _, v := range vs {
 			if len(v) > JournalHeaderValueLimit {
@@ -106,8 +114,17 @@ func compactHeaders(h map[string][]string) (fields []HeaderField, n int, truncat
 			n += len(k) + len(v)
 		}
 	}
+	return fields, n, truncated
+}
+
+// compact copies the fields' text into one block of size bytes, so that
+// the entry pins no request or response header map.
+func compact(fields []HeaderField, size int) []HeaderField {
+	if len(fields) == 0 {
+		return fields
+	}
 	var data strings.Builder
-	data.Grow(n)
+	data.Grow(size)
 	for _, f := range fields {
 		data.WriteString(f.Name)
 		data.WriteString(f.Value)
@@ -117,5 +134,5 @@ func compactHeaders(h map[string][]string) (fields []HeaderField, n int, truncat
 		fields[i] = HeaderField{Name: block[:len(f.Name)], Value: block[len(f.Name) : len(f.Name)+len(f.Value)]}
 		block = block[len(f.Name)+len(f.Value):]
 	}
-	return fields, n, truncated
+	return fields
 }
