@@ -21,6 +21,7 @@ func (s *Server) record(r *http.Request, ex *exchange, set *scenarios.Set, elaps
 		Scenario: ex.scenario, Rule: ex.rule, Duration: elapsed,
 		RespHeader: ex.ResponseWriter.Header(), RespBody: ex.resp, RespBodyTruncated: ex.respMore,
 	}
+	e.Capture() // the copying, before the session is locked
 	sess := s.lockSession(r, set)
 	sess.Record(e)
 	sess.Unlock()

@@ -246,11 +246,15 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		}
 		return usageError(stderr, err.Error(), "msgmock --help")
 	}
+	// Log lines go out through a buffer (logwriter.go): no request waits
+	// on a write to the terminal.
+	logOut := newLogWriter(stderr)
+	defer logOut.Close()
 	var logger *slog.Logger
 	if f.logFormat == "json" {
-		logger = slog.New(slog.NewJSONHandler(stderr, nil))
+		logger = slog.New(slog.NewJSONHandler(logOut, nil))
 	} else {
-		logger = slog.New(slog.NewTextHandler(stderr, nil))
+		logger = slog.New(slog.NewTextHandler(logOut, nil))
 	}
 	var frozen *time.Time
 	if f.now != "" {

@@ -232,6 +232,11 @@ func TestEnvironmentTwins(t *testing.T) {
 	if res.StatusCode != 200 || !strings.Contains(string(body), `"now":"2026-03-15T14:22:11Z"`) {
 		t.Errorf("clock: %d %s", res.StatusCode, body)
 	}
+	// Log lines are written out within logFlushEvery.
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(r.stderr.String(), `"msg":"request"`) && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
 	if !strings.Contains(r.stderr.String(), `"msg":"request"`) {
 		t.Errorf("MSGMOCK_LOG_FORMAT=json ignored: %s", r.stderr.String())
 	}

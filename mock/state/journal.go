@@ -50,7 +50,8 @@ type JournalEntry struct {
 	RespHeaderTruncated bool
 	RespBodyTruncated   bool // more than JournalBodyLimit bytes were written
 
-	size int64
+	size     int64
+	captured bool
 }
 
 // HeaderField is one header line the journal kept.
@@ -59,7 +60,15 @@ type HeaderField struct{ Name, Value string }
 // capture copies the headers into one compact block each (a header map,
 // with a string and a slice per value, would cost several times its bytes),
 // copies the bodies, cuts what is over the limits, and sizes the entry.
-func (e *JournalEntry) capture() {
+//
+// Capture needs no lock: call it before locking the session, so that the
+// copying is not done while other requests of the session wait. Record
+// calls it for an entry that has not been captured.
+func (e *JournalEntry) Capture() {
+	if e.captured {
+		return
+	}
+	e.captured = true
 	if len(e.Body) > JournalBodyLimit {
 		e.Body = append([]byte(nil), e.Body[:JournalBodyLimit]...)
 		e.BodyTruncated = true

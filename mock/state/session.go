@@ -326,7 +326,7 @@ func (s *Session) Notify() <-chan struct{} {
 // Record caps e (JournalBodyLimit, JournalHeaderLimit), numbers it and
 // appends it to the journal.
 func (s *Session) Record(e *JournalEntry) {
-	e.capture()
+	e.Capture()
 	s.journalSeq++
 	e.Seq = s.journalSeq
 	s.account(e.size, 0)
