@@ -51,7 +51,7 @@ type templateWorker struct {
 	src   switchSource
 	faker *gofakeit.Faker // draws from src
 	tmpl  *template.Template
-	gen  int // templates up to this generation are in tmpl
+	gen   int // templates up to this generation are in tmpl
 }
 
 type switchSource struct{ cur rand.Source }
