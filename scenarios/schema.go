@@ -5,6 +5,7 @@ import (
 	_ "embed"
 	"encoding/json"
 	"fmt"
+	"sync"
 
 	"gopkg.in/yaml.v3"
 )
@@ -12,18 +13,19 @@ import (
 //go:embed schema.yaml
 var schemaYAML []byte
 
-var schemaJSON = func() []byte {
+// schemaJSON is converted on first use, not at start-up.
+var schemaJSON = sync.OnceValue(func() []byte {
 	js, err := YAMLToJSON(schemaYAML)
 	if err != nil {
 		panic("scenarios/schema.yaml: " + err.Error())
 	}
 	return js
-}()
+})
 
 // Schema returns the JSON Schema (2020-12) of a fixtures file, indented.
 // It checks what an editor can: keys, types, enums, patterns and ranges;
 // the loader checks the rest (see schema.yaml).
-func Schema() []byte { return schemaJSON }
+func Schema() []byte { return schemaJSON() }
 
 // YAMLToJSON converts a YAML document to indented JSON, keeping the order
 // of keys as written (an empty document is null).

@@ -7,6 +7,7 @@ package openapi
 import (
 	"embed"
 	"fmt"
+	"sync"
 
 	"github.com/msgmock/msgmock/scenarios"
 )
@@ -17,7 +18,8 @@ var files embed.FS
 // Names are the documents, in the order msgmock lists them.
 var Names = []string{"conversations", "workspace", "admin"}
 
-var docs = func() map[string][]byte {
+// docs are converted on first use, not at start-up.
+var docs = sync.OnceValue(func() map[string][]byte {
 	out := map[string][]byte{}
 	for _, name := range Names {
 		if name == "workspace" {
@@ -39,11 +41,11 @@ var docs = func() map[string][]byte {
 		out[name] = js
 	}
 	return out
-}()
+})
 
 // Document returns the JSON of the document name (conversations,
 // workspace or admin).
 func Document(name string) ([]byte, bool) {
-	d, ok := docs[name]
+	d, ok := docs()[name]
 	return d, ok
 }
