@@ -43,6 +43,10 @@ func TestRoutesAnswerInTheirSurfaceShape(t *testing.T) {
 		{"GET", "/v1", 404, envelope404, ""},
 		{"GET", "/nothing", 404, envelope404, ""},
 		{"PUT", "/v1/events", 405, envelope405, "GET, HEAD"},
+		// A path with escapes is the router's to answer (it matches paths
+		// as sent), not the table of routes without variables.
+		{"POST", "/v1/%6Dessages", 404, envelope404, ""},
+		{"GET", "/v1/event%73", 404, envelope404, ""},
 		{"POST", "/v1/events/stream", 405, envelope405, "GET, HEAD"},
 		// Admin API.
 		{"GET", "//__mock/nothing", 404, `{"error":"no admin endpoint //__mock/nothing"}`, ""},
