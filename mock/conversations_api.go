@@ -268,7 +268,9 @@ func (s *Server) sendA(w http.ResponseWriter, r *http.Request, set *scenarios.Se
 	if req.ConversationID != "" {
 		if conv = sess.Conversation(scenarios.APIConversations, req.ConversationID); conv == nil {
 			sess.Unlock()
-			writeEnvelopeError(w, http.StatusNotFound, "Conversation not found: "+req.ConversationID+".")
+			if !s.passThrough(w, r, set, scenarios.APIConversations) {
+				writeEnvelopeError(w, http.StatusNotFound, "Conversation not found: "+req.ConversationID+".")
+			}
 			return
 		}
 	} else if !set.Settings.AutoCreate {
@@ -292,6 +294,11 @@ func (s *Server) sendA(w http.ResponseWriter, r *http.Request, set *scenarios.Se
 	facts := factsA(r, req)
 	outcome, done := s.applyRules(w, r, set, sess, &facts, req.ConversationID)
 	if done {
+		return
+	}
+	if outcome.rule == nil && set.Settings.Passthrough.URL != "" {
+		sess.Unlock()
+		s.passThrough(w, r, set, scenarios.APIConversations)
 		return
 	}
 	// 6. Store and answer.
@@ -334,7 +341,9 @@ func (s *Server) handleConversationMessagesA() http.Handler {
 		conv := sess.Conversation(scenarios.APIConversations, id)
 		if conv == nil {
 			sess.Unlock()
-			writeEnvelopeError(w, http.StatusNotFound, "Conversation not found: "+id+".")
+			if !s.passThrough(w, r, set, scenarios.APIConversations) {
+				writeEnvelopeError(w, http.StatusNotFound, "Conversation not found: "+id+".")
+			}
 			return
 		}
 		msgs := conv.Messages()

@@ -38,13 +38,14 @@ type Options struct {
 
 // Server serves both APIs and the admin API. It is an http.Handler.
 type Server struct {
-	fixtures   *scenarios.Store
-	clock      *Clock
-	seed       uint64
-	adminToken string
-	log        *slog.Logger
-	version    string
-	handler    http.Handler
+	passthrough atomic.Pointer[passthroughClient] // settings.passthrough's client
+	fixtures    *scenarios.Store
+	clock       *Clock
+	seed        uint64
+	adminToken  string
+	log         *slog.Logger
+	version     string
+	handler     http.Handler
 
 	state         *state.Store
 	scenario      atomic.Pointer[string] // the server-wide active scenario

@@ -375,7 +375,9 @@ func (s *Server) createB(w http.ResponseWriter, r *http.Request, set *scenarios.
 	if req.HasConversation {
 		if conv = sess.Conversation(scenarios.APIWorkspace, req.ConversationID); conv == nil || conv.WorkspaceID != ws {
 			sess.Unlock()
-			writeDetail(w, http.StatusNotFound, detailConvNotFound)
+			if !s.passThrough(w, r, set, scenarios.APIWorkspace) {
+				writeDetail(w, http.StatusNotFound, detailConvNotFound)
+			}
 			return
 		}
 	} else if !set.Settings.AutoCreate {
@@ -395,6 +397,11 @@ func (s *Server) createB(w http.ResponseWriter, r *http.Request, set *scenarios.
 	}
 	outcome, done := s.applyRules(w, r, set, sess, &facts, req.ConversationID)
 	if done {
+		return
+	}
+	if outcome.rule == nil && set.Settings.Passthrough.URL != "" {
+		sess.Unlock()
+		s.passThrough(w, r, set, scenarios.APIWorkspace)
 		return
 	}
 	// 7. Store and answer. A lone surrogate (\ud800) passes validation but
@@ -529,7 +536,9 @@ func (s *Server) handleListB() http.Handler {
 		conv := sess.Conversation(scenarios.APIWorkspace, convID)
 		if conv == nil || conv.WorkspaceID != ws {
 			sess.Unlock()
-			writeDetail(w, http.StatusNotFound, detailConvNotFound)
+			if !s.passThrough(w, r, set, scenarios.APIWorkspace) {
+				writeDetail(w, http.StatusNotFound, detailConvNotFound)
+			}
 			return
 		}
 		msgs := append([]*state.Message(nil), conv.Messages()...)
@@ -572,7 +581,9 @@ func (s *Server) handleGetB() http.Handler {
 		m := sess.Message(pathVar(w, "message_id"))
 		sess.Unlock()
 		if m == nil || m.API != scenarios.APIWorkspace || m.WorkspaceID != ws {
-			writeDetail(w, http.StatusNotFound, detailMessageNotFound)
+			if !s.passThrough(w, r, set, scenarios.APIWorkspace) {
+				writeDetail(w, http.StatusNotFound, detailMessageNotFound)
+			}
 			return
 		}
 		writeFastAPI(w, http.StatusOK, messageB(m))

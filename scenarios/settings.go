@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
 )
@@ -82,8 +83,20 @@ type Settings struct {
 	CORS       CORS
 	BodyLimit  int64
 	Clock      string // "", "wall" or "virtual": the clock msgmock starts with (--clock wins)
-	File       string // the file that held settings:, "" when all are defaults
+	// Passthrough sends what the fixtures do not cover to a real service.
+	Passthrough Passthrough
+	File        string // the file that held settings:, "" when all are defaults
 }
+
+// Passthrough forwards requests no rule matches to an upstream (the real
+// service), so that a developer can mix the mock and the real thing.
+type Passthrough struct {
+	URL     string        // "" : off
+	Timeout time.Duration // per forwarded request; 504 past it
+}
+
+// DefaultPassthroughTimeout is Passthrough.Timeout when the settings give none.
+const DefaultPassthroughTimeout = 30 * time.Second
 
 // DefaultSettings are the settings of a directory that has no settings: key.
 func DefaultSettings() Settings {
@@ -111,7 +124,7 @@ func (s *Settings) WorkspaceAllowed(id string) bool {
 func (r *reader) settings(n *yaml.Node) Settings {
 	s := DefaultSettings()
 	s.File = r.file
-	f := r.fields(n, "settings", "auth", "workspaces", "webhooks", "conversations", "retention", "cors", "body_limit", "clock")
+	f := r.fields(n, "settings", "auth", "workspaces", "webhooks", "conversations", "retention", "cors", "body_limit", "clock", "passthrough")
 	if v := f["clock"]; v != nil {
 		if c, ok := r.str(v, "settings.clock"); ok {
 			if c != "wall" && c != "virtual" {
@@ -122,6 +135,27 @@ func (r *reader) settings(n *yaml.Node) Settings {
 	}
 	if v := f["auth"]; v != nil {
 		s.Auth = r.auth(v)
+	}
+	if v := f["passthrough"]; v != nil {
+		p := r.fields(v, "settings.passthrough", "url", "timeout")
+		s.Passthrough.Timeout = DefaultPassthroughTimeout
+		if u := p["url"]; u == nil {
+			r.errorf(v, "settings.passthrough: url is required (the real service's base URL, such as https://api.example-ai.com)")
+		} else if raw, ok := r.nonEmpty(u, "settings.passthrough.url"); ok {
+			if pu, err := url.Parse(raw); err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" {
+				r.errorf(u, "settings.passthrough.url must be an absolute http or https URL, got %q", raw)
+			} else {
+				s.Passthrough.URL = strings.TrimSuffix(raw, "/")
+			}
+		}
+		if t := p["timeout"]; t != nil {
+			if d, ok := r.duration(t, "settings.passthrough.timeout"); ok {
+				if d == 0 {
+					r.errorf(t, "settings.passthrough.timeout must be above 0")
+				}
+				s.Passthrough.Timeout = d
+			}
+		}
 	}
 	if v := f["workspaces"]; v != nil {
 		ws, _ := r.strList(v, "settings.workspaces")

@@ -59,6 +59,10 @@ Usage:
   msgmock health [--addr A]    exit 0 if a msgmock answers at A (default $MSGMOCK_ADDR or 127.0.0.1:8080)
   msgmock openapi NAME         print an OpenAPI 3.1 document: conversations | workspace | admin
   msgmock schema               print the JSON Schema (2020-12) of a fixtures file
+  msgmock record --upstream URL --out DIR [--addr A]
+                               proxy to the real service; write what it saw as fixtures in DIR
+  msgmock verify --upstream URL [--fixtures DIR | --mock URL] SCRIPT
+                               replay SCRIPT against the upstream and msgmock; exit 1 on drift
   msgmock version              print the version (also --version)
 
 Every command takes -h or --help. Every serve flag can also be set as
@@ -78,6 +82,8 @@ var commands = map[string]string{
 	"health":   "msgmock health [--addr HOST:PORT]",
 	"openapi":  "msgmock openapi conversations|workspace|admin",
 	"schema":   "msgmock schema",
+	"record":   "msgmock record --upstream URL --out DIR [--addr HOST:PORT] [--timeout 30s]",
+	"verify":   "msgmock verify --upstream URL [--fixtures DIR | --mock URL] [--scenario NAME] SCRIPT",
 	"version":  "msgmock version",
 }
 
@@ -106,6 +112,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return health(ctx, args, getenv, stdout, stderr)
 	case "openapi":
 		return printOpenAPI(args, stdout, stderr)
+	case "record":
+		return recordCmd(ctx, args, getenv, stdout, stderr)
+	case "verify":
+		return verifyCmd(ctx, args, getenv, stdout, stderr)
 	case "schema":
 		if len(args) > 0 {
 			return usageError(stderr, "schema takes no arguments", commands["schema"])

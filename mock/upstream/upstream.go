@@ -1,0 +1,140 @@
+// Package upstream forwards a request to the real service msgmock stands
+// in for: `msgmock record` (a recording proxy) and the passthrough setting
+// use it. It knows nothing of either API: the callers turn its failures
+// into the API's own 502 and 504.
+package upstream
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// maxBody bounds what is read of an upstream's answer.
+const maxBody = 64 << 20
+
+// Failures a caller answers in the API's own shape.
+var (
+	// ErrUnreachable: no HTTP answer — the connection was refused or
+	// reset, the name did not resolve (502 Bad Gateway).
+	ErrUnreachable = errors.New("the upstream could not be reached")
+	// ErrTimeout: no answer within the timeout (504 Gateway Timeout).
+	ErrTimeout = errors.New("the upstream did not answer in time")
+)
+
+// Client forwards requests to one base URL.
+type Client struct {
+	base    *url.URL
+	timeout time.Duration
+	http    *http.Client
+}
+
+// New returns a Client for base (scheme, host and an optional path prefix)
+// that gives each request up to timeout.
+func New(base string, timeout time.Duration) (*Client, error) {
+	u, err := url.Parse(strings.TrimSuffix(base, "/"))
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("upstream %q: want an absolute http or https URL", base)
+	}
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	transport.MaxIdleConnsPerHost = 32
+	return &Client{base: u, timeout: timeout, http: &http.Client{
+		Transport: transport,
+		// A redirect is an answer to pass on, not to follow.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}}, nil
+}
+
+// Base is the upstream's base URL.
+func (c *Client) Base() string { return c.base.String() }
+
+// Response is an upstream's answer, read whole.
+type Response struct {
+	Status int
+	Header http.Header // end-to-end headers only
+	Body   []byte      // decompressed
+}
+
+// hopByHop are the headers that describe one connection, not the message
+// (RFC 9110 §7.6.1), plus Host and the framing net/http sets itself.
+var hopByHop = map[string]bool{
+	"Connection": true, "Keep-Alive": true, "Proxy-Connection": true, "Proxy-Authenticate": true,
+	"Proxy-Authorization": true, "Te": true, "Trailer": true, "Transfer-Encoding": true, "Upgrade": true,
+	"Host": true, "Content-Length": true, "Accept-Encoding": true, "Content-Encoding": true,
+}
+
+// forwarded reports whether a request header goes upstream: not the
+// connection's own, and not msgmock's (X-Mock-*), which the real service
+// does not know.
+func forwarded(name string) bool {
+	return !hopByHop[name] && !strings.HasPrefix(name, "X-Mock-")
+}
+
+// Do sends r (its method, path, query and end-to-end headers) with body to
+// the upstream and reads the answer. A failure is ErrUnreachable or
+// ErrTimeout, wrapping the cause.
+func (c *Client) Do(ctx context.Context, r *http.Request, body []byte) (*Response, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	target := *c.base
+	target.Path = c.base.Path + r.URL.Path
+	target.RawPath = ""
+	if r.URL.RawPath != "" {
+		target.RawPath = c.base.EscapedPath() + r.URL.RawPath
+	}
+	target.RawQuery = r.URL.RawQuery
+	var rd io.Reader
+	if body != nil {
+		rd = strings.NewReader(string(body))
+	}
+	req, err := http.NewRequestWithContext(ctx, r.Method, target.String(), rd)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrUnreachable, err)
+	}
+	for k, vs := range r.Header {
+		if forwarded(k) {
+			req.Header[k] = vs
+		}
+	}
+	res, err := c.http.Do(req)
+	if err != nil {
+		return nil, classify(ctx, err)
+	}
+	defer res.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(res.Body, maxBody))
+	if err != nil {
+		return nil, classify(ctx, err)
+	}
+	h := http.Header{}
+	for k, vs := range res.Header {
+		if !hopByHop[k] {
+			h[k] = vs
+		}
+	}
+	return &Response{Status: res.StatusCode, Header: h, Body: data}, nil
+}
+
+func classify(ctx context.Context, err error) error {
+	var ne net.Error
+	if errors.Is(err, context.DeadlineExceeded) || ctx.Err() == context.DeadlineExceeded || errors.As(err, &ne) && ne.Timeout() {
+		return fmt.Errorf("%w: %v", ErrTimeout, err)
+	}
+	return fmt.Errorf("%w: %v", ErrUnreachable, err)
+}
+
+// Write answers w with res: its status, end-to-end headers and body.
+func (res *Response) Write(w http.ResponseWriter) {
+	h := w.Header()
+	for k, vs := range res.Header {
+		h[k] = vs
+	}
+	h.Set("Content-Length", fmt.Sprint(len(res.Body)))
+	w.WriteHeader(res.Status)
+	_, _ = w.Write(res.Body)
+}
