@@ -136,6 +136,18 @@ func send(t *testing.T, method, url, body string, headers ...string) (int, []byt
 	return res.StatusCode, b
 }
 
+// waitFor polls cond until it holds, failing t after 10 s.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("never happened: %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
 // inTempDir runs the test from an empty directory, so ./fixtures is absent.
 func inTempDir(t *testing.T) {
 	t.Helper()

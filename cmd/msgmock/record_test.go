@@ -138,17 +138,6 @@ func TestRecordServesWhatTheUpstreamAnswered(t *testing.T) {
 	}
 }
 
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 // assertNoSecret fails if any file below dir holds secret.
 func assertNoSecret(t *testing.T, dir, secret string) {
 	t.Helper()

@@ -121,13 +121,7 @@ func TestHotReloadUnderTraffic(t *testing.T) {
 	}
 	until := func(what string, cond func() bool) {
 		t.Helper()
-		deadline := time.Now().Add(10 * time.Second)
-		for !cond() {
-			if time.Now().After(deadline) {
-				t.Fatalf("never happened: %s", what)
-			}
-			time.Sleep(5 * time.Millisecond)
-		}
+		waitFor(t, what, cond)
 	}
 	scenario := func(name, value string) string {
 		return fmt.Sprintf("# %s\nscenario:\n  name: %s\n  rules:\n    - respond: {status: 202, body: {v: %s}}\n", value, name, value)
