@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -14,7 +15,10 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/fstest"
 	"time"
+
+	"github.com/msgmock/msgmock/scenarios"
 )
 
 // msgmock record, the passthrough setting, msgmock verify and the 502/504
@@ -413,5 +417,59 @@ func TestVerifyFindsDriftAndPassesWithout(t *testing.T) {
 	out, err = verifyAgainst(failing.url)
 	if !errors.As(err, &code) || code != 1 || !strings.Contains(out, "status: upstream 500, msgmock 200") {
 		t.Fatalf("a status drift: %v\n%s", err, out)
+	}
+}
+
+// TestRecordedFilesAreAlwaysWhole reads the directory while the recorder
+// rewrites it under a stream of sends: every read loads (a half-written
+// file would not), and the last one holds every message.
+func TestRecordedFilesAreAlwaysWhole(t *testing.T) {
+	up := start(t, nil, "--fixtures", fixturesDir(t))
+	dir := t.TempDir()
+	rec, stop := startRecord(t, up.url, dir)
+	done := make(chan struct{})
+	var reads, loads int
+	var readErr error
+	go func() {
+		defer close(done)
+		for {
+			time.Sleep(time.Millisecond)
+			data, err := os.ReadFile(filepath.Join(dir, "recorded-conversations.yaml"))
+			if errors.Is(err, os.ErrNotExist) {
+				continue
+			}
+			if err != nil {
+				readErr = err
+				return
+			}
+			reads++
+			if _, err := scenarios.Load(fstest.MapFS{"c.yaml": {Data: data}}, ""); err != nil {
+				readErr = fmt.Errorf("read %d does not load: %v\n%s", reads, err, data)
+				return
+			}
+			loads++
+			if strings.Contains(string(data), "message 199") {
+				return
+			}
+		}
+	}()
+	for i := 0; i < 200; i++ {
+		status, body := post(t, rec+"/v1/messages", fmt.Sprintf(`{"conversation_id":"con_9s2kd81","sender_id":"u","sender_type":"user","text":"message %d","auto_reply":false}`, i),
+			"Authorization: Bearer k", "Content-Type: application/json")
+		if status != 200 {
+			t.Fatalf("send %d: %d %s", i, status, body)
+		}
+	}
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the last message never reached the file")
+	}
+	stop()
+	if readErr != nil {
+		t.Fatal(readErr)
+	}
+	if loads < 2 {
+		t.Fatalf("only %d reads: the test did not see the file change", loads)
 	}
 }
