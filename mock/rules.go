@@ -150,6 +150,13 @@ func (s *Server) storeWithReplies(sess *state.Session, conv *state.Conversation,
 	if len(planned) == 0 {
 		return nil, 0
 	}
+	// A scheduler that is full would refuse these replies after their
+	// text is rendered: refuse them first (the same count, the same
+	// answer) and spare an overloaded server the rendering. Their ids and
+	// seeds were drawn already, so what follows draws the same.
+	if !hasInline(planned) && s.jobs.refuseIfFull(len(planned), pendingLimit(s.fixtures.Current().Settings.Retention.MessageBytes)) {
+		return nil, 0
+	}
 	s.renderReplies(planned, rule, m, r)
 	sess.Lock()
 	defer sess.Unlock()
@@ -179,6 +186,15 @@ func drawReplies(sess *state.Session, rule *scenarios.Rule, conv *state.Conversa
 		out = append(out, p)
 	}
 	return out
+}
+
+func hasInline(planned []plannedReply) bool {
+	for i := range planned {
+		if planned[i].reply.Inline {
+			return true
+		}
+	}
+	return false
 }
 
 // renderReplies renders each planned reply's text from its seed, with no

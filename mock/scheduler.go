@@ -129,12 +129,7 @@ func (s *scheduler) at(t time.Time, fn func()) {
 func (s *scheduler) add(jobs []job, size, maxBytes int64) bool {
 	s.mu.Lock()
 	if len(s.jobs)+s.running+len(jobs) > s.maxJobs || s.bytes+size > maxBytes {
-		s.refused++
-		n := s.refused
-		s.mu.Unlock()
-		if n&(n-1) == 0 { // the 1st, 2nd, 4th, 8th… refusal: a flood logs a few lines, not one per reply
-			s.log.Warn("reply refused: the scheduler is full", "jobs_max", s.maxJobs, "bytes_max", maxBytes, "refused", n)
-		}
+		s.refuseLocked(1, maxBytes)
 		return false
 	}
 	s.bytes += size
@@ -145,6 +140,34 @@ func (s *scheduler) add(jobs []job, size, maxBytes int64) bool {
 	s.mu.Unlock()
 	s.signal()
 	return true
+}
+
+// refuseIfFull refuses n replies, as add would, when the scheduler has no
+// room left at all (its job count or its bytes at the bound), before
+// anyone renders them; it reports whether it did.
+func (s *scheduler) refuseIfFull(n int, maxBytes int64) bool {
+	s.mu.Lock()
+	if len(s.jobs)+s.running+n <= s.maxJobs && s.bytes < maxBytes {
+		s.mu.Unlock()
+		return false
+	}
+	s.refuseLocked(n, maxBytes)
+	return true
+}
+
+// refuseLocked counts n refused replies and unlocks s.mu; a flood logs a
+// few lines (the 1st, 2nd, 4th, 8th… refusal), not one per reply.
+func (s *scheduler) refuseLocked(n int, maxBytes int64) {
+	before := s.refused
+	s.refused += int64(n)
+	after := s.refused
+	s.mu.Unlock()
+	for k := before + 1; k <= after; k++ {
+		if k&(k-1) == 0 {
+			s.log.Warn("reply refused: the scheduler is full", "jobs_max", s.maxJobs, "bytes_max", maxBytes, "refused", k)
+			break
+		}
+	}
 }
 
 func (s *scheduler) push(j job) {

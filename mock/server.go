@@ -168,6 +168,10 @@ type stampA struct {
 
 var lastStampA atomic.Pointer[stampA]
 
+// GCPercent is the garbage collector's target msgmock sets (unless GOGC
+// is set): the heap may grow by 75% of what is live between collections.
+const GCPercent = 75
+
 // MemoryLimit is the Go runtime's soft memory limit msgmock sets for a
 // message budget (retention.message_bytes): the budget, what replies and
 // webhook deliveries may hold while they wait (pendingLimit each), and 4 MiB

@@ -306,6 +306,13 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		// garbage collector double it (README: Memory).
 		debug.SetMemoryLimit(mock.MemoryLimit(store.Current().Settings.Retention.MessageBytes))
 	}
+	if getenv("GOGC") == "" {
+		// What is live is small and bounded; let the heap grow by three
+		// quarters of it between collections, not all of it: about 6 MiB
+		// less peak RSS under sustained load, no measurable CPU (README:
+		// Performance).
+		debug.SetGCPercent(mock.GCPercent)
+	}
 	ln, err := net.Listen("tcp", f.addr)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
