@@ -145,17 +145,37 @@ func (s *Server) storeWithReplies(sess *state.Session, conv *state.Conversation,
 	if replies {
 		planned = drawReplies(sess, rule, conv, m)
 	}
+	// Plain replies (not inline, not streamed) need one event id each,
+	// whatever their text: drawn now, in the order the general path draws
+	// them, they need no second lock of the session after rendering.
+	plain := len(planned) > 0 && allPlain(planned)
+	if plain {
+		for i := range planned {
+			planned[i].eventID = sess.NewEventID()
+		}
+	}
 	epoch := sess.Epoch()
 	sess.Unlock()
 	if len(planned) == 0 {
 		return nil, 0
 	}
-	// A scheduler that is full would refuse these replies after their
-	// text is rendered: refuse them first (the same count, the same
-	// answer) and spare an overloaded server the rendering. Their ids and
-	// seeds were drawn already, so what follows draws the same.
-	if !hasInline(planned) && s.jobs.refuseIfFull(len(planned), pendingLimit(s.fixtures.Current().Settings.Retention.MessageBytes)) {
-		return nil, 0
+	if plain {
+		// A full scheduler would refuse them once rendered: refuse them
+		// first (same count, same answer; every draw is done) and spare an
+		// overloaded server the rendering.
+		if s.jobs.refuseIfFull(len(planned), pendingLimit(s.fixtures.Current().Settings.Retention.MessageBytes)) {
+			return nil, 0
+		}
+		s.renderReplies(planned, rule, m, r)
+		scheduled := 0
+		for i := range planned {
+			// deliver checks, when the reply is due, that the session was
+			// not reset nor the conversation evicted meanwhile.
+			if s.schedule(sess, epoch, conv, &planned[i]) {
+				scheduled++
+			}
+		}
+		return nil, scheduled
 	}
 	s.renderReplies(planned, rule, m, r)
 	sess.Lock()
@@ -188,13 +208,14 @@ func drawReplies(sess *state.Session, rule *scenarios.Rule, conv *state.Conversa
 	return out
 }
 
-func hasInline(planned []plannedReply) bool {
+// allPlain reports whether no planned reply is inline or streamed.
+func allPlain(planned []plannedReply) bool {
 	for i := range planned {
-		if planned[i].reply.Inline {
-			return true
+		if planned[i].reply.Inline || planned[i].reply.Stream != nil {
+			return false
 		}
 	}
-	return false
+	return true
 }
 
 // renderReplies renders each planned reply's text from its seed, with no

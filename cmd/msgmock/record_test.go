@@ -14,6 +14,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/fstest"
 	"time"
@@ -420,56 +421,62 @@ func TestVerifyFindsDriftAndPassesWithout(t *testing.T) {
 	}
 }
 
-// TestRecordedFilesAreAlwaysWhole reads the directory while the recorder
-// rewrites it under a stream of sends: every read loads (a half-written
-// file would not), and the last one holds every message.
+// TestRecordedFilesAreAlwaysWhole reads the directory without pause while
+// the recorder rewrites it, batch after batch of sends: every read loads (a
+// half-written file would not), and each batch reaches the file.
 func TestRecordedFilesAreAlwaysWhole(t *testing.T) {
 	up := start(t, nil, "--fixtures", fixturesDir(t))
 	dir := t.TempDir()
 	rec, stop := startRecord(t, up.url, dir)
-	done := make(chan struct{})
-	var reads, loads int
-	var readErr error
+	file := filepath.Join(dir, "recorded-conversations.yaml")
+	var reads atomic.Int64
+	var readErr atomic.Value
+	quit, done := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(done)
 		for {
-			time.Sleep(time.Millisecond)
-			data, err := os.ReadFile(filepath.Join(dir, "recorded-conversations.yaml"))
+			select {
+			case <-quit:
+				return
+			default:
+			}
+			data, err := os.ReadFile(file)
 			if errors.Is(err, os.ErrNotExist) {
 				continue
 			}
+			if err == nil {
+				_, err = scenarios.Load(fstest.MapFS{"c.yaml": {Data: data}}, "")
+			}
 			if err != nil {
-				readErr = err
+				readErr.Store(fmt.Errorf("read %d: %v\n%s", reads.Load()+1, err, data))
 				return
 			}
-			reads++
-			if _, err := scenarios.Load(fstest.MapFS{"c.yaml": {Data: data}}, ""); err != nil {
-				readErr = fmt.Errorf("read %d does not load: %v\n%s", reads, err, data)
-				return
-			}
-			loads++
-			if strings.Contains(string(data), "message 199") {
-				return
-			}
+			reads.Add(1)
 		}
 	}()
-	for i := 0; i < 200; i++ {
-		status, body := post(t, rec+"/v1/messages", fmt.Sprintf(`{"conversation_id":"con_9s2kd81","sender_id":"u","sender_type":"user","text":"message %d","auto_reply":false}`, i),
-			"Authorization: Bearer k", "Content-Type: application/json")
-		if status != 200 {
-			t.Fatalf("send %d: %d %s", i, status, body)
+	const batches, perBatch = 4, 50
+	for b := 0; b < batches; b++ {
+		for i := 0; i < perBatch; i++ {
+			n := b*perBatch + i
+			status, body := post(t, rec+"/v1/messages", fmt.Sprintf(`{"conversation_id":"con_9s2kd81","sender_id":"u","sender_type":"user","text":"message %d","auto_reply":false}`, n),
+				"Authorization: Bearer k", "Content-Type: application/json")
+			if status != 200 {
+				t.Fatalf("send %d: %d %s", n, status, body)
+			}
 		}
+		last := fmt.Sprintf("text: message %d\n", (b+1)*perBatch-1)
+		waitFor(t, "batch "+fmt.Sprint(b+1)+" in the file", func() bool {
+			data, _ := os.ReadFile(file)
+			return strings.Contains(string(data), last)
+		})
 	}
-	select {
-	case <-done:
-	case <-time.After(20 * time.Second):
-		t.Fatal("the last message never reached the file")
-	}
+	close(quit)
+	<-done
 	stop()
-	if readErr != nil {
-		t.Fatal(readErr)
+	if err, _ := readErr.Load().(error); err != nil {
+		t.Fatal(err)
 	}
-	if loads < 2 {
-		t.Fatalf("only %d reads: the test did not see the file change", loads)
+	if reads.Load() < batches {
+		t.Fatalf("only %d reads", reads.Load())
 	}
 }
