@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -442,5 +444,37 @@ func TestInspectorLayout(t *testing.T) {
 		if err := os.WriteFile(screenshotPath, png, 0o644); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+func TestInspectorShowsWebhookDeliveriesAndSetsTheClock(t *testing.T) {
+	// A webhook receiver that refuses every delivery, so that attempts,
+	// errors and the next retry show.
+	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "not today", http.StatusServiceUnavailable)
+	}))
+	defer receiver.Close()
+	dir := fixturesDir(t)
+	settings, err := os.ReadFile(filepath.Join(dir, "settings.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	settings = []byte(strings.Replace(string(settings), "settings:\n", "settings:\n  webhooks:\n    - url: "+receiver.URL+"/hooks\n      secret: whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\n", 1))
+	if err := os.WriteFile(filepath.Join(dir, "settings.yaml"), settings, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	srv := start(t, nil, "--fixtures", dir, "--now", "2026-03-15T14:22:11Z")
+	p := openInspector(t, srv, 1280, 800)
+	p.waitFor("the clock", `document.querySelector('#clock-now').textContent === '2026-03-15T14:22:11Z'`)
+
+	p.compose("conversations", "con_9s2kd81", "", "", "hello hooks")
+	p.waitFor("a failed delivery with its retry", `[...document.querySelectorAll('#deliveries tbody tr')].some(r => r.cells[2].textContent.endsWith('/hooks') && r.cells[4].textContent === '503' && r.cells[7].textContent !== '')`)
+
+	// Set the clock from the page.
+	p.run(setValue("#clock-to", "2027-01-02T03:04:05Z"), click("#clock-set button"))
+	p.waitFor("the clock set", `document.querySelector('#clock-now').textContent === '2027-01-02T03:04:05Z'`)
+	_, body := get(t, srv.url+"/__mock/clock")
+	if !strings.Contains(string(body), `"now":"2027-01-02T03:04:05Z"`) {
+		t.Fatalf("the server's clock: %s", body)
 	}
 }
