@@ -198,8 +198,8 @@ func (s *Server) handleRequests() http.Handler {
 		}
 		var after uint64
 		if v := q.Get("after"); v != "" {
-			n, err := strconv.ParseUint(strings.TrimPrefix(v, "req_"), 10, 64)
-			if err != nil || !strings.HasPrefix(v, "req_") {
+			n, ok := parseJournalID(v)
+			if !ok {
 				writeAdminError(w, http.StatusBadRequest, "after must be a request id such as req_000012")
 				return
 			}

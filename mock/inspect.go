@@ -92,15 +92,18 @@ type adminEvent struct {
 // journalEntry finds the request {id} of the request's session.
 func (s *Server) journalEntry(w http.ResponseWriter, r *http.Request) (wireJournalEntry, []byte, bool) {
 	id := exchangeOf(w).vars["id"]
-	seq, err := strconv.ParseUint(strings.TrimPrefix(id, "req_"), 10, 64)
-	if err == nil && strings.HasPrefix(id, "req_") {
-		set := s.config(w)
-		sess := s.lockSession(r, set)
-		defer sess.Unlock()
+	if seq, ok := parseJournalID(id); ok {
+		var found *state.JournalEntry
+		sess := s.lockSession(r, s.config(w))
 		for _, e := range sess.Journal() {
 			if e.Seq == seq {
-				return wireJournal(e), e.Body, true
+				found = e
+				break
 			}
+		}
+		sess.Unlock()
+		if found != nil { // entries never change once recorded: rendered unlocked
+			return wireJournal(found), found.Body, true
 		}
 	}
 	writeAdminError(w, http.StatusNotFound, "no request "+strconv.Quote(id)+" in this session's journal")

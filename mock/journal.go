@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -69,6 +70,13 @@ func wireJournal(e *state.JournalEntry) wireJournalEntry {
 }
 
 func journalID(seq uint64) string { return fmt.Sprintf("req_%06d", seq) }
+
+// parseJournalID reads an id journalID wrote.
+func parseJournalID(id string) (uint64, bool) {
+	digits, ok := strings.CutPrefix(id, "req_")
+	seq, err := strconv.ParseUint(digits, 10, 64)
+	return seq, ok && err == nil
+}
 
 // wireHeaders joins repeated fields with ", " as HTTP allows.
 func wireHeaders(fields []state.HeaderField) map[string]string {
