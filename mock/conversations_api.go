@@ -296,11 +296,6 @@ func (s *Server) sendA(w http.ResponseWriter, r *http.Request, set *scenarios.Se
 	if done {
 		return
 	}
-	if outcome.rule == nil && set.Settings.Passthrough.URL != "" {
-		sess.Unlock()
-		s.passThrough(w, r, set, scenarios.APIConversations)
-		return
-	}
 	// 6. Store and answer.
 	now := s.clock.Now()
 	if conv == nil {

@@ -77,8 +77,9 @@ type ruleOutcome struct {
 
 // applyRules is the scenario step both APIs share: it picks the request's
 // scenario, finds the rule and draws its latency. When it answers the
-// request itself (an unknown X-Mock-Scenario, a scripted error or fault) it
-// unlocks sess and reports done. Called with sess locked.
+// request itself (an unknown X-Mock-Scenario, a scripted error or fault,
+// or — no rule matching — the passthrough upstream's answer) it unlocks
+// sess and reports done. Called with sess locked.
 func (s *Server) applyRules(w http.ResponseWriter, r *http.Request, set *scenarios.Set, sess *state.Session, facts *scenarios.Facts, convID string) (out ruleOutcome, done bool) {
 	ex := exchangeOf(w)
 	name, known := s.scenarioName(r, set, sess)
@@ -101,6 +102,11 @@ func (s *Server) applyRules(w http.ResponseWriter, r *http.Request, set *scenari
 	if out.respond.IsError() {
 		sess.Unlock()
 		s.scriptedError(w, r, facts.API, out.respond, out.latency, convID)
+		return out, true
+	}
+	if out.rule == nil && set.Settings.Passthrough.URL != "" {
+		sess.Unlock()
+		s.passThrough(w, r, set, facts.API)
 		return out, true
 	}
 	return out, false

@@ -399,11 +399,6 @@ func (s *Server) createB(w http.ResponseWriter, r *http.Request, set *scenarios.
 	if done {
 		return
 	}
-	if outcome.rule == nil && set.Settings.Passthrough.URL != "" {
-		sess.Unlock()
-		s.passThrough(w, r, set, scenarios.APIWorkspace)
-		return
-	}
 	// 7. Store and answer. A lone surrogate (\ud800) passes validation but
 	// cannot be written back as UTF-8: the service fails with a 500 then.
 	if body != nil && body.HasLoneSurrogate() {
