@@ -11,10 +11,12 @@ import (
 	"time"
 
 	"github.com/msgmock/msgmock/mock"
+	"github.com/msgmock/msgmock/mock/clock"
+	"github.com/msgmock/msgmock/mock/webhooks"
 )
 
 func withVirtualClock() serverOption {
-	return func(o *mock.Options) { o.Clock = mock.NewVirtualClock(frozenNow) }
+	return func(o *mock.Options) { o.Clock = clock.NewVirtual(frozenNow) }
 }
 
 func (ts *testServer) advance(t *testing.T, d string) {
@@ -150,7 +152,7 @@ func TestVirtualClockWebhookBackoff(t *testing.T) {
 	ts.sendA(t, `{"sender_id":"u","sender_type":"agent","text":"hook"}`)
 	failed := func() bool {
 		var list struct {
-			Deliveries []mock.DeliveryAttempt `json:"deliveries"`
+			Deliveries []webhooks.Attempt `json:"deliveries"`
 		}
 		_ = json.Unmarshal(ts.call(t, "GET", "/__mock/webhooks/deliveries", "").Body, &list)
 		return len(list.Deliveries) == 1 && list.Deliveries[0].Status == 500 && !list.Deliveries[0].Pending

@@ -18,7 +18,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/msgmock/msgmock/mock"
+	"github.com/msgmock/msgmock/mock/webhooks"
 )
 
 const streamingFixtures = `
@@ -243,7 +243,7 @@ func TestSSEWorkspace(t *testing.T) {
 // TestWebhookSignatureVector checks Sign against the Standard Webhooks test vector.
 func TestWebhookSignatureVector(t *testing.T) {
 	key, _ := base64.StdEncoding.DecodeString("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
-	got := mock.Sign(key, "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, []byte(`{"test": 2432232314}`))
+	got := webhooks.Sign(key, "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, []byte(`{"test": 2432232314}`))
 	if want := "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="; got != want {
 		t.Fatalf("Sign=%s, want %s", got, want)
 	}
@@ -432,7 +432,7 @@ func TestWebhookEndpointsDoNotWaitOnEachOther(t *testing.T) {
 	}
 	mu.Unlock()
 	var list struct {
-		Deliveries []mock.DeliveryAttempt `json:"deliveries"`
+		Deliveries []webhooks.Attempt `json:"deliveries"`
 	}
 	_ = json.Unmarshal(ts.call(t, "GET", "/__mock/webhooks/deliveries", "").Body, &list)
 	hanging := 0

@@ -18,6 +18,7 @@ import (
 
 	"github.com/msgmock/msgmock/fixtures"
 	"github.com/msgmock/msgmock/mock"
+	"github.com/msgmock/msgmock/mock/clock"
 	"github.com/msgmock/msgmock/scenarios"
 )
 
@@ -52,7 +53,7 @@ func startServer(t testing.TB, fsys fs.FS, opts ...serverOption) *testServer {
 		t.Fatalf("load fixtures: %v", err)
 	}
 	now := frozenNow
-	o := mock.Options{Fixtures: store, Clock: mock.NewClock(&now), Seed: 42}
+	o := mock.Options{Fixtures: store, Clock: clock.New(&now), Seed: 42}
 	for _, opt := range opts {
 		opt(&o)
 	}

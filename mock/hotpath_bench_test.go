@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/msgmock/msgmock/fixtures"
+	"github.com/msgmock/msgmock/mock/clock"
 	"github.com/msgmock/msgmock/scenarios"
 )
 
@@ -34,8 +35,8 @@ func BenchmarkDefaultPath(b *testing.B) {
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			start := time.Date(2026, 3, 15, 14, 22, 11, 0, time.UTC)
-			clock := NewVirtualClock(start)
-			s := NewServer(context.Background(), Options{Fixtures: store, Clock: clock, Seed: 1, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+			clk := clock.NewVirtual(start)
+			s := NewServer(context.Background(), Options{Fixtures: store, Clock: clk, Seed: 1, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 			defer s.Close()
 			w := &benchWriter{h: http.Header{}}
 			rd := strings.NewReader(c.body)
@@ -55,12 +56,12 @@ func BenchmarkDefaultPath(b *testing.B) {
 					b.Fatalf("status %d", w.status)
 				}
 				if i%500 == 499 {
-					s.moveClock(clock.Now().Add(3 * time.Second)) // the replies land
+					s.engine.MoveClock(clk.Now().Add(3 * time.Second)) // the replies land
 				}
 			}
-			s.moveClock(clock.Now().Add(3 * time.Second))
+			s.engine.MoveClock(clk.Now().Add(3 * time.Second))
 			b.StopTimer()
-			if st := s.jobs.stats(); st.Pending != 0 {
+			if st := s.engine.Stats().Scheduler; st.Pending != 0 {
 				b.Fatalf("%d replies still pending", st.Pending)
 			}
 		})

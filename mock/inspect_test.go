@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/msgmock/msgmock/mock/inspector"
+	"github.com/msgmock/msgmock/mock/admin/inspector"
 )
 
 // The inspector's files and the admin endpoints it reads, over HTTP. The

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/msgmock/msgmock/fixtures"
+	"github.com/msgmock/msgmock/mock/wire"
 	"github.com/msgmock/msgmock/scenarios"
 )
 
@@ -42,7 +43,7 @@ func TestPanicBecomesNative500(t *testing.T) {
 	var logs lockedBuffer
 	s := NewServer(context.Background(), Options{Fixtures: store, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	defer s.Close()
-	boom := http.HandlerFunc(func(http.ResponseWriter, *http.Request) { panic("boom") })
+	boom := func(*wire.Exchange, *http.Request) *wire.Problem { panic("boom") }
 	tests := []struct {
 		sf   *surface
 		want string

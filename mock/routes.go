@@ -3,12 +3,14 @@ package mock
 import (
 	"errors"
 	"net/http"
-	"net/url"
 	"strings"
 
 	"github.com/gorilla/mux"
 
-	"github.com/msgmock/msgmock/scenarios"
+	"github.com/msgmock/msgmock/mock/admin"
+	"github.com/msgmock/msgmock/mock/conversations"
+	"github.com/msgmock/msgmock/mock/wire"
+	"github.com/msgmock/msgmock/mock/workspace"
 )
 
 // routes lists msgmock's whole HTTP surface.
@@ -23,57 +25,60 @@ func (s *Server) router() *mux.Router {
 	root := mux.NewRouter().SkipClean(true).UseEncodedPath()
 
 	// Conversations API (seed 000).
-	a := s.group(root, "/v1", conversationsSurface)
-	a.handle("/messages", s.handleSendA(), http.MethodPost)
-	a.handle("/conversations/{id}/messages", s.handleConversationMessagesA(), http.MethodGet)
-	a.handle("/events", s.handleEventsA(), http.MethodGet)
-	a.handle("/events/stream", s.handleStream(scenarios.APIConversations), http.MethodGet)
+	conv := s.conversations
+	c := s.group(root, "/v1", conversationsSurface)
+	c.handle("/messages", conv.Send, http.MethodPost)
+	c.handle("/conversations/{id}/messages", conv.Messages, http.MethodGet)
+	c.handle("/events", conv.Events, http.MethodGet)
+	c.handle("/events/stream", conv.Stream, http.MethodGet)
 
 	// Workspace Messages API (seed 001).
-	b := s.group(root, "/api/v1", workspaceSurface)
-	b.handle("/messages", s.handleCreateB(), http.MethodPost)
-	b.handle("/messages", s.handleListB(), http.MethodGet)
-	b.handle("/messages/{message_id}", s.handleGetB(), http.MethodGet)
-	b.handle("/conversations", s.handleConversationsB(), http.MethodGet)
-	b.handle("/events/stream", s.handleStream(scenarios.APIWorkspace), http.MethodGet)
+	ws := s.workspace
+	w := s.group(root, "/api/v1", workspaceSurface)
+	w.handle("/messages", ws.Create, http.MethodPost)
+	w.handle("/messages", ws.List, http.MethodGet)
+	w.handle("/messages/{message_id}", ws.Get, http.MethodGet)
+	w.handle("/conversations", ws.Conversations, http.MethodGet)
+	w.handle("/events/stream", ws.Stream, http.MethodGet)
 
-	// Admin API.
-	adm := s.group(root, "/__mock", adminSurface)
-	adm.handle("/health", s.handleHealth(), http.MethodGet)
-	adm.handle("/status", s.handleStatus(), http.MethodGet)
-	adm.handle("/scenario", s.handleSetScenario(), http.MethodPut)
-	adm.handle("/scenarios", s.handleListScenarios(), http.MethodGet)
-	adm.handle("/scenarios/{name}", s.handlePutScenario(), http.MethodPut)
-	adm.handle("/scenarios/{name}", s.handleGetScenario(), http.MethodGet)
-	adm.handle("/scenarios/{name}", s.handleDeleteScenario(), http.MethodDelete)
-	adm.handle("/reset", s.handleReset(), http.MethodPost)
-	adm.handle("/requests", s.handleRequests(), http.MethodGet)
-	adm.handle("/requests", s.handleClearRequests(), http.MethodDelete)
-	adm.handle("/webhooks/deliveries", s.handleDeliveries(), http.MethodGet)
-	adm.handle("/clock", s.handleClock(), http.MethodGet, http.MethodPost)
-	adm.handle("/requests/{id}", s.handleRequest(), http.MethodGet)
-	adm.handle("/requests/{id}/body", s.handleRequestBody(), http.MethodGet)
-	adm.handle("/sessions", s.handleSessions(), http.MethodGet)
-	adm.handle("/conversations", s.handleConversations(), http.MethodGet)
-	adm.handle("/events/stream", s.handleStream(apiAll), http.MethodGet)
-	// The inspector's page and files hold no data: they load without the
-	// admin token, and the page asks for it when the API answers 401.
-	page := adm.with(inspectorSurface)
-	page.handle("/openapi/{name}.json", s.handleOpenAPI(), http.MethodGet)
-	page.handle("/schema/fixtures.json", s.handleFixturesSchema(), http.MethodGet)
-	page.handle("", s.handleInspectorRedirect(), http.MethodGet)
-	page.handle("/", s.handleInspector(), http.MethodGet)
-	page.handle("/inspector/{file}", s.handleInspector(), http.MethodGet)
+	// Admin API, guarded by the admin token when one is set.
+	adm := s.admin
+	a := s.group(root, "/__mock", adminSurface)
+	a.handle("/health", adm.Guard(adm.Health), http.MethodGet)
+	a.handle("/status", adm.Guard(adm.Status), http.MethodGet)
+	a.handle("/scenario", adm.Guard(adm.SetScenario), http.MethodPut)
+	a.handle("/scenarios", adm.Guard(adm.ListScenarios), http.MethodGet)
+	a.handle("/scenarios/{name}", adm.Guard(adm.PutScenario), http.MethodPut)
+	a.handle("/scenarios/{name}", adm.Guard(adm.GetScenario), http.MethodGet)
+	a.handle("/scenarios/{name}", adm.Guard(adm.DeleteScenario), http.MethodDelete)
+	a.handle("/reset", adm.Guard(adm.Reset), http.MethodPost)
+	a.handle("/requests", adm.Guard(adm.Requests), http.MethodGet)
+	a.handle("/requests", adm.Guard(adm.ClearRequests), http.MethodDelete)
+	a.handle("/webhooks/deliveries", adm.Guard(adm.Deliveries), http.MethodGet)
+	a.handle("/clock", adm.Guard(adm.Clock), http.MethodGet, http.MethodPost)
+	a.handle("/requests/{id}", adm.Guard(adm.Request), http.MethodGet)
+	a.handle("/requests/{id}/body", adm.Guard(adm.RequestBody), http.MethodGet)
+	a.handle("/sessions", adm.Guard(adm.Sessions), http.MethodGet)
+	a.handle("/conversations", adm.Guard(adm.Conversations), http.MethodGet)
+	a.handle("/events/stream", adm.Guard(adm.Stream), http.MethodGet)
+	// The inspector's page and files and the documents hold no data: they
+	// load without the admin token, and the page asks for it when the API
+	// answers 401.
+	a.handle("/openapi/{name}.json", adm.OpenAPI, http.MethodGet)
+	a.handle("/schema/fixtures.json", adm.FixturesSchema, http.MethodGet)
+	a.handle("", adm.InspectorRedirect, http.MethodGet)
+	a.handle("/", adm.Inspector, http.MethodGet)
+	a.handle("/inspector/{file}", adm.Inspector, http.MethodGet)
+
+	// The Workspace API's document where its FastAPI service serves it.
+	root.Path("/openapi.json").Handler(s.surfaced(publicWorkspaceSurface, ws.OpenAPI))
 
 	// Outside every group, the first path segment names the API whose 404
 	// answers (`/api`, `//api/v1/messages`); anything else is the
 	// Conversations API's, as the root of that service would answer.
-	// The Workspace API's document where its FastAPI service serves it.
-	root.Path("/openapi.json").Handler(s.surfaced(publicWorkspaceSurface, s.handleWorkspaceOpenAPI()))
-
-	root.MatcherFunc(firstSegment("api")).Handler(s.surfaced(workspaceSurface, workspaceSurface.notFound))
-	root.MatcherFunc(firstSegment("__mock")).Handler(s.surfaced(adminSurface, adminSurface.notFound))
-	root.NotFoundHandler = s.surfaced(conversationsSurface, conversationsSurface.notFound)
+	root.MatcherFunc(firstSegment("api")).Handler(s.surfaced(workspaceSurface, noRoute))
+	root.MatcherFunc(firstSegment("__mock")).Handler(s.surfaced(adminSurface, noRoute))
+	root.NotFoundHandler = s.surfaced(conversationsSurface, noRoute)
 	return root
 }
 
@@ -89,18 +94,14 @@ func (s *Server) router() *mux.Router {
 func (s *Server) dispatch(root *mux.Router) http.Handler {
 	static := staticRoutes(root)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ex := exchangeOf(w)
-		if ex.vars == nil {
-			ex.vars = make(map[string]string, 1)
-		}
-		clear(ex.vars)
+		x := wire.Of(w)
 		if r.URL.RawPath == "" {
 			if h := static[r.URL.Path][r.Method]; h != nil {
 				h.ServeHTTP(w, r)
 				return
 			}
 		}
-		match := mux.RouteMatch{Vars: ex.vars}
+		match := mux.RouteMatch{Vars: x.Vars}
 		root.Match(r, &match) // a NotFoundHandler is set, so there is always a handler
 		match.Handler.ServeHTTP(w, r)
 	})
@@ -130,69 +131,36 @@ func staticRoutes(root *mux.Router) map[string]map[string]http.Handler {
 	return out
 }
 
-// A surface is one group of routes that answers in one API's shape: its 404,
-// its 405, the 500 a panic becomes, and whether its requests are journaled.
+// A surface is one group of routes that answers in one shape: its errors
+// (404 and 405 included; a panic's 500 too), whether its requests are
+// journaled, and how it routes.
 type surface struct {
-	api       scenarios.API // "" for the admin API
+	shape     wire.Shape
 	journaled bool
-	adminOnly bool // guarded by --admin-token
 	// starlette routes as a FastAPI service does: GET does not serve HEAD,
 	// a 405's Allow lists the methods of the first route for the path, and
 	// a path that matches once its trailing slash is toggled answers 307
 	// to it (redirect_slashes).
-	starlette        bool
-	notFound         http.HandlerFunc
-	methodNotAllowed http.HandlerFunc // the Allow header is set before it runs
-	internalError    http.HandlerFunc
+	starlette bool
 }
 
 var (
-	conversationsSurface = &surface{
-		api:       scenarios.APIConversations,
-		journaled: true,
-		notFound: func(w http.ResponseWriter, _ *http.Request) {
-			writeEnvelopeError(w, http.StatusNotFound, msgResourceNotFound)
-		},
-		methodNotAllowed: func(w http.ResponseWriter, _ *http.Request) {
-			writeEnvelopeError(w, http.StatusMethodNotAllowed, msgMethodNotAllowed)
-		},
-		internalError: func(w http.ResponseWriter, _ *http.Request) {
-			writeEnvelopeError(w, http.StatusInternalServerError, msgEnqueueFailed)
-		},
-	}
-	workspaceSurface = &surface{
-		api:       scenarios.APIWorkspace,
-		journaled: true,
-		starlette: true,
-		notFound:  func(w http.ResponseWriter, _ *http.Request) { writeDetail(w, http.StatusNotFound, "Not Found") },
-		methodNotAllowed: func(w http.ResponseWriter, _ *http.Request) {
-			writeDetail(w, http.StatusMethodNotAllowed, "Method Not Allowed")
-		},
-		internalError: func(w http.ResponseWriter, _ *http.Request) {
-			writeDetail(w, http.StatusInternalServerError, "Internal Server Error")
-		},
-	}
-	adminSurface = &surface{
-		adminOnly: true,
-		notFound: func(w http.ResponseWriter, r *http.Request) {
-			writeAdminError(w, http.StatusNotFound, "no admin endpoint "+r.URL.Path)
-		},
-		methodNotAllowed: func(w http.ResponseWriter, r *http.Request) {
-			writeAdminError(w, http.StatusMethodNotAllowed, "method "+r.Method+" not allowed; allowed: "+w.Header().Get("Allow"))
-		},
-		internalError: func(w http.ResponseWriter, _ *http.Request) {
-			writeAdminError(w, http.StatusInternalServerError, "internal error; see the server log")
-		},
-	}
+	conversationsSurface = &surface{shape: conversations.Dialect{}, journaled: true}
+	workspaceSurface     = &surface{shape: workspace.Dialect{}, journaled: true, starlette: true}
+	adminSurface         = &surface{shape: admin.Shape{}}
+	// publicWorkspaceSurface answers /openapi.json as the Workspace API's
+	// service would, without a journal entry.
+	publicWorkspaceSurface = &surface{shape: workspace.Dialect{}, starlette: true}
 )
 
-// inspectorSurface is the admin surface without the admin token: the
-// inspector's static files and the documents, which hold no data.
-var inspectorSurface = func() *surface { sf := *adminSurface; sf.adminOnly = false; return &sf }()
+// noRoute and noMethod are every surface's 404 and 405, in its shape.
+func noRoute(x *wire.Exchange, r *http.Request) *wire.Problem {
+	return &wire.Problem{Status: http.StatusNotFound, Kind: wire.NoRoute, Subject: r.URL.Path}
+}
 
-// publicWorkspaceSurface answers /openapi.json as the Workspace API's
-// service would, without a journal entry.
-var publicWorkspaceSurface = func() *surface { sf := *workspaceSurface; sf.journaled = false; return &sf }()
+func noMethod(x *wire.Exchange, r *http.Request) *wire.Problem {
+	return &wire.Problem{Status: http.StatusMethodNotAllowed, Kind: wire.NoMethod, Subject: r.Method}
+}
 
 // group is one surface's subrouter.
 type group struct {
@@ -203,26 +171,23 @@ type group struct {
 
 func (s *Server) group(root *mux.Router, prefix string, sf *surface) group {
 	sub := root.PathPrefix(prefix).Subrouter()
-	notFound := http.Handler(sf.notFound)
+	notFound := s.surfaced(sf, noRoute)
 	allow := allowed
 	if sf.starlette {
-		notFound = redirectSlashes(sub, sf.notFound)
+		notFound = redirectSlashes(sub, notFound)
 		allow = firstRouteMethods
 	}
-	sub.NotFoundHandler = s.surfaced(sf, notFound)
-	sub.MethodNotAllowedHandler = s.surfaced(sf, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Allow", allow(sub, r))
-		sf.methodNotAllowed(w, r)
-	}))
+	sub.NotFoundHandler = notFound
+	sub.MethodNotAllowedHandler = s.surfaced(sf, func(x *wire.Exchange, r *http.Request) *wire.Problem {
+		x.Header().Set("Allow", allow(sub, r))
+		return noMethod(x, r)
+	})
 	return group{s: s, router: sub, sf: sf}
 }
 
-// with returns the group answering its routes as sf (its 404 and 405 stay the group's).
-func (g group) with(sf *surface) group { g.sf = sf; return g }
-
 // handle routes path (below the group's prefix) for methods; GET serves
 // HEAD too, except on a Starlette surface.
-func (g group) handle(path string, h http.Handler, methods ...string) {
+func (g group) handle(path string, h wire.HandlerFunc, methods ...string) {
 	for _, m := range methods {
 		if g.sf.starlette {
 			break
@@ -235,15 +200,16 @@ func (g group) handle(path string, h http.Handler, methods ...string) {
 	g.router.Handle(path, g.s.surfaced(g.sf, h)).Methods(methods...)
 }
 
-// surfaced marks the request's exchange with its surface, for the journal
-// and for the shape of a 500, and guards admin routes with the token.
-func (s *Server) surfaced(sf *surface, h http.Handler) http.Handler {
-	if sf.adminOnly {
-		h = s.requireAdminToken(h)
-	}
+// surfaced serves h as part of sf: it marks the request's exchange with
+// the surface (for the journal and for a panic's 500) and writes the
+// problem h returns, once, in the surface's shape.
+func (s *Server) surfaced(sf *surface, h wire.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		exchangeOf(w).surface = sf
-		h.ServeHTTP(w, r)
+		x := wire.Of(w)
+		x.Shape, x.Journaled = sf.shape, sf.journaled
+		if p := h(x, r); p != nil {
+			sf.shape.WriteProblem(x, p)
+		}
 	})
 }
 
@@ -329,13 +295,4 @@ func firstSegment(name string) mux.MatcherFunc {
 		p := strings.TrimLeft(r.URL.Path, "/")
 		return p == name || strings.HasPrefix(p, name+"/")
 	}
-}
-
-// pathVar returns a route variable, unescaped (routes match escaped paths).
-func pathVar(w http.ResponseWriter, name string) string {
-	v := exchangeOf(w).vars[name]
-	if u, err := url.PathUnescape(v); err == nil {
-		return u
-	}
-	return v
 }

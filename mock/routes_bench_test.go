@@ -12,6 +12,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/msgmock/msgmock/fixtures"
+	"github.com/msgmock/msgmock/mock/clock"
 	"github.com/msgmock/msgmock/scenarios"
 )
 
@@ -33,10 +34,10 @@ func BenchmarkRouting(b *testing.B) {
 		b.Fatal(err)
 	}
 	now := time.Date(2026, 3, 15, 14, 22, 11, 0, time.UTC)
-	s := NewServer(context.Background(), Options{Fixtures: store, Clock: NewClock(&now), Seed: 1, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	s := NewServer(context.Background(), Options{Fixtures: store, Clock: clock.New(&now), Seed: 1, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	defer s.Close()
 
-	send := s.surfaced(conversationsSurface, s.handleSendA())
+	send := s.surfaced(conversationsSurface, s.conversations.Send)
 	cases := []struct {
 		name string
 		h    http.Handler
@@ -109,7 +110,7 @@ func BenchmarkRouteLookup(b *testing.B) {
 // (the other routes' handlers answer 404; only the table's shape matters).
 func oldServeMux(s *Server, send http.Handler) http.Handler {
 	mux := http.NewServeMux()
-	other := conversationsSurface.notFound
+	other := s.surfaced(conversationsSurface, noRoute)
 	byMethod := func(m map[string]http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			h := m[r.Method]
@@ -118,7 +119,7 @@ func oldServeMux(s *Server, send http.Handler) http.Handler {
 			}
 			if h == nil {
 				w.Header().Set("Allow", "POST")
-				conversationsSurface.methodNotAllowed(w, r)
+				s.surfaced(conversationsSurface, noMethod).ServeHTTP(w, r)
 				return
 			}
 			h.ServeHTTP(w, r)

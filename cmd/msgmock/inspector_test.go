@@ -25,7 +25,7 @@ import (
 
 var updateScreenshot = flag.Bool("update-screenshot", false, "write the README's screenshot of the inspector")
 
-const screenshotPath = "../../mock/inspector/testdata/inspector.png"
+const screenshotPath = "../../mock/admin/inspector/testdata/inspector.png"
 
 func chromiumPath(t *testing.T) string {
 	t.Helper()

@@ -24,6 +24,7 @@ import (
 
 	"github.com/msgmock/msgmock/fixtures"
 	"github.com/msgmock/msgmock/mock"
+	"github.com/msgmock/msgmock/mock/clock"
 	"github.com/msgmock/msgmock/scenarios"
 )
 
@@ -317,7 +318,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	clock := mock.NewClock(frozen)
+	clk := clock.New(frozen)
 	mode := f.clock
 	if mode == "" {
 		mode = store.Current().Settings.Clock // read at start: a clock cannot change kind while it runs
@@ -327,11 +328,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		if frozen != nil {
 			start = *frozen
 		}
-		clock = mock.NewVirtualClock(start)
+		clk = clock.NewVirtual(start)
 	}
 	m := mock.NewServer(ctx, mock.Options{
 		Fixtures:   store,
-		Clock:      clock,
+		Clock:      clk,
 		Seed:       f.seed,
 		Scenario:   f.scenario,
 		AdminToken: f.adminToken,

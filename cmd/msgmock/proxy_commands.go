@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/msgmock/msgmock/mock"
+	"github.com/msgmock/msgmock/mock/clock"
 	"github.com/msgmock/msgmock/mock/record"
 	"github.com/msgmock/msgmock/mock/upstream"
 	"github.com/msgmock/msgmock/mock/verify"
@@ -133,7 +134,7 @@ func verifyCmd(ctx context.Context, args []string, getenv func(string) string, s
 		}
 		mctx, stop := context.WithCancel(ctx)
 		defer stop()
-		m := mock.NewServer(mctx, mock.Options{Fixtures: store, Clock: mock.NewClock(nil), Scenario: *scenario,
+		m := mock.NewServer(mctx, mock.Options{Fixtures: store, Clock: clock.New(nil), Scenario: *scenario,
 			Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Version: versionString()})
 		srv := &http.Server{Handler: m, ReadHeaderTimeout: 10 * time.Second}
 		go func() { _ = srv.Serve(ln) }()

@@ -35,6 +35,7 @@ import (
 
 	"github.com/msgmock/msgmock/fixtures"
 	"github.com/msgmock/msgmock/mock"
+	"github.com/msgmock/msgmock/mock/clock"
 	"github.com/msgmock/msgmock/scenarios"
 )
 
@@ -110,15 +111,15 @@ func Start(opts ...Option) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("mocktest: listen: %w", err)
 	}
-	clock := mock.NewClock(c.now)
+	clk := clock.New(c.now)
 	if c.virtual {
 		start := time.Now()
 		if c.now != nil {
 			start = *c.now
 		}
-		clock = mock.NewVirtualClock(start)
+		clk = clock.NewVirtual(start)
 	}
-	m := mock.NewServer(context.Background(), mock.Options{Fixtures: store, Clock: clock, Seed: c.seed, Scenario: c.scenario, Logger: c.logger, Version: "mocktest"})
+	m := mock.NewServer(context.Background(), mock.Options{Fixtures: store, Clock: clk, Seed: c.seed, Scenario: c.scenario, Logger: c.logger, Version: "mocktest"})
 	srv := &http.Server{Handler: m, ReadHeaderTimeout: 10 * time.Second}
 	srv.RegisterOnShutdown(m.Close)
 	go func() { _ = srv.Serve(ln) }()

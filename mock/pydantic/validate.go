@@ -184,8 +184,16 @@ func (p Time) String() string {
 	return s + sign + padLeft(strconv.Itoa(off/3600), 2) + ":" + padLeft(strconv.Itoa(off%3600/60), 2)
 }
 
-// Instant is the moment t names; a naive datetime is read as UTC.
+// Instant is the moment t names, in the offset it was given in; a naive
+// datetime is read as UTC.
 func (p Time) Instant() time.Time { return p.t }
+
+// Naive reports whether the datetime was given without an offset.
+func (p Time) Naive() bool { return p.naive }
+
+// TimeOf is the datetime at t (in t's offset), naive or not, as Datetime
+// would have parsed it: what a store kept of a Time, to render it again.
+func TimeOf(t time.Time, naive bool) Time { return Time{t: t, naive: naive} }
 
 // Timestamp renders an instant in UTC the way Pydantic does.
 func Timestamp(t time.Time) string { return Time{t: t.UTC()}.String() }

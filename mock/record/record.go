@@ -25,8 +25,10 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/msgmock/msgmock/mock"
+	"github.com/msgmock/msgmock/mock/conversations"
 	"github.com/msgmock/msgmock/mock/upstream"
+	"github.com/msgmock/msgmock/mock/wire"
+	"github.com/msgmock/msgmock/mock/workspace"
 	"github.com/msgmock/msgmock/scenarios"
 )
 
@@ -113,6 +115,15 @@ func New(up *upstream.Client, dir string, log *slog.Logger) (*Recorder, error) {
 		secrets: map[string]bool{}, wake: make(chan struct{}, 1)}, nil
 }
 
+// dialectOf is the API's own way of answering, for the 502 and 504 of an
+// upstream that failed.
+func dialectOf(api scenarios.API) wire.Dialect {
+	if api == scenarios.APIWorkspace {
+		return workspace.Dialect{}
+	}
+	return conversations.Dialect{}
+}
+
 // apiOf names the API a path belongs to.
 func apiOf(path string) scenarios.API {
 	if path == "/api" || strings.HasPrefix(path, "/api/") {
@@ -133,7 +144,7 @@ func (rc *Recorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		body = b
 	}
 	rc.noteSecrets(r)
-	res, err := mock.Forward(w, r, api, rc.up, body)
+	res, err := wire.Forward(w, r, dialectOf(api), rc.up, body)
 	if err != nil {
 		rc.log.Warn("record: no answer from the upstream", "upstream", rc.up.Base(), "path", r.URL.Path, "error", err.Error())
 	}

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"time"
 
-	"github.com/msgmock/msgmock/mock/pydantic"
 	"github.com/msgmock/msgmock/scenarios"
 )
 
@@ -37,8 +36,8 @@ type Message struct {
 	Tags        json.RawMessage
 	ToolCalls   json.RawMessage
 	Attachments json.RawMessage
-	SentAt      string    // as Pydantic serialised the request's created_at (or now)
-	SentInstant time.Time // the moment SentAt names (a naive one read as UTC), for ordering
+	SentAt      time.Time // the request's created_at in the offset it was given in (else when it was stored)
+	SentNaive   bool      // created_at was given without an offset (read as UTC)
 	Checksum    string
 
 	// What holds it (its conversation, its events), under the session's
@@ -51,7 +50,7 @@ type Message struct {
 func (m *Message) Size() int64 {
 	return 400 + int64(len(m.ID)+len(m.ConversationID)+len(m.SenderID)+len(m.Role)+len(m.Text)+len(m.Metadata)+
 		len(m.ReplyTo)+len(m.WorkspaceID)+len(m.OwnerID)+len(m.MessageType)+len(m.Tags)+len(m.ToolCalls)+
-		len(m.Attachments)+len(m.SentAt)+len(m.Checksum))
+		len(m.Attachments)+len(m.Checksum))
 }
 
 // Checksum is a Workspace API message's checksum: hex SHA-256 of its content.
@@ -104,7 +103,7 @@ func fixtureMessage(c *Conversation, fm scenarios.Message) *Message {
 	}
 	if c.API == scenarios.APIWorkspace {
 		m.WorkspaceID, m.OwnerID, m.MessageType = c.WorkspaceID, fm.OwnerID, fm.MessageType
-		m.ToolCalls, m.Attachments, m.SentAt, m.SentInstant = fm.ToolCalls, fm.Attachments, pydantic.Timestamp(fm.CreatedAt), fm.CreatedAt
+		m.ToolCalls, m.Attachments, m.SentAt = fm.ToolCalls, fm.Attachments, fm.CreatedAt
 		if fm.Tags != nil {
 			m.Tags, _ = json.Marshal(fm.Tags)
 		}

@@ -27,6 +27,12 @@ import (
 	"github.com/msgmock/msgmock/scenarios"
 )
 
+// PendingLimit is how many bytes replies waiting to be delivered may hold,
+// and as many again webhook deliveries not yet finished: an eighth of the
+// message budget, from 1 MiB to 8 MiB. With the budget they bound the
+// process's memory.
+func PendingLimit(budget int64) int64 { return min(max(budget/8, 1<<20), 8<<20) }
+
 // Options are a Store's dependencies.
 type Options struct {
 	Seed    uint64       // every session's random stream derives from it

@@ -1,4 +1,4 @@
-package mock
+package conversations
 
 import (
 	"encoding/json"

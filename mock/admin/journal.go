@@ -1,4 +1,4 @@
-package mock
+package admin
 
 import (
 	"encoding/json"
@@ -10,25 +10,10 @@ import (
 	"unicode/utf8"
 
 	"github.com/msgmock/msgmock/mock/state"
-	"github.com/msgmock/msgmock/scenarios"
+	"github.com/msgmock/msgmock/mock/wire"
 )
 
-// record appends the request to its session's journal, which caps what it
-// keeps of headers and body (state.JournalBodyLimit, JournalHeaderLimit).
-func (s *Server) record(r *http.Request, ex *exchange, set *scenarios.Set, elapsed time.Duration) {
-	e := &state.JournalEntry{
-		At: s.clock.Now(), Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery,
-		Header: r.Header, Body: ex.body, Status: finalStatus(r, ex),
-		Scenario: ex.scenario, Rule: ex.rule, Duration: elapsed,
-		RespHeader: ex.ResponseWriter.Header(), RespBody: ex.resp, RespBodyTruncated: ex.respMore,
-	}
-	e.Capture() // the copying, before the session is locked
-	sess := s.lockSession(r, set)
-	sess.Record(e)
-	sess.Unlock()
-}
-
-type wireJournalEntry struct {
+type journalEntry struct {
 	ID      string            `json:"id"`
 	At      string            `json:"at"`
 	Method  string            `json:"method"`
@@ -45,24 +30,24 @@ type wireJournalEntry struct {
 	DurationMS       float64 `json:"duration_ms"`
 	// The response as msgmock wrote it: the headers it set (net/http adds
 	// Date, and Content-Length or chunked framing) and the body.
-	Response wireJournalResponse `json:"response"`
+	Response journalResponse `json:"response"`
 }
 
-type wireJournalResponse struct {
+type journalResponse struct {
 	Headers          map[string]string `json:"headers"`
 	Body             any               `json:"body"`
 	BodyTruncated    bool              `json:"body_truncated,omitempty"`
 	HeadersTruncated bool              `json:"headers_truncated,omitempty"`
 }
 
-func wireJournal(e *state.JournalEntry) wireJournalEntry {
-	return wireJournalEntry{
+func journalEntryOf(e *state.JournalEntry) journalEntry {
+	return journalEntry{
 		ID: journalID(e.Seq), At: e.At.Format(time.RFC3339Nano),
 		Method: e.Method, Path: e.Path, Query: e.Query, Headers: wireHeaders(e.Headers), Body: wireBody(e.Body),
 		BodyTruncated: e.BodyTruncated, HeadersTruncated: e.HeaderTruncated,
 		Status: e.Status, Scenario: e.Scenario, Rule: e.Rule,
 		DurationMS: float64(e.Duration.Microseconds()) / 1000,
-		Response: wireJournalResponse{
+		Response: journalResponse{
 			Headers: wireHeaders(e.RespHeaders), Body: wireBody(e.RespBody),
 			BodyTruncated: e.RespBodyTruncated, HeadersTruncated: e.RespHeaderTruncated,
 		},
@@ -106,19 +91,55 @@ func wireBody(b []byte) any {
 	}
 }
 
-// statusClientClosed is what the journal and log show for a request whose
-// client hung up before any answer (nginx's 499); a connection dropped on
-// purpose by a fault shows 0.
-const statusClientClosed = 499
+type requestList struct {
+	Requests []journalEntry `json:"requests"`
+}
 
-func finalStatus(r *http.Request, ex *exchange) int {
-	switch {
-	case ex.status != 0:
-		return ex.status
-	case ex.hijacked:
-		return 0
-	case r.Context().Err() != nil:
-		return statusClientClosed
+// Requests serves GET /__mock/requests[?path=…][&after=req_…][&limit=N]:
+// the session's journal, oldest first.
+func (a *API) Requests(x *wire.Exchange, r *http.Request) *wire.Problem {
+	q := r.URL.Query()
+	limit := 0
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return problem(http.StatusBadRequest, "limit must be a positive whole number")
+		}
+		limit = n
 	}
-	return http.StatusOK
+	var after uint64
+	if v := q.Get("after"); v != "" {
+		n, ok := parseJournalID(v)
+		if !ok {
+			return problem(http.StatusBadRequest, "after must be a request id such as req_000012")
+		}
+		after = n
+	}
+	path := q.Get("path")
+	tx := a.e.Begin(x.Set, wire.SessionID(r))
+	var picked []*state.JournalEntry
+	for _, e := range tx.Session().Journal() {
+		if e.Seq > after && (path == "" || e.Path == path) {
+			picked = append(picked, e)
+		}
+	}
+	tx.End()
+	if limit > 0 && len(picked) > limit {
+		picked = picked[len(picked)-limit:]
+	}
+	out := requestList{Requests: make([]journalEntry, len(picked))}
+	for i, e := range picked {
+		out.Requests[i] = journalEntryOf(e)
+	}
+	wire.WriteJSON(x, http.StatusOK, out)
+	return nil
+}
+
+// ClearRequests serves DELETE /__mock/requests.
+func (a *API) ClearRequests(x *wire.Exchange, r *http.Request) *wire.Problem {
+	tx := a.e.Begin(x.Set, wire.SessionID(r))
+	tx.Session().ClearJournal()
+	tx.End()
+	x.WriteHeader(http.StatusNoContent)
+	return nil
 }

@@ -1,4 +1,4 @@
-package mock
+package wire
 
 import (
 	"bytes"
@@ -12,15 +12,13 @@ import (
 
 var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
-// writeJSON writes v compactly, without HTML escaping and without a
+// WriteJSON writes v compactly, without HTML escaping and without a
 // trailing newline.
-func writeJSON(w http.ResponseWriter, status int, v any) { writeJSONBytes(w, status, v, false) }
+func WriteJSON(w http.ResponseWriter, status int, v any) { WriteJSONEdited(w, status, v, nil) }
 
-// writeFastAPI writes v as a FastAPI service does: compact JSON with
-// U+2028 and U+2029 written as they are (Go escapes them; Python does not).
-func writeFastAPI(w http.ResponseWriter, status int, v any) { writeJSONBytes(w, status, v, true) }
-
-func writeJSONBytes(w http.ResponseWriter, status int, v any, rawSeparators bool) {
+// WriteJSONEdited is WriteJSON with the encoded bytes passed through edit
+// first (the Workspace API writes U+2028 and U+2029 raw, as Python does).
+func WriteJSONEdited(w http.ResponseWriter, status int, v any, edit func([]byte) []byte) {
 	buf := bufPool.Get().(*bytes.Buffer)
 	buf.Reset()
 	defer bufPool.Put(buf)
@@ -32,16 +30,21 @@ func writeJSONBytes(w http.ResponseWriter, status int, v any, rawSeparators bool
 		return
 	}
 	b := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
-	if rawSeparators {
-		b = unescapeSeparators(b)
+	if edit != nil {
+		b = edit(b)
 	}
+	WriteBody(w, status, b)
+}
+
+// WriteBody answers status with body, JSON unless a Content-Type was set.
+func WriteBody(w http.ResponseWriter, status int, body []byte) {
 	h := w.Header()
 	if len(h["Content-Type"]) == 0 {
 		h["Content-Type"] = jsonContentType
 	}
-	h["Content-Length"] = contentLength(len(b))
+	h["Content-Length"] = ContentLength(len(body))
 	w.WriteHeader(status)
-	_, _ = w.Write(b)
+	_, _ = w.Write(body)
 }
 
 // Header values shared by every response that has them, so that setting
@@ -57,8 +60,9 @@ var (
 	}()
 )
 
-// contentLength is a Content-Length header value.
-func contentLength(n int) []string {
+// ContentLength is a Content-Length header value, shared for small sizes:
+// never edit it in place.
+func ContentLength(n int) []string {
 	if n >= 0 && n < len(contentLengths) {
 		return contentLengths[n]
 	}
@@ -70,9 +74,9 @@ func contentLength(n int) []string {
 // instead of a reset connection.
 const drainLimit = 32 << 20
 
-// readBody reads the request body up to limit bytes. tooLarge reports a
+// ReadBody reads the request body up to limit bytes. tooLarge reports a
 // body over the limit; ok false means the client went away mid-body.
-func readBody(r *http.Request, limit int64) (body []byte, tooLarge, ok bool) {
+func ReadBody(r *http.Request, limit int64) (body []byte, tooLarge, ok bool) {
 	if r.Body == nil || r.Body == http.NoBody {
 		return nil, false, true
 	}
@@ -108,19 +112,10 @@ func readBody(r *http.Request, limit int64) (body []byte, tooLarge, ok bool) {
 	return b, false, true
 }
 
-// isJSONMediaType reports whether a Content-Type is application/json,
-// parameters such as charset allowed.
-func isJSONMediaType(ct string) bool {
-	if i := strings.IndexByte(ct, ';'); i >= 0 {
-		ct = ct[:i]
-	}
-	return strings.EqualFold(strings.TrimSpace(ct), "application/json")
-}
-
-// preferredCode returns the status of a Prefer: code=NNN header (Prism's
+// PreferredCode returns the status of a Prefer: code=NNN header (Prism's
 // convention), or 0. Codes outside 400–599 are ignored: they would not
 // replace the normal answer with anything.
-func preferredCode(h http.Header) int {
+func PreferredCode(h http.Header) int {
 	for _, v := range h.Values("Prefer") {
 		for _, part := range strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ';' }) {
 			k, val, found := strings.Cut(strings.TrimSpace(part), "=")
@@ -136,37 +131,13 @@ func preferredCode(h http.Header) int {
 	return 0
 }
 
-// bearer returns the token of an Authorization: Bearer header. The scheme
+// Bearer returns the token of an Authorization: Bearer header. The scheme
 // is case-insensitive, as RFC 9110 has it.
-func bearer(h http.Header) (string, bool) {
+func Bearer(h http.Header) (string, bool) {
 	v := h.Get("Authorization")
 	if len(v) < 7 || !strings.EqualFold(v[:7], "bearer ") {
 		return "", false
 	}
 	tok := strings.TrimSpace(v[7:])
 	return tok, tok != ""
-}
-
-// unescapeSeparators turns the escapes \u2028 and \u2029 that
-// encoding/json writes back into the characters, leaving an escaped
-// backslash followed by "u2028" alone.
-func unescapeSeparators(b []byte) []byte {
-	if !bytes.Contains(b, []byte(`\u202`)) {
-		return b
-	}
-	out := make([]byte, 0, len(b))
-	for i := 0; i < len(b); i++ {
-		if b[i] == '\\' && i+1 < len(b) {
-			if b[i+1] == 'u' && i+5 < len(b) && string(b[i+2:i+5]) == "202" && (b[i+5] == '8' || b[i+5] == '9') {
-				out = append(out, 0xe2, 0x80, 0xa8+(b[i+5]-'8'))
-				i += 5
-				continue
-			}
-			out = append(out, b[i], b[i+1])
-			i++
-			continue
-		}
-		out = append(out, b[i])
-	}
-	return out
 }

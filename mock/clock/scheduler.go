@@ -1,4 +1,4 @@
-package mock
+package clock
 
 import (
 	"context"
@@ -9,28 +9,25 @@ import (
 	"time"
 )
 
-// What the scheduler holds at most, by default: jobs (a streamed reply is
-// one per chunk, plus one), and bytes of the replies they will store
-// (pendingLimit of the budget). Past either, a new reply is refused (the
+// MaxJobs is what a Scheduler holds at most by default: jobs (a streamed
+// reply is one per chunk, plus one). The caller also bounds the bytes of
+// the replies they will store (state.PendingLimit of the budget). Past either, a new reply is refused (the
 // API answers auto_reply_enqueued: false) and counted, so a flood of
 // delayed replies cannot grow memory without end.
-const maxScheduledJobs = 100_000
+const MaxJobs = 100_000
 
-// pendingLimit is how many bytes replies waiting in the scheduler may hold,
-// and as many again webhook deliveries not yet finished: an eighth of the
-// message budget, from 1 MiB to 8 MiB. With the budget they bound the
-// process's memory (README: Memory).
-func pendingLimit(budget int64) int64 { return min(max(budget/8, 1<<20), 8<<20) }
-
-// scheduler runs short jobs at given times on one goroutine. Pending
+// Scheduler runs short jobs at given times on one goroutine. Pending
 // replies cost a heap entry each rather than a goroutine and a timer, so a
 // burst of traffic with delayed replies keeps memory small. Jobs must not
 // block: they take a session lock, store, and return. A job that panics is
 // logged and the others run on.
-type scheduler struct {
+type Scheduler struct {
 	log     *slog.Logger
 	maxJobs int
 	clock   *Clock
+
+	cancel context.CancelFunc
+	done   chan struct{}
 
 	// runMu is held while jobs run, so that a virtual clock's move and the
 	// scheduler's own loop never run jobs out of time order.
@@ -38,7 +35,7 @@ type scheduler struct {
 
 	mu      sync.Mutex
 	jobs    jobHeap
-	due     []job // runDue's, reused (under runMu)
+	due     []Job // runDue's, reused (under runMu)
 	seq     uint64
 	running int   // jobs taken off the heap and not yet finished
 	bytes   int64 // of the replies pending jobs will store
@@ -47,26 +44,27 @@ type scheduler struct {
 	wake    chan struct{}
 }
 
-type job struct {
-	at   time.Time
+// Job is one piece of delayed work: Fn runs at At. It must not block.
+type Job struct {
+	At   time.Time
+	Fn   func()
 	seq  uint64 // ties run in the order they were scheduled
-	fn   func()
-	size int64 // bytes released when the job has run
+	size int64  // bytes released when the job has run
 }
 
 // jobHeap is a min-heap of jobs by due time, then by seq. It is typed
 // (container/heap would box each job in an interface: an allocation per
 // push and per pop).
-type jobHeap []job
+type jobHeap []Job
 
 func (h jobHeap) less(i, j int) bool {
-	if h[i].at.Equal(h[j].at) {
+	if h[i].At.Equal(h[j].At) {
 		return h[i].seq < h[j].seq
 	}
-	return h[i].at.Before(h[j].at)
+	return h[i].At.Before(h[j].At)
 }
 
-func (h *jobHeap) push(j job) {
+func (h *jobHeap) push(j Job) {
 	*h = append(*h, j)
 	s := *h
 	for i := len(s) - 1; i > 0; {
@@ -79,12 +77,12 @@ func (h *jobHeap) push(j job) {
 	}
 }
 
-func (h *jobHeap) pop() job {
+func (h *jobHeap) pop() Job {
 	s := *h
 	top := s[0]
 	last := len(s) - 1
 	s[0] = s[last]
-	s[last] = job{}
+	s[last] = Job{}
 	s = s[:last]
 	for i := 0; ; {
 		small, l, r := i, 2*i+1, 2*i+2
@@ -104,29 +102,53 @@ func (h *jobHeap) pop() job {
 	return top
 }
 
-func newScheduler(log *slog.Logger, maxJobs int, clock *Clock) *scheduler {
+// NewScheduler returns a Scheduler on clock holding at most maxJobs jobs
+// (MaxJobs when 0). It runs nothing until Start.
+func NewScheduler(log *slog.Logger, maxJobs int, clock *Clock) *Scheduler {
 	if maxJobs <= 0 {
-		maxJobs = maxScheduledJobs
+		maxJobs = MaxJobs
 	}
-	return &scheduler{log: log, maxJobs: maxJobs, clock: clock, wake: make(chan struct{}, 1)}
+	return &Scheduler{log: log, maxJobs: maxJobs, clock: clock, wake: make(chan struct{}, 1)}
 }
 
-// after is the time d from now on the clock waits run on.
-func (s *scheduler) after(d time.Duration) time.Time { return s.clock.waitNow().Add(d) }
+// Start runs jobs as they fall due, on a goroutine of its own, until ctx
+// ends or Close is called; jobs still pending then are dropped.
+func (s *Scheduler) Start(ctx context.Context) {
+	ctx, s.cancel = context.WithCancel(ctx)
+	s.done = make(chan struct{})
+	go func() {
+		defer close(s.done)
+		s.run(ctx)
+	}()
+}
 
-// at schedules fn to run at t (now or in the past: as soon as possible).
+// Close stops the Scheduler and waits for the job running, if any.
+func (s *Scheduler) Close() {
+	if s.cancel != nil {
+		s.cancel()
+		<-s.done
+	}
+}
+
+// Clock is the clock the Scheduler runs on.
+func (s *Scheduler) Clock() *Clock { return s.clock }
+
+// After is the time d from now on the clock waits run on.
+func (s *Scheduler) After(d time.Duration) time.Time { return s.clock.WaitNow().Add(d) }
+
+// At schedules fn to run at t (now or in the past: as soon as possible).
 // Webhook retries use it; they are bounded by the webhooks' own queue.
-func (s *scheduler) at(t time.Time, fn func()) {
+func (s *Scheduler) At(t time.Time, fn func()) {
 	s.mu.Lock()
-	s.push(job{at: t, fn: fn})
+	s.push(Job{At: t, Fn: fn})
 	s.mu.Unlock()
 	s.signal()
 }
 
-// add schedules jobs, all or none, holding size bytes until the last of
+// Add schedules jobs, all or none, holding size bytes until the last of
 // them has run; it reports false, and counts a refusal, when they would
 // take the scheduler past its bounds.
-func (s *scheduler) add(jobs []job, size, maxBytes int64) bool {
+func (s *Scheduler) Add(jobs []Job, size, maxBytes int64) bool {
 	s.mu.Lock()
 	if len(s.jobs)+s.running+len(jobs) > s.maxJobs || s.bytes+size > maxBytes {
 		s.refuseLocked(1, maxBytes)
@@ -142,10 +164,10 @@ func (s *scheduler) add(jobs []job, size, maxBytes int64) bool {
 	return true
 }
 
-// refuseIfFull refuses n replies, as add would, when the scheduler has no
+// RefuseIfFull refuses n replies, as add would, when the scheduler has no
 // room left at all (its job count or its bytes at the bound), before
 // anyone renders them; it reports whether it did.
-func (s *scheduler) refuseIfFull(n int, maxBytes int64) bool {
+func (s *Scheduler) RefuseIfFull(n int, maxBytes int64) bool {
 	s.mu.Lock()
 	if len(s.jobs)+s.running+n <= s.maxJobs && s.bytes < maxBytes {
 		s.mu.Unlock()
@@ -157,7 +179,7 @@ func (s *scheduler) refuseIfFull(n int, maxBytes int64) bool {
 
 // refuseLocked counts n refused replies and unlocks s.mu; a flood logs a
 // few lines (the 1st, 2nd, 4th, 8th… refusal), not one per reply.
-func (s *scheduler) refuseLocked(n int, maxBytes int64) {
+func (s *Scheduler) refuseLocked(n int, maxBytes int64) {
 	before := s.refused
 	s.refused += int64(n)
 	after := s.refused
@@ -170,41 +192,42 @@ func (s *scheduler) refuseLocked(n int, maxBytes int64) {
 	}
 }
 
-func (s *scheduler) push(j job) {
+func (s *Scheduler) push(j Job) {
 	s.seq++
 	j.seq = s.seq
 	s.jobs.push(j)
 }
 
-func (s *scheduler) signal() {
+func (s *Scheduler) signal() {
 	select {
 	case s.wake <- struct{}{}:
 	default:
 	}
 }
 
-// schedulerStats is what /__mock/status shows of the scheduler.
-type schedulerStats struct {
+// Stats is what /__mock/status shows of the scheduler.
+type Stats struct {
 	Pending int   `json:"pending"`
 	Bytes   int64 `json:"bytes"`
 	Refused int64 `json:"refused"`
 	Panics  int64 `json:"panics"`
 }
 
-func (s *scheduler) stats() schedulerStats {
+// Stats returns the Scheduler's counts.
+func (s *Scheduler) Stats() Stats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return schedulerStats{Pending: len(s.jobs) + s.running, Bytes: s.bytes, Refused: s.refused, Panics: s.panics}
+	return Stats{Pending: len(s.jobs) + s.running, Bytes: s.bytes, Refused: s.refused, Panics: s.panics}
 }
 
 // run executes jobs as they come due until ctx ends; jobs still pending
 // then are dropped. On a virtual clock it runs only what is due already;
 // moving the clock (advanceTo) runs the rest.
-func (s *scheduler) run(ctx context.Context) {
+func (s *Scheduler) run(ctx context.Context) {
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	for {
-		ran, next := s.runDue(s.clock.waitNow())
+		ran, next := s.runDue(s.clock.WaitNow())
 		if ran {
 			continue
 		}
@@ -224,18 +247,18 @@ func (s *scheduler) run(ctx context.Context) {
 
 // runDue runs, in time order, every job due at now; it reports whether any
 // ran and how long until the next is due.
-func (s *scheduler) runDue(now time.Time) (ran bool, next time.Duration) {
+func (s *Scheduler) runDue(now time.Time) (ran bool, next time.Duration) {
 	s.runMu.Lock()
 	defer s.runMu.Unlock()
 	s.mu.Lock()
 	due := s.due[:0] // reused: runMu is held
-	for len(s.jobs) > 0 && !s.jobs[0].at.After(now) {
+	for len(s.jobs) > 0 && !s.jobs[0].At.After(now) {
 		due = append(due, s.jobs.pop())
 	}
 	s.running += len(due)
 	next = time.Hour
 	if len(s.jobs) > 0 {
-		next = s.jobs[0].at.Sub(now)
+		next = s.jobs[0].At.Sub(now)
 	}
 	s.mu.Unlock()
 	for _, j := range due {
@@ -249,27 +272,27 @@ func (s *scheduler) runDue(now time.Time) (ran bool, next time.Duration) {
 // advanceTo moves a virtual clock to target, stopping at each job's due
 // time to run it, so that everything due is delivered, in time order and
 // stamped with its own time, before it returns.
-func (s *scheduler) advanceTo(target time.Time) {
+func (s *Scheduler) advanceTo(target time.Time) {
 	s.runMu.Lock()
 	defer s.runMu.Unlock()
 	for {
 		s.mu.Lock()
-		if len(s.jobs) == 0 || s.jobs[0].at.After(target) {
+		if len(s.jobs) == 0 || s.jobs[0].At.After(target) {
 			s.mu.Unlock()
 			break
 		}
 		j := s.jobs.pop()
 		s.running++
 		s.mu.Unlock()
-		if j.at.After(s.clock.Now()) {
-			s.clock.Set(j.at)
+		if j.At.After(s.clock.Now()) {
+			s.clock.Set(j.At)
 		}
 		s.runJob(j)
 	}
 	s.clock.Set(target)
 }
 
-func (s *scheduler) runJob(j job) {
+func (s *Scheduler) runJob(j Job) {
 	defer func() {
 		p := recover()
 		s.mu.Lock()
@@ -283,5 +306,17 @@ func (s *scheduler) runJob(j job) {
 			s.log.Error("panic in a scheduled job", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
 		}
 	}()
-	j.fn()
+	j.Fn()
+}
+
+// Move sets the clock to t. A virtual clock moving forward first delivers
+// everything that falls due on the way — replies, stream chunks, webhook
+// retries, responses waiting out their latency — in time order, before it
+// returns.
+func (s *Scheduler) Move(t time.Time) {
+	if s.clock.Virtual() && t.After(s.clock.Now()) {
+		s.advanceTo(t)
+		return
+	}
+	s.clock.Set(t)
 }

@@ -1,4 +1,4 @@
-package mock
+package clock
 
 import (
 	"context"
@@ -32,8 +32,8 @@ type clockWaiter struct {
 	done     chan struct{}
 }
 
-// NewClock returns a clock frozen at *now, or following the wall clock when now is nil.
-func NewClock(now *time.Time) *Clock {
+// New returns a clock frozen at *now, or following the wall clock when now is nil.
+func New(now *time.Time) *Clock {
 	c := &Clock{wall: time.Now}
 	if now != nil {
 		c.frozen, c.at = true, now.UTC()
@@ -41,8 +41,8 @@ func NewClock(now *time.Time) *Clock {
 	return c
 }
 
-// NewVirtualClock returns a virtual clock that starts at start.
-func NewVirtualClock(start time.Time) *Clock {
+// NewVirtual returns a virtual clock that starts at start.
+func NewVirtual(start time.Time) *Clock {
 	return &Clock{wall: time.Now, virtual: true, at: start.UTC()}
 }
 
@@ -60,9 +60,9 @@ func (c *Clock) nowLocked() time.Time {
 	return c.wall().UTC().Add(c.offset)
 }
 
-// waitNow is the time waits are measured on: the virtual clock's, else the
+// WaitNow is the time waits are measured on: the virtual clock's, else the
 // wall clock (a frozen clock still waits in real time).
-func (c *Clock) waitNow() time.Time {
+func (c *Clock) WaitNow() time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.virtual {
@@ -79,8 +79,8 @@ func (c *Clock) Virtual() bool {
 }
 
 // Set moves the clock to t and returns it. A running clock keeps running
-// from t. (A virtual clock is moved forward by the Server, which delivers
-// what falls due on the way; see Server.moveClock.)
+// from t. (A virtual clock is moved forward by Scheduler.Move, which delivers
+// what falls due on the way.)
 func (c *Clock) Set(t time.Time) time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -1,0 +1,57 @@
+package engine
+
+import (
+	"github.com/msgmock/msgmock/mock/state"
+	"github.com/msgmock/msgmock/scenarios"
+)
+
+// Feed follows a session's event log for one Server-Sent Events stream.
+// It keeps no queue of its own: it reads the log from its cursor, so a
+// stream costs the same memory however slow its client is.
+type Feed struct {
+	sess   *state.Session
+	cursor uint64 // the last event's sequence number the feed has passed
+}
+
+// Follow starts a feed of session's events from now on, or, when
+// lastEventID names an event the log still holds, from the one after it;
+// an unknown or expired id replays all the log still holds.
+func (e *Engine) Follow(set *scenarios.Set, session, lastEventID string) *Feed {
+	tx := e.Begin(set, session)
+	defer tx.End()
+	f := &Feed{sess: tx.sess, cursor: tx.sess.NextSeq()}
+	if lastEventID != "" {
+		if seq, ok := tx.sess.EventSeq(lastEventID); ok {
+			f.cursor = seq
+		} else if evs := tx.sess.Events(); len(evs) > 0 {
+			f.cursor = evs[0].Seq - 1
+		}
+	}
+	return f
+}
+
+// Next returns up to max events past the cursor that keep accepts, and
+// moves the cursor past every event it looked at. more reports events left
+// to read; lost, that events the feed had not reached left the log
+// (retention) — its client fell too far behind. notify is closed when the
+// next event is logged.
+func (f *Feed) Next(max int, keep func(*state.Event) bool) (batch []*state.Event, more, lost bool, notify <-chan struct{}) {
+	// The session the feed began on, even if a limit has since replaced it:
+	// Done tells the stream.
+	f.sess.Lock()
+	defer f.sess.Unlock()
+	events := f.sess.Events()
+	i := f.sess.After(f.cursor)
+	lost = len(events) > 0 && events[0].Seq > f.cursor+1
+	for ; i < len(events) && len(batch) < max; i++ {
+		ev := events[i]
+		f.cursor = ev.Seq
+		if keep(ev) {
+			batch = append(batch, ev)
+		}
+	}
+	return batch, i < len(events), lost, f.sess.Notify()
+}
+
+// Done is closed when a limit evicts the feed's session: its stream ends.
+func (f *Feed) Done() <-chan struct{} { return f.sess.Done() }

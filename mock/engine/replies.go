@@ -1,0 +1,234 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/msgmock/msgmock/mock/clock"
+	"github.com/msgmock/msgmock/mock/state"
+	"github.com/msgmock/msgmock/scenarios"
+)
+
+// Stored is what Commit stored.
+type Stored struct {
+	Inline    []*state.Message // replies stored with the message (the Workspace API's inline replies)
+	Scheduled int              // replies handed to the scheduler, to be stored after their delay
+}
+
+// Commit stores m in conv and, when replies is true, the replies rule
+// scripts for it, then ends the transaction. Every random part of the
+// replies (ids, text, delay) is drawn from the session's stream now, while
+// the request is handled, in three steps: the ids, the delay and a seed for
+// the text with the session locked; the text from that seed with no lock
+// held (a slow template delays only its own request); the event ids of a
+// streamed reply's chunks, once its text is known, locked again. header
+// is the request's, for templates that read .Request.Headers.
+func (tx *Tx) Commit(ctx context.Context, conv *state.Conversation, m *state.Message, rule *scenarios.Rule, replies bool, header map[string][]string) Stored {
+	sess := tx.sess
+	sess.Add(conv, m)
+	var planned []plannedReply
+	if replies {
+		planned = drawReplies(sess, rule, conv, m)
+	}
+	// Plain replies (not inline, not streamed) need one event id each,
+	// whatever their text: drawn now, in the order the general path draws
+	// them, they need no second lock of the session after rendering.
+	plain := len(planned) > 0 && allPlain(planned)
+	if plain {
+		for i := range planned {
+			planned[i].eventID = sess.NewEventID()
+		}
+	}
+	epoch := sess.Epoch()
+	tx.End()
+	if len(planned) == 0 {
+		return Stored{}
+	}
+	limit := state.PendingLimit(tx.set.Settings.Retention.MessageBytes)
+	if plain {
+		// A full scheduler would refuse them once rendered: refuse them
+		// first (same count, same answer; every draw is done) and spare an
+		// overloaded server the rendering.
+		if tx.e.jobs.RefuseIfFull(len(planned), limit) {
+			return Stored{}
+		}
+		tx.e.renderReplies(ctx, planned, rule, m, header)
+		scheduled := 0
+		for i := range planned {
+			// deliver checks, when the reply is due, that the session was
+			// not reset nor the conversation evicted meanwhile.
+			if tx.e.schedule(sess, epoch, conv, &planned[i], limit) {
+				scheduled++
+			}
+		}
+		return Stored{Scheduled: scheduled}
+	}
+	tx.e.renderReplies(ctx, planned, rule, m, header)
+	sess.Lock()
+	defer sess.Unlock()
+	return tx.e.scheduleReplies(sess, epoch, conv, planned, m.CreatedAt, limit)
+}
+
+// plannedReply is a reply whose every random part is drawn (see Commit);
+// the scheduler only stores it.
+type plannedReply struct {
+	reply   *scenarios.Reply
+	msg     *state.Message
+	seed    uint64
+	delay   time.Duration
+	eventID string // message.created; "" for an inline reply
+	deltas  []delta
+}
+
+type delta struct {
+	eventID string
+	text    string
+}
+
+// drawReplies draws the rule's replies to m. Called with sess locked.
+func drawReplies(sess *state.Session, rule *scenarios.Rule, conv *state.Conversation, m *state.Message) []plannedReply {
+	if rule == nil || len(rule.Replies) == 0 {
+		return nil
+	}
+	out := make([]plannedReply, 0, len(rule.Replies))
+	for _, rep := range rule.Replies {
+		reply := &state.Message{
+			ID: sess.NewMessageID(m.API), ConversationID: conv.ID, API: m.API,
+			SenderID: rep.SenderID, Metadata: rep.Metadata, ReplyTo: m.ID,
+		}
+		if m.API == scenarios.APIWorkspace {
+			reply.Role, reply.WorkspaceID, reply.MessageType = rep.Role, conv.WorkspaceID, "text"
+		} else {
+			reply.Role = rep.SenderType
+		}
+		p := plannedReply{reply: rep, msg: reply, seed: sess.Uint64()}
+		if !rep.Inline {
+			p.delay = sampleWith(sess, rep.After)
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+// sampleWith draws a latency from sess's stream (none drawn for a fixed one).
+func sampleWith(sess *state.Session, l *scenarios.Latency) time.Duration {
+	if !l.Random() {
+		return l.Sample(0, 0)
+	}
+	return l.Sample(sess.Float(), sess.Norm())
+}
+
+// allPlain reports whether no planned reply is inline or streamed.
+func allPlain(planned []plannedReply) bool {
+	for i := range planned {
+		if planned[i].reply.Inline || planned[i].reply.Stream != nil {
+			return false
+		}
+	}
+	return true
+}
+
+// renderReplies renders each planned reply's text from its seed, with no
+// lock held.
+func (e *Engine) renderReplies(ctx context.Context, planned []plannedReply, rule *scenarios.Rule, m *state.Message, header map[string][]string) {
+	data := scenarios.RequestData{
+		Text: m.Text, SenderID: m.SenderID, SenderType: m.Role, Role: m.Role,
+		ConversationID: m.ConversationID, MessageID: m.ID,
+	}
+	for i := range planned {
+		p := &planned[i]
+		if p.reply.Text.UsesMetadata && data.Metadata == nil && len(m.Metadata) > 0 {
+			_ = json.Unmarshal(m.Metadata, &data.Metadata)
+		}
+		if p.reply.Text.UsesHeaders && data.Headers == nil {
+			data.Headers = make(map[string]string, len(header))
+			for k, vs := range header {
+				data.Headers[k] = vs[0]
+			}
+		}
+		text, err := p.reply.Text.RenderSeeded(p.seed, p.seed^0x9e3779b97f4a7c15, data)
+		if err != nil {
+			e.log.Warn("reply template failed", "rule", rule.Name, "error", err.Error())
+			text = "[msgmock: reply template failed: " + err.Error() + "]"
+		}
+		p.msg.Text = text
+		if p.msg.API == scenarios.APIWorkspace {
+			p.msg.Checksum = state.Checksum(text)
+		}
+	}
+}
+
+// scheduleReplies stores the inline replies now and hands the others to the
+// scheduler, unless the session was reset or conv evicted since the replies
+// were drawn. Called with sess locked.
+func (e *Engine) scheduleReplies(sess *state.Session, epoch uint64, conv *state.Conversation, planned []plannedReply, now time.Time, limit int64) (out Stored) {
+	if sess.Epoch() != epoch || !sess.Holds(conv) {
+		return out
+	}
+	for i := range planned {
+		p := &planned[i]
+		if p.reply.Inline {
+			p.msg.CreatedAt, p.msg.SentAt = now, now
+			sess.Add(conv, p.msg)
+			out.Inline = append(out.Inline, p.msg)
+			continue
+		}
+		for _, chunk := range chunks(p.msg.Text, p.reply.Stream) {
+			p.deltas = append(p.deltas, delta{eventID: sess.NewEventID(), text: chunk})
+		}
+		p.eventID = sess.NewEventID()
+		if e.schedule(sess, epoch, conv, p, limit) {
+			out.Scheduled++
+		}
+	}
+	return out
+}
+
+// schedule hands one delayed reply (its chunks, then the message) to the
+// scheduler, all or nothing; it reports false when the scheduler is full.
+func (e *Engine) schedule(sess *state.Session, epoch uint64, conv *state.Conversation, p *plannedReply, limit int64) bool {
+	at := e.jobs.After(p.delay)
+	var room [8]clock.Job // Add keeps none of them: a reply of up to 7 chunks costs no slice
+	jobs := room[:0]
+	for i, d := range p.deltas {
+		d := d
+		jobs = append(jobs, clock.Job{At: at.Add(time.Duration(i) * p.reply.Stream.Interval), Fn: func() {
+			e.deliver(sess, epoch, conv, func() {
+				sess.AddDelta(p.msg, d.text, d.eventID, e.clock.Now())
+			})
+		}})
+	}
+	if len(p.deltas) > 0 {
+		at = at.Add(time.Duration(len(p.deltas)) * p.reply.Stream.Interval)
+	}
+	jobs = append(jobs, clock.Job{At: at, Fn: func() {
+		e.deliver(sess, epoch, conv, func() {
+			now := e.clock.Now()
+			p.msg.CreatedAt = now
+			if p.msg.API == scenarios.APIWorkspace {
+				p.msg.SentAt = now
+			}
+			sess.Store(conv, p.msg, p.eventID)
+		})
+	}})
+	size := p.msg.Size()
+	for _, d := range p.deltas {
+		size += int64(len(d.text) + len(d.eventID))
+	}
+	return e.jobs.Add(jobs, size, limit)
+}
+
+// deliver runs store on the session if it is live and still holds conv as
+// it was when the reply was planned. It runs when the reply falls due, on
+// the configuration in use then.
+func (e *Engine) deliver(sess *state.Session, epoch uint64, conv *state.Conversation, store func()) {
+	set := e.fixtures.Current()
+	sess.Lock()
+	defer sess.Unlock()
+	if sess.Epoch() != epoch || !sess.Holds(conv) {
+		return
+	}
+	sess.Sync(set)
+	store()
+}

@@ -1,0 +1,23 @@
+// Package wire is what every surface's handlers share on the HTTP side:
+// the Exchange (the response writer that carries a request's configuration
+// snapshot and what its journal entry records), problems (errors as values)
+// with the Shape and Dialect each surface implements to render them, JSON
+// writing, body reading, scripted answers and faults, pass-through
+// forwarding and the Server-Sent Events loop.
+//
+// # Errors as values
+//
+// A check returns a *Problem — a status, the surface's own text for it or
+// a given one, and what it is about — or nil; the surface that answered
+// writes it once, in its shape (the Conversations API's envelope, FastAPI's
+// detail, the admin API's {"error"}). Wire texts are data written beside
+// their API, never built from Go errors.
+//
+// # One interface for what the APIs answer differently
+//
+// Dialect is the Conversations and the Workspace API's differences in one
+// place: their error shape and default texts, the malformed fault's body,
+// how a message, an event and a stream's data look, and their timestamps.
+// The shared steps and the admin API call it; nothing outside an API's
+// package asks which API it is talking to.
+package wire

@@ -1,0 +1,152 @@
+package wire
+
+import (
+	"bufio"
+	"errors"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+
+	"github.com/msgmock/msgmock/mock/state"
+	"github.com/msgmock/msgmock/scenarios"
+)
+
+// Exchange is the response writer every handler gets: one request and its
+// answer. Besides recording the status for the journal and the log line,
+// it carries the configuration snapshot the request runs on and what the
+// handler learnt (the body it read, the scenario and rule that answered),
+// which saves a context allocation per request.
+type Exchange struct {
+	http.ResponseWriter
+	Set      *scenarios.Set    // the configuration this request runs on, start to end
+	Vars     map[string]string // route variables, escaped; kept with the pooled exchange
+	Body     []byte            // the request body as read, for the journal
+	Scenario string            // the scenario that ran
+	Rule     string            // the rule that answered ("passthrough" when forwarded)
+	// Journaled: the response body is kept (up to the journal's limit) as it
+	// is written. Set by routing for the two APIs' routes.
+	Journaled bool
+	// Shape is the error shape of the route group that answered: a panic's
+	// 500 is written in it. Set by routing.
+	Shape Shape
+
+	status   int
+	hijacked bool
+	resp     []byte // the response body as written, up to the journal's limit; reused
+	respMore bool   // more was written than resp holds
+}
+
+var pool = sync.Pool{New: func() any { return new(Exchange) }}
+
+// Acquire returns a pooled Exchange for w and set; Release gives it back.
+func Acquire(w http.ResponseWriter, set *scenarios.Set) *Exchange {
+	x := pool.Get().(*Exchange)
+	*x = Exchange{ResponseWriter: w, Set: set, Vars: x.Vars, resp: x.resp[:0]}
+	if x.Vars == nil {
+		x.Vars = make(map[string]string, 1)
+	}
+	clear(x.Vars)
+	return x
+}
+
+// Release returns x to the pool; nothing may use it afterwards.
+func Release(x *Exchange) { pool.Put(x) }
+
+// Of returns the Exchange behind w; a bare writer gets a throwaway one.
+func Of(w http.ResponseWriter) *Exchange {
+	if x, ok := w.(*Exchange); ok {
+		return x
+	}
+	return &Exchange{ResponseWriter: w, Vars: map[string]string{}}
+}
+
+func (x *Exchange) WriteHeader(code int) {
+	if x.status == 0 {
+		x.status = code
+	}
+	x.ResponseWriter.WriteHeader(code)
+}
+
+func (x *Exchange) Write(b []byte) (int, error) {
+	if x.status == 0 {
+		x.status = http.StatusOK
+	}
+	if x.Journaled {
+		if room := state.JournalBodyLimit - len(x.resp); room >= len(b) {
+			x.resp = append(x.resp, b...)
+		} else {
+			x.resp = append(x.resp, b[:max(room, 0)]...)
+			x.respMore = true
+		}
+	}
+	return x.ResponseWriter.Write(b)
+}
+
+func (x *Exchange) Flush() {
+	if f, ok := x.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// Hijack lets faults drop the connection.
+func (x *Exchange) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	h, ok := x.ResponseWriter.(http.Hijacker)
+	if !ok {
+		return nil, nil, errors.New("connection cannot be hijacked")
+	}
+	x.hijacked = true
+	return h.Hijack()
+}
+
+func (x *Exchange) Unwrap() http.ResponseWriter { return x.ResponseWriter }
+
+// Status is the status written so far (0: none).
+func (x *Exchange) Status() int { return x.status }
+
+// Hijacked reports whether a fault took the connection over.
+func (x *Exchange) Hijacked() bool { return x.hijacked }
+
+// Response is the response body as written, up to the journal's limit, and
+// whether more was written. The slice is reused: copy what must outlive x.
+func (x *Exchange) Response() ([]byte, bool) { return x.resp, x.respMore }
+
+// StatusClientClosed is what the journal and log show for a request whose
+// client hung up before any answer (nginx's 499); a connection dropped on
+// purpose by a fault shows 0.
+const StatusClientClosed = 499
+
+// FinalStatus is the status the journal and the log line show.
+func (x *Exchange) FinalStatus(r *http.Request) int {
+	switch {
+	case x.status != 0:
+		return x.status
+	case x.hijacked:
+		return 0
+	case r.Context().Err() != nil:
+		return StatusClientClosed
+	}
+	return http.StatusOK
+}
+
+// PathVar returns a route variable, unescaped (routes match escaped paths).
+func (x *Exchange) PathVar(name string) string {
+	v := x.Vars[name]
+	if u, err := url.PathUnescape(v); err == nil {
+		return u
+	}
+	return v
+}
+
+// SessionID is the request's X-Mock-Session; an EventSource, which cannot
+// send headers, names it with ?session= on the stream routes.
+func SessionID(r *http.Request) string {
+	if id := r.Header.Get("X-Mock-Session"); id != "" {
+		return id
+	}
+	if strings.HasSuffix(r.URL.Path, "/events/stream") {
+		return r.URL.Query().Get("session")
+	}
+	return ""
+}

@@ -1,0 +1,110 @@
+package wire
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/msgmock/msgmock/mock/engine"
+	"github.com/msgmock/msgmock/mock/state"
+)
+
+const (
+	ssePingEvery    = 15 * time.Second
+	sseWriteTimeout = 10 * time.Second
+	sseBatch        = 256
+)
+
+// Stream serves feed as a Server-Sent Events stream: each event keep
+// accepts, its data line being data(ev) as JSON.
+//
+// A client that falls so far behind that events it has not had leave the
+// log (retention) is disconnected with a log line; a write that cannot
+// finish in 10s ends the stream too. The feed's start position is taken by
+// the caller before the first byte goes out: a client that sends a message
+// as soon as it sees the headers cannot have it happen before its stream
+// began.
+func Stream(x *Exchange, r *http.Request, e *engine.Engine, feed *engine.Feed, keep func(*state.Event) bool, data func(*state.Event) any) {
+	rc := http.NewResponseController(x)
+	h := x.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-cache")
+	h.Set("X-Accel-Buffering", "no")
+	x.WriteHeader(http.StatusOK)
+	// retry: a client that loses the stream reconnects after a second
+	// (with Last-Event-ID) instead of its own default of three.
+	if !sseWrite(x, rc, []byte("retry: 1000\n\n")) {
+		return
+	}
+
+	ping := time.NewTicker(ssePingEvery)
+	defer ping.Stop()
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	for {
+		batch, more, lost, notify := feed.Next(sseBatch, keep)
+		if lost {
+			e.Logger().Warn("SSE client too slow: events it had not read were dropped by retention; closing its stream", "path", r.URL.Path)
+			return
+		}
+		if len(batch) > 0 {
+			buf.Reset()
+			for _, ev := range batch {
+				writeSSE(&buf, enc, ev, data(ev))
+			}
+			if !sseWrite(x, rc, buf.Bytes()) {
+				return
+			}
+		}
+		if more {
+			continue
+		}
+		select {
+		case <-notify:
+		case <-ping.C:
+			if !sseWrite(x, rc, []byte(": ping\n\n")) {
+				return
+			}
+		case <-r.Context().Done():
+			return
+		case <-e.Done():
+			return
+		case <-feed.Done():
+			// A limit evicted the session: say so, and end the stream
+			// cleanly; a client that reconnects gets a fresh session.
+			sseWrite(x, rc, []byte(": session evicted\n\n"))
+			return
+		}
+	}
+}
+
+// writeSSE frames one event: id, event and one line of JSON data.
+func writeSSE(buf *bytes.Buffer, enc *json.Encoder, ev *state.Event, data any) {
+	buf.WriteString("id: ")
+	buf.WriteString(ev.ID)
+	buf.WriteString("\nevent: ")
+	buf.WriteString(ev.Type)
+	buf.WriteString("\ndata: ")
+	_ = enc.Encode(data) // ends with the newline that ends the data line
+	buf.WriteByte('\n')
+}
+
+func sseWrite(w http.ResponseWriter, rc *http.ResponseController, b []byte) bool {
+	_ = rc.SetWriteDeadline(time.Now().Add(sseWriteTimeout))
+	if _, err := w.Write(b); err != nil {
+		return false
+	}
+	return rc.Flush() == nil
+}
+
+// LastEventID is the Last-Event-ID header, or ?last_event_id= for clients
+// that cannot set headers on their first connection.
+func LastEventID(r *http.Request) string {
+	if v := r.Header.Get("Last-Event-ID"); v != "" {
+		return strings.TrimSpace(v)
+	}
+	return r.URL.Query().Get("last_event_id")
+}

@@ -1,0 +1,303 @@
+package workspace
+
+import (
+	"encoding/json"
+	"mime"
+	"net/http"
+	"strings"
+
+	"github.com/msgmock/msgmock/mock/engine"
+	"github.com/msgmock/msgmock/mock/pydantic"
+	"github.com/msgmock/msgmock/mock/state"
+	"github.com/msgmock/msgmock/mock/wire"
+	"github.com/msgmock/msgmock/scenarios"
+)
+
+// createRequest is a validated POST /api/v1/messages body.
+type createRequest struct {
+	Content         string
+	SenderID        string
+	SentAt          pydantic.Time // the request's created_at
+	HasSentAt       bool
+	Role            string
+	MessageType     string
+	ToolCalls       json.RawMessage
+	ParentID        string
+	HasParentID     bool // given and not null ("" is kept as "")
+	Tags            json.RawMessage
+	MetaData        json.RawMessage
+	Attachments     json.RawMessage
+	ConversationID  string
+	HasConversation bool // given and not null: "" names a conversation too (and is not found)
+}
+
+func rawOf(v *pydantic.Value) json.RawMessage {
+	b, _ := v.MarshalJSON()
+	return b
+}
+
+// validateCreate checks the body against the service's models, in their
+// field order, collecting every problem as Pydantic does.
+func validateCreate(body *pydantic.Value) (createRequest, []pydantic.Error) {
+	pv := &pydantic.Validator{}
+	req := createRequest{Role: "user", MessageType: "text"}
+	if body.Kind != pydantic.Object {
+		pv.Add("model_attributes_type", pydantic.Loc("body"), pydantic.MsgModelAttrs, body, nil)
+		return req, pv.Errs
+	}
+	if c := pv.Field(body, "content", pydantic.Loc("body", "content"), true); c != nil {
+		if c.Kind != pydantic.Object {
+			pv.Add("model_attributes_type", pydantic.Loc("body", "content"), pydantic.MsgModelAttrs, c, nil)
+		} else {
+			validateContent(pv, c, &req)
+		}
+	}
+	if v := pv.Field(body, "conversation_id", pydantic.Loc("body", "conversation_id"), false); v != nil {
+		req.ConversationID, req.HasConversation = pv.Str(v, pydantic.Loc("body", "conversation_id"), true)
+	}
+	if v := pv.Field(body, "enable_memories", pydantic.Loc("body", "enable_memories"), false); v != nil {
+		pv.Boolean(v, pydantic.Loc("body", "enable_memories"), true)
+	}
+	return req, pv.Errs
+}
+
+func validateContent(pv *pydantic.Validator, c *pydantic.Value, req *createRequest) {
+	at := func(name string) []any { return pydantic.Loc("body", "content", name) }
+	if v := pv.Field(c, "content", at("content"), true); v != nil {
+		req.Content, _ = pv.Str(v, at("content"), false)
+	}
+	if v := pv.Field(c, "sender_id", at("sender_id"), true); v != nil {
+		req.SenderID, _ = pv.Str(v, at("sender_id"), false)
+	}
+	if v := pv.Field(c, "created_at", at("created_at"), false); v != nil {
+		if t, ok := pv.Datetime(v, at("created_at")); ok {
+			req.SentAt, req.HasSentAt = t, true
+		}
+	}
+	if v := pv.Field(c, "role", at("role"), false); v != nil {
+		if s, ok := pv.Str(v, at("role"), false); ok {
+			req.Role = s
+		}
+	}
+	if v := pv.Field(c, "message_type", at("message_type"), false); v != nil {
+		if s, ok := pv.Str(v, at("message_type"), false); ok {
+			req.MessageType = s
+		}
+	}
+	if v := pv.Field(c, "tool_calls", at("tool_calls"), false); v != nil && pv.List(v, at("tool_calls"), pydantic.Object) {
+		req.ToolCalls = rawOf(v)
+	}
+	if v := pv.Field(c, "parent_message_id", at("parent_message_id"), false); v != nil {
+		req.ParentID, req.HasParentID = pv.Str(v, at("parent_message_id"), true)
+	}
+	if v := pv.Field(c, "tags", at("tags"), false); v != nil && pv.List(v, at("tags"), pydantic.String) {
+		req.Tags = rawOf(v)
+	}
+	if v := pv.Field(c, "meta_data", at("meta_data"), false); v != nil && pv.Dict(v, at("meta_data"), false) {
+		req.MetaData = rawOf(v)
+	}
+	if v := pv.Field(c, "attachments", at("attachments"), false); v != nil && pv.List(v, at("attachments"), pydantic.Object) {
+		req.Attachments = rawOf(v)
+	}
+}
+
+// isFastAPIJSON reports whether FastAPI would parse a body of this
+// Content-Type as JSON: application/json or application/*+json.
+func isFastAPIJSON(ct string) bool {
+	mt, _, err := mime.ParseMediaType(ct)
+	if err != nil {
+		mt = strings.ToLower(strings.TrimSpace(strings.SplitN(ct, ";", 2)[0]))
+	}
+	main, sub, _ := strings.Cut(mt, "/")
+	return main == "application" && (sub == "json" || strings.HasSuffix(sub, "+json"))
+}
+
+// API serves the Workspace Messages API on an engine.
+type API struct {
+	e *engine.Engine
+}
+
+// New returns the Workspace API working on e.
+func New(e *engine.Engine) *API { return &API{e: e} }
+
+// authorize authenticates as the service's dependencies do: FastAPI's
+// HTTPBearer and APIKeyHeader, both with auto_error=False. A Bearer
+// Authorization (scheme in any case, a token after the first space) gives
+// the key; else x-api-key does (else, for EventSource, ?access_token=);
+// with none, 401 Not authenticated. Another scheme, or Bearer without a
+// token, counts as no Authorization at all.
+func authorize(r *http.Request, set *scenarios.Set, allowQuery bool) (scenarios.Token, *wire.Problem) {
+	key := ""
+	if scheme, cred, _ := strings.Cut(r.Header.Get("Authorization"), " "); strings.EqualFold(scheme, "bearer") {
+		key = strings.TrimSpace(cred) // get_authorization_scheme_param strips the token
+	}
+	if key == "" {
+		key = r.Header.Get("X-Api-Key")
+	}
+	if key == "" && allowQuery {
+		key = r.URL.Query().Get("access_token")
+	}
+	if key == "" {
+		return scenarios.Token{}, problem(http.StatusUnauthorized, detailNotAuthenticated)
+	}
+	tok, ok := set.Settings.Auth.Check(key)
+	if !ok {
+		return tok, problem(http.StatusUnauthorized, detailInvalidCredentials)
+	}
+	return tok, nil
+}
+
+// ReservedForbiddenWorkspace always answers 403, whatever the settings, so
+// that QA can reproduce the documented 403 with any fixtures.
+const ReservedForbiddenWorkspace = "wsp_forbidden"
+
+// workspaceOf picks the request's workspace: X-Workspace-Id, else the key's,
+// else the default one; 403 when the settings list workspaces and this one
+// is not among them.
+func workspaceOf(r *http.Request, set *scenarios.Set, tok scenarios.Token) (string, *wire.Problem) {
+	ws := strings.TrimSpace(r.Header.Get("X-Workspace-Id"))
+	if ws == "" {
+		ws = tok.WorkspaceID
+	}
+	if ws == "" {
+		ws = state.DefaultWorkspace
+	}
+	if ws == ReservedForbiddenWorkspace || !set.Settings.WorkspaceAllowed(ws) {
+		return "", problem(http.StatusForbidden, detailWorkspaceForbidden)
+	}
+	return ws, nil
+}
+
+// Create serves POST /api/v1/messages in FastAPI's order of checks.
+func (a *API) Create(x *wire.Exchange, r *http.Request) *wire.Problem {
+	set := x.Set
+	body, tooLarge, ok := wire.ReadBody(r, set.Settings.BodyLimit)
+	if !ok {
+		return nil
+	}
+	x.Body = body
+	if tooLarge {
+		return wire.Status(http.StatusRequestEntityTooLarge)
+	}
+	// 1. JSON: parsed before any dependency runs, so before auth.
+	var parsed *pydantic.Value
+	rawBody := false
+	if len(body) > 0 {
+		if ct := r.Header.Get("Content-Type"); ct != "" && isFastAPIJSON(ct) {
+			v, jerr, decodable := pydantic.Parse(body)
+			if !decodable || (jerr != nil && jerr.Msg == "maximum recursion depth exceeded") {
+				return problem(http.StatusBadRequest, detailBodyParse)
+			}
+			if jerr != nil {
+				return invalid(pydantic.Error{Type: "json_invalid", Loc: pydantic.Loc("body", jerr.Pos), Msg: "JSON decode error",
+					Input: struct{}{}, Ctx: map[string]string{"error": jerr.Msg}})
+			}
+			parsed = &v
+		} else {
+			rawBody = true
+		}
+	}
+	// 2. Auth.
+	tok, p := authorize(r, set, false)
+	if p != nil {
+		return p
+	}
+	// 3. Validation.
+	var req createRequest
+	switch {
+	case rawBody:
+		return invalid(pydantic.Error{Type: "model_attributes_type", Loc: pydantic.Loc("body"), Msg: pydantic.MsgModelAttrs, Input: strings.ToValidUTF8(string(body), "\uFFFD")})
+	case parsed == nil || parsed.Kind == pydantic.Null:
+		return invalid(pydantic.Error{Type: "missing", Loc: pydantic.Loc("body"), Msg: pydantic.MsgMissing, Input: nil})
+	default:
+		var errs []pydantic.Error
+		if req, errs = validateCreate(parsed); len(errs) > 0 {
+			return invalid(errs...)
+		}
+	}
+	// 4. Workspace.
+	ws, p := workspaceOf(r, set, tok)
+	if p != nil {
+		return p
+	}
+	return a.create(x, r, req, ws, tok, parsed)
+}
+
+// create runs the checks that need the session (existence, Prefer,
+// scenario rules), stores the message and answers.
+func (a *API) create(x *wire.Exchange, r *http.Request, req createRequest, ws string, tok scenarios.Token, body *pydantic.Value) *wire.Problem {
+	set := x.Set
+	tx := a.e.Begin(set, wire.SessionID(r))
+	defer tx.End()
+	sess := tx.Session()
+	var conv *state.Conversation
+	if req.HasConversation {
+		if conv = sess.Conversation(scenarios.APIWorkspace, req.ConversationID); conv == nil || conv.WorkspaceID != ws {
+			tx.End()
+			if wire.PassThrough(x, r, a.e, Dialect{}) {
+				return nil
+			}
+			return problem(http.StatusNotFound, detailConvNotFound)
+		}
+	} else if !set.Settings.AutoCreate {
+		return invalid(pydantic.Error{Type: "missing", Loc: pydantic.Loc("body", "conversation_id"), Msg: pydantic.MsgMissing, Input: body})
+	}
+	if code := wire.PreferredCode(r.Header); code != 0 {
+		return wire.Status(code)
+	}
+	// 6. Scenario rules.
+	facts := scenarios.Facts{
+		API: scenarios.APIWorkspace, Text: req.Content, SenderID: req.SenderID, Role: req.Role,
+		ConversationID: req.ConversationID, WorkspaceID: ws, Header: r.Header, MetadataJSON: req.MetaData,
+	}
+	out := tx.Decide(&facts, r.Header.Get("X-Mock-Scenario"))
+	if out.Action == engine.UnknownScenario {
+		return &wire.Problem{Status: http.StatusBadRequest, Kind: wire.UnknownScenario, Subject: out.Scenario}
+	}
+	x.Scenario, x.Rule = out.Scenario, out.RuleName()
+	switch out.Action {
+	case engine.Scripted:
+		tx.End()
+		return wire.Scripted(x, r, a.e, Dialect{}, out, req.ConversationID)
+	case engine.PassThrough:
+		tx.End()
+		wire.PassThrough(x, r, a.e, Dialect{})
+		return nil
+	}
+	// 7. Store and answer. A lone surrogate (\ud800) passes validation but
+	// cannot be written back as UTF-8: the service fails with a 500 then.
+	if body != nil && body.HasLoneSurrogate() {
+		return serverError
+	}
+	now := a.e.Clock().Now()
+	if conv == nil {
+		conv = sess.NewConversation(scenarios.APIWorkspace, ws, now)
+	}
+	sentAt, naive := now, false
+	if req.HasSentAt {
+		sentAt, naive = req.SentAt.Instant(), req.SentAt.Naive()
+	}
+	m := &state.Message{
+		ID: sess.NewMessageID(scenarios.APIWorkspace), ConversationID: conv.ID, API: scenarios.APIWorkspace,
+		SenderID: req.SenderID, Role: req.Role, Text: req.Content, Metadata: req.MetaData, ReplyTo: req.ParentID, HasReplyTo: req.HasParentID,
+		CreatedAt: now, WorkspaceID: ws, OwnerID: tok.OwnerID, MessageType: req.MessageType,
+		Tags: req.Tags, ToolCalls: req.ToolCalls, Attachments: req.Attachments, SentAt: sentAt, SentNaive: naive, Checksum: state.Checksum(req.Content),
+	}
+	stored := tx.Commit(r.Context(), conv, m, out.Rule, true, r.Header)
+	if !a.e.Sleep(r.Context(), out.Latency) {
+		return nil
+	}
+	resp := out.Respond
+	wire.ApplyHeaders(x, resp)
+	if resp != nil && resp.Body != nil {
+		wire.WriteRaw(x, wire.RespondStatus(resp, http.StatusCreated), resp.Body)
+		return nil
+	}
+	list := make([]message, 0, 1+len(stored.Inline))
+	list = append(list, messageOf(m))
+	for _, reply := range stored.Inline {
+		list = append(list, messageOf(reply))
+	}
+	writeFastAPI(x, wire.RespondStatus(resp, http.StatusCreated), list)
+	return nil
+}
