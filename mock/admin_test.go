@@ -47,15 +47,15 @@ func TestAdminToken(t *testing.T) {
 		t.Fatalf("right token: StatusCode=%d, want 200", res.Status)
 	}
 	// The APIs themselves are not behind the admin token.
-	if res := ts.sendA(t, validA); res.Status != 200 {
+	if res := ts.sendConversations(t, validConversationsBody); res.Status != 200 {
 		t.Fatalf("API call: StatusCode=%d, want 200", res.Status)
 	}
 }
 
 func TestJournal(t *testing.T) {
 	ts := startServer(t, nil)
-	ts.sendA(t, validA)
-	ts.sendA(t, `{"sender_id":1}`)
+	ts.sendConversations(t, validConversationsBody)
+	ts.sendConversations(t, `{"sender_id":1}`)
 	ts.call(t, "GET", "/v1/conversations/con_9s2kd81/messages", "", "Authorization: Bearer "+seedKey)
 	ts.call(t, "GET", "/__mock/health", "") // admin calls are not journaled
 
@@ -80,7 +80,7 @@ func TestJournal(t *testing.T) {
 	}
 	first := j.Requests[0]
 	if first.ID != "req_000001" || first.Method != "POST" || first.Path != "/v1/messages" || first.Status != 200 ||
-		string(first.Body) != validA || first.Headers["Authorization"] != "Bearer "+seedKey || first.At != "2026-03-15T14:22:11Z" || first.DurationMS == nil {
+		string(first.Body) != validConversationsBody || first.Headers["Authorization"] != "Bearer "+seedKey || first.At != "2026-03-15T14:22:11Z" || first.DurationMS == nil {
 		t.Errorf("first entry: %+v", first)
 	}
 	if j.Requests[1].Status != 400 || j.Requests[2].Method != "GET" {
@@ -103,7 +103,7 @@ func TestJournal(t *testing.T) {
 
 func TestJournalKeepsNonJSONBodiesAsText(t *testing.T) {
 	ts := startServer(t, nil)
-	ts.sendA(t, "not json at all")
+	ts.sendConversations(t, "not json at all")
 	res := ts.call(t, "GET", "/__mock/requests", "")
 	if !strings.Contains(string(res.Body), `"body":"not json at all"`) {
 		t.Fatalf("journal: %s", res.Body)
@@ -112,9 +112,9 @@ func TestJournalKeepsNonJSONBodiesAsText(t *testing.T) {
 
 func TestReset(t *testing.T) {
 	ts := startServer(t, nil)
-	first := ts.sendA(t, `{"sender_id":"u","sender_type":"user","text":"t"}`)
+	first := ts.sendConversations(t, `{"sender_id":"u","sender_type":"user","text":"t"}`)
 	conv := first.json(t)["data"].(map[string]any)["conversation_id"].(string)
-	ts.sendA(t, validA)
+	ts.sendConversations(t, validConversationsBody)
 	if res := ts.call(t, "POST", "/__mock/reset", ""); res.Status != 200 {
 		t.Fatalf("reset: %d %s", res.Status, res.Body)
 	}
@@ -130,7 +130,7 @@ func TestReset(t *testing.T) {
 		t.Errorf("journal after reset should hold only the two GETs since: %s", res.Body)
 	}
 	// Reset rewinds the random stream: the same request gives the same ids again.
-	again := ts.sendA(t, `{"sender_id":"u","sender_type":"user","text":"t"}`)
+	again := ts.sendConversations(t, `{"sender_id":"u","sender_type":"user","text":"t"}`)
 	if string(again.Body) != string(first.Body) {
 		t.Errorf("after reset\ngot  %s\nwant %s", again.Body, first.Body)
 	}
@@ -160,7 +160,7 @@ func TestResetRestoresTheStartScenario(t *testing.T) {
 	if got := active(); got != "streaming" {
 		t.Errorf("server after reset: %q, want streaming (active at start)", got)
 	}
-	if res := ts.sendA(t, validA); res.Status != 200 {
+	if res := ts.sendConversations(t, validConversationsBody); res.Status != 200 {
 		t.Errorf("a send after reset still fails: %d %s", res.Status, res.Body)
 	}
 }
@@ -188,7 +188,7 @@ func TestClock(t *testing.T) {
 			t.Fatalf("%s: now=%v, want %s", tt.body, res.json(t)["now"], tt.now)
 		}
 	}
-	res := ts.sendA(t, validA)
+	res := ts.sendConversations(t, validConversationsBody)
 	if got := res.json(t)["data"].(map[string]any)["message"].(map[string]any)["created_at"]; got != "2027-01-02T03:04:05Z" {
 		t.Errorf("created_at=%v, want the moved clock", got)
 	}
@@ -223,12 +223,12 @@ func TestCORS(t *testing.T) {
 			t.Errorf("%s=%q, want %q", k, got, v)
 		}
 	}
-	res := ts.sendA(t, validA, "Origin: http://localhost:5173")
+	res := ts.sendConversations(t, validConversationsBody, "Origin: http://localhost:5173")
 	if got := res.Header.Get("Access-Control-Allow-Origin"); got != "http://localhost:5173" {
 		t.Errorf("simple request: Access-Control-Allow-Origin=%q", got)
 	}
 	// Errors carry CORS headers too, or the browser hides them from the app.
-	res = ts.call(t, "POST", "/v1/messages", validA, "Origin: http://localhost:5173")
+	res = ts.call(t, "POST", "/v1/messages", validConversationsBody, "Origin: http://localhost:5173")
 	if res.Status != 401 || res.Header.Get("Access-Control-Allow-Origin") == "" {
 		t.Errorf("401 without CORS headers: %v", res.Header)
 	}
@@ -249,7 +249,7 @@ func TestCORS(t *testing.T) {
 	if got := res.Header.Get("Access-Control-Allow-Headers"); got != "Authorization, Content-Type" {
 		t.Errorf("fixed list: Access-Control-Allow-Headers=%q", got)
 	}
-	res = fixed.sendA(t, validA, "Origin: http://app.test")
+	res = fixed.sendConversations(t, validConversationsBody, "Origin: http://app.test")
 	if got := res.Header.Get("Access-Control-Expose-Headers"); !strings.HasSuffix(got, ", X-Trace") {
 		t.Errorf("cors.expose: Access-Control-Expose-Headers=%q", got)
 	}
@@ -280,7 +280,7 @@ settings:
 
 func TestAutoCreateOff(t *testing.T) {
 	ts := startServer(t, mapFS(map[string]string{"settings.yaml": "settings:\n  conversations:\n    auto_create: false\n"}))
-	res := ts.sendA(t, `{"sender_id":"u","sender_type":"user","text":"t"}`)
+	res := ts.sendConversations(t, `{"sender_id":"u","sender_type":"user","text":"t"}`)
 	if want := `{"status":"error","message":"Field 'conversation_id' is required.","data":null}`; res.Status != 400 || string(res.Body) != want {
 		t.Fatalf("got %d %s, want 400 %s", res.Status, res.Body, want)
 	}
@@ -289,7 +289,7 @@ func TestAutoCreateOff(t *testing.T) {
 func TestBodyLimitSetting(t *testing.T) {
 	ts := startServer(t, mapFS(map[string]string{"settings.yaml": "settings:\n  body_limit: 100B\n"}))
 	body := fmt.Sprintf(`{"sender_id":"u","sender_type":"user","text":%q}`, strings.Repeat("a", 100))
-	if res := ts.sendA(t, body); res.Status != 413 {
+	if res := ts.sendConversations(t, body); res.Status != 413 {
 		t.Fatalf("StatusCode=%d, want 413", res.Status)
 	}
 	// Chunked (no Content-Length) is held to the same limit.
@@ -314,7 +314,7 @@ func TestRetention(t *testing.T) {
 	}))
 	var convs []string
 	for i := 0; i < 3; i++ {
-		res := ts.sendA(t, `{"sender_id":"u","sender_type":"user","text":"t"}`)
+		res := ts.sendConversations(t, `{"sender_id":"u","sender_type":"user","text":"t"}`)
 		convs = append(convs, res.json(t)["data"].(map[string]any)["conversation_id"].(string))
 	}
 	auth := "Authorization: Bearer k"
@@ -325,7 +325,7 @@ func TestRetention(t *testing.T) {
 		t.Errorf("newest conversation evicted: %d", res.Status)
 	}
 	for i := 0; i < 5; i++ {
-		ts.sendA(t, fmt.Sprintf(`{"conversation_id":"con_fixture","sender_id":"u","sender_type":"user","text":"m%d"}`, i))
+		ts.sendConversations(t, fmt.Sprintf(`{"conversation_id":"con_fixture","sender_id":"u","sender_type":"user","text":"m%d"}`, i))
 	}
 	res := ts.call(t, "GET", "/v1/conversations/con_fixture/messages", "", auth)
 	if got := strings.Join(messageTexts(t, res.Body), ","); got != "m2,m3,m4" {
@@ -343,10 +343,10 @@ func TestDeterminism(t *testing.T) {
 	script := func(ts *testServer) string {
 		var out strings.Builder
 		for i := 0; i < 5; i++ {
-			res := ts.sendA(t, fmt.Sprintf(`{"sender_id":"u","sender_type":"user","text":"n%d"}`, i))
+			res := ts.sendConversations(t, fmt.Sprintf(`{"sender_id":"u","sender_type":"user","text":"n%d"}`, i))
 			out.Write(res.Body)
 		}
-		res := ts.sendA(t, validA)
+		res := ts.sendConversations(t, validConversationsBody)
 		out.Write(res.Body)
 		return out.String()
 	}
@@ -368,7 +368,7 @@ func TestMessageBudget(t *testing.T) {
 	ts := startServer(t, mapFS(map[string]string{"s.yaml": "settings:\n  retention: {message_bytes: 2MiB, events: 1}\n  body_limit: 1MiB\n"}))
 	text := strings.Repeat("x", 200<<10)
 	send := func(session string) string {
-		res := ts.sendA(t, `{"sender_id":"u","sender_type":"agent","text":"`+text+`"}`, "X-Mock-Session: "+session)
+		res := ts.sendConversations(t, `{"sender_id":"u","sender_type":"agent","text":"`+text+`"}`, "X-Mock-Session: "+session)
 		return res.json(t)["data"].(map[string]any)["conversation_id"].(string)
 	}
 	get := func(session, conv string) int {

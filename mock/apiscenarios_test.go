@@ -23,7 +23,7 @@ rules:
 		t.Fatalf("PUT: %d %s", res.Status, res.Body)
 	}
 	send := func(session string) int {
-		return ts.sendA(t, `{"sender_id":"u","sender_type":"user","text":"hi"}`, "X-Mock-Scenario: outage", "X-Mock-Session: "+session).Status
+		return ts.sendConversations(t, `{"sender_id":"u","sender_type":"user","text":"hi"}`, "X-Mock-Scenario: outage", "X-Mock-Session: "+session).Status
 	}
 	if got := send("qa"); got != 503 {
 		t.Errorf("its session: %d, want 503", got)
@@ -35,7 +35,7 @@ rules:
 	if res := ts.call(t, "PUT", "/__mock/scenarios/teapot", `{"rules":[{"respond":{"status":418}}]}`); res.Status != 200 {
 		t.Fatalf("PUT JSON: %d %s", res.Status, res.Body)
 	}
-	if got := ts.sendA(t, `{"sender_id":"u","sender_type":"user","text":"hi"}`, "X-Mock-Scenario: teapot", "X-Mock-Session: other").Status; got != 418 {
+	if got := ts.sendConversations(t, `{"sender_id":"u","sender_type":"user","text":"hi"}`, "X-Mock-Scenario: teapot", "X-Mock-Session: other").Status; got != 418 {
 		t.Errorf("a server-wide added scenario in a session: %d, want 418", got)
 	}
 	// A reload of the files keeps them.

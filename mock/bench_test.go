@@ -9,11 +9,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/msgmock/msgmock/cmd/msgmock-load/bare"
 	"github.com/msgmock/msgmock/mock"
-	"github.com/msgmock/msgmock/mock/mocktest"
 )
 
-const benchBodyA = `{"conversation_id":"con_9s2kd81","sender_id":"usr_82hd92","sender_type":"user","text":"Can you summarize my last 5 calls?","metadata":{"channel":"web","locale":"en-US"},"auto_reply":true}`
+const benchConversationsBody = `{"conversation_id":"con_9s2kd81","sender_id":"usr_82hd92","sender_type":"user","text":"Can you summarize my last 5 calls?","metadata":{"channel":"web","locale":"en-US"},"auto_reply":true}`
 
 // benchPost drives url with POSTs from GOMAXPROCS goroutines over
 // keep-alive loopback connections and reports req/s.
@@ -35,20 +35,20 @@ func benchPost(b *testing.B, url, body string, headers map[string]string) {
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "req/s")
 }
 
-// BenchmarkSendA compares POST /v1/messages with the bare handler in the
+// BenchmarkConversationsSend compares POST /v1/messages with the bare handler in the
 // same run. Both go through a real loopback listener; msgmock logs its
 // request line into io.Discard, so formatting the log costs what it costs.
-func BenchmarkSendA(b *testing.B) {
+func BenchmarkConversationsSend(b *testing.B) {
 	headers := map[string]string{"Authorization": "Bearer " + seedKey, "Content-Type": "application/json"}
 	b.Run("bare", func(b *testing.B) {
-		ts := httptest.NewServer(mocktest.BareHandler())
+		ts := httptest.NewServer(bare.Handler())
 		defer ts.Close()
-		benchPost(b, ts.URL+"/v1/messages", benchBodyA, headers)
+		benchPost(b, ts.URL+"/v1/messages", benchConversationsBody, headers)
 	})
 	b.Run("msgmock", func(b *testing.B) {
 		logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 		ts := startServer(b, nil, func(o *mock.Options) { o.Logger = logger })
-		benchPost(b, ts.URL+"/v1/messages", benchBodyA, headers)
+		benchPost(b, ts.URL+"/v1/messages", benchConversationsBody, headers)
 	})
 }
 
@@ -67,7 +67,7 @@ func BenchmarkRuleMatching(b *testing.B) {
 			logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 			ts := startServer(b, mapFS(map[string]string{"many.yaml": y.String(), "c.yaml": "conversations:\n  - id: con_9s2kd81\n"}), func(o *mock.Options) { o.Logger = logger })
 			headers := map[string]string{"Authorization": "Bearer " + seedKey, "Content-Type": "application/json", "X-Mock-Scenario": "many"}
-			benchPost(b, ts.URL+"/v1/messages", benchBodyA, headers)
+			benchPost(b, ts.URL+"/v1/messages", benchConversationsBody, headers)
 		})
 	}
 }

@@ -37,14 +37,14 @@ scenario:
     - when: {sender_type: user}
       reply: {after: 1h, text: "one two three", stream: {chunk: word, interval: 1s}}
 `}), withVirtualClock())
-	res := ts.sendA(t, `{"sender_id":"u","sender_type":"user","text":"hi"}`)
+	res := ts.sendConversations(t, `{"sender_id":"u","sender_type":"user","text":"hi"}`)
 	conv := res.json(t)["data"].(map[string]any)["conversation_id"].(string)
 	ts.advance(t, "59m")
-	if n := len(ts.messagesA(t, conv)); n != 1 {
+	if n := len(ts.conversationMessages(t, conv)); n != 1 {
 		t.Fatalf("%d messages after 59 minutes, want 1", n)
 	}
 	ts.advance(t, "2m") // the answer comes back once everything due is delivered
-	msgs := ts.messagesA(t, conv)
+	msgs := ts.conversationMessages(t, conv)
 	if len(msgs) != 2 || msgs[1].Text != "one two three" {
 		t.Fatalf("after an hour: %+v", msgs)
 	}
@@ -86,12 +86,12 @@ scenario:
     - when: {text: fast}
       reply: {after: 1ms, text: "to fast"}
 `}), withVirtualClock())
-	res := ts.sendA(t, `{"sender_id":"u","sender_type":"user","text":"slow"}`)
+	res := ts.sendConversations(t, `{"sender_id":"u","sender_type":"user","text":"slow"}`)
 	conv := res.json(t)["data"].(map[string]any)["conversation_id"].(string)
-	ts.sendA(t, fmt.Sprintf(`{"conversation_id":%q,"sender_id":"u","sender_type":"user","text":"fast"}`, conv))
+	ts.sendConversations(t, fmt.Sprintf(`{"conversation_id":%q,"sender_id":"u","sender_type":"user","text":"fast"}`, conv))
 	ts.advance(t, "1s")
 	var texts []string
-	for _, m := range ts.messagesA(t, conv) {
+	for _, m := range ts.conversationMessages(t, conv) {
 		texts = append(texts, m.Text)
 	}
 	if got := strings.Join(texts, ","); got != "slow,fast,to fast,to slow" {
@@ -109,7 +109,7 @@ scenario:
     - respond: {latency: 5s}
 `}), withVirtualClock())
 	done := make(chan response, 1)
-	go func() { done <- ts.sendA(t, `{"sender_id":"u","sender_type":"user","text":"hi"}`) }()
+	go func() { done <- ts.sendConversations(t, `{"sender_id":"u","sender_type":"user","text":"hi"}`) }()
 	eventually(t, "the request to wait on the clock", func() bool {
 		var st struct{ Waiting int }
 		_ = json.Unmarshal(ts.call(t, "GET", "/__mock/status", "").Body, &st)
@@ -149,7 +149,7 @@ func TestVirtualClockWebhookBackoff(t *testing.T) {
 	defer receiver.Close()
 	settings := "settings:\n  webhooks:\n    - {url: " + receiver.URL + ", secret: whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw}\n"
 	ts := startServer(t, mapFS(map[string]string{"s.yaml": settings}), withVirtualClock())
-	ts.sendA(t, `{"sender_id":"u","sender_type":"agent","text":"hook"}`)
+	ts.sendConversations(t, `{"sender_id":"u","sender_type":"agent","text":"hook"}`)
 	failed := func() bool {
 		var list struct {
 			Deliveries []webhooks.Attempt `json:"deliveries"`
@@ -190,7 +190,7 @@ scenario:
 			if conv != "" {
 				body = `{"conversation_id":"` + conv + `","sender_id":"u","sender_type":"user","text":"hi"}`
 			}
-			res := ts.sendA(b, body, session)
+			res := ts.sendConversations(b, body, session)
 			if conv == "" {
 				conv = res.json(b)["data"].(map[string]any)["conversation_id"].(string)
 			}
@@ -198,7 +198,7 @@ scenario:
 				b.Fatal(res.Status)
 			}
 		}
-		if n := len(ts.messagesA(b, conv, session)); n != 200 {
+		if n := len(ts.conversationMessages(b, conv, session)); n != 200 {
 			b.Fatalf("%d messages", n)
 		}
 	}

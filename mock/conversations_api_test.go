@@ -9,11 +9,11 @@ import (
 	"testing"
 )
 
-const validA = `{"conversation_id":"con_9s2kd81","sender_id":"usr_82hd92","sender_type":"user","text":"hi"}`
+const validConversationsBody = `{"conversation_id":"con_9s2kd81","sender_id":"usr_82hd92","sender_type":"user","text":"hi"}`
 
-// TestSendErrorsA walks SPEC §2's order of checks: every documented error,
+// TestConversationsSendErrors walks SPEC §2's order of checks: every documented error,
 // to the character, in the envelope.
-func TestSendErrorsA(t *testing.T) {
+func TestConversationsSendErrors(t *testing.T) {
 	ts := startServer(t, nil)
 	auth := "Authorization: Bearer " + seedKey
 	ctJSON := "Content-Type: application/json"
@@ -26,26 +26,26 @@ func TestSendErrorsA(t *testing.T) {
 		message string
 	}{
 		// 1. Auth.
-		{"no authorization", []string{ctJSON}, validA, 401, "Invalid or expired token."},
-		{"not bearer", []string{"Authorization: Basic dXNlcjpwYXNz", ctJSON}, validA, 401, "Invalid or expired token."},
-		{"empty bearer", []string{"Authorization: Bearer ", ctJSON}, validA, 401, "Invalid or expired token."},
-		{"bearer without token", []string{"Authorization: Bearer", ctJSON}, validA, 401, "Invalid or expired token."},
-		{"expired token", []string{"Authorization: Bearer sk_test_expired", ctJSON}, validA, 401, "Invalid or expired token."},
+		{"no authorization", []string{ctJSON}, validConversationsBody, 401, "Invalid or expired token."},
+		{"not bearer", []string{"Authorization: Basic dXNlcjpwYXNz", ctJSON}, validConversationsBody, 401, "Invalid or expired token."},
+		{"empty bearer", []string{"Authorization: Bearer ", ctJSON}, validConversationsBody, 401, "Invalid or expired token."},
+		{"bearer without token", []string{"Authorization: Bearer", ctJSON}, validConversationsBody, 401, "Invalid or expired token."},
+		{"expired token", []string{"Authorization: Bearer sk_test_expired", ctJSON}, validConversationsBody, 401, "Invalid or expired token."},
 		{"auth before content type", []string{"Content-Type: text/plain"}, "nonsense", 401, "Invalid or expired token."},
 		// 2. Body.
-		{"no content type", []string{auth}, validA, 400, "Header 'Content-Type' must be application/json."},
-		{"text/plain", []string{auth, "Content-Type: text/plain"}, validA, 400, "Header 'Content-Type' must be application/json."},
-		{"json suffix type", []string{auth, "Content-Type: application/vnd.api+json"}, validA, 400, "Header 'Content-Type' must be application/json."},
+		{"no content type", []string{auth}, validConversationsBody, 400, "Header 'Content-Type' must be application/json."},
+		{"text/plain", []string{auth, "Content-Type: text/plain"}, validConversationsBody, 400, "Header 'Content-Type' must be application/json."},
+		{"json suffix type", []string{auth, "Content-Type: application/vnd.api+json"}, validConversationsBody, 400, "Header 'Content-Type' must be application/json."},
 		{"content type before size", []string{auth, "Content-Type: text/plain"}, huge, 400, "Header 'Content-Type' must be application/json."},
 		{"2 MiB body", []string{auth, ctJSON}, huge, 413, "Request body too large."},
 		{"empty body", []string{auth, ctJSON}, "", 400, "Request body must be a valid JSON object."},
 		{"not json", []string{auth, ctJSON}, "{sender_id: 1}", 400, "Request body must be a valid JSON object."},
 		{"truncated json", []string{auth, ctJSON}, `{"text":"hi"`, 400, "Request body must be a valid JSON object."},
-		{"array", []string{auth, ctJSON}, `[` + validA + `]`, 400, "Request body must be a valid JSON object."},
+		{"array", []string{auth, ctJSON}, `[` + validConversationsBody + `]`, 400, "Request body must be a valid JSON object."},
 		{"string", []string{auth, ctJSON}, `"hello"`, 400, "Request body must be a valid JSON object."},
 		{"number", []string{auth, ctJSON}, `42`, 400, "Request body must be a valid JSON object."},
 		{"null", []string{auth, ctJSON}, `null`, 400, "Request body must be a valid JSON object."},
-		{"two objects", []string{auth, ctJSON}, validA + validA, 400, "Request body must be a valid JSON object."},
+		{"two objects", []string{auth, ctJSON}, validConversationsBody + validConversationsBody, 400, "Request body must be a valid JSON object."},
 		// 3. Fields, in table order.
 		{"empty object", []string{auth, ctJSON}, `{}`, 400, "Field 'sender_id' is required."},
 		{"conversation_id number", []string{auth, ctJSON}, `{"conversation_id":5}`, 400, "Field 'conversation_id' must be a string."},
@@ -94,8 +94,8 @@ func TestSendErrorsA(t *testing.T) {
 	}
 }
 
-// TestSendAcceptsA covers requests the checks must let through.
-func TestSendAcceptsA(t *testing.T) {
+// TestConversationsSendAccepts covers requests the checks must let through.
+func TestConversationsSendAccepts(t *testing.T) {
 	ts := startServer(t, nil)
 	tests := []struct {
 		name    string
@@ -103,8 +103,8 @@ func TestSendAcceptsA(t *testing.T) {
 		body    string
 		check   func(t *testing.T, data map[string]any)
 	}{
-		{"charset parameter", []string{"Content-Type: application/json; charset=utf-8"}, validA, nil},
-		{"lower-case bearer scheme", []string{"Authorization: bearer any-key"}, validA, nil},
+		{"charset parameter", []string{"Content-Type: application/json; charset=utf-8"}, validConversationsBody, nil},
+		{"lower-case bearer scheme", []string{"Authorization: bearer any-key"}, validConversationsBody, nil},
 		{"unknown fields ignored", nil, `{"sender_id":"u","sender_type":"agent","text":"t","priority":"high","extra":{"x":[1]}}`, nil},
 		{"nulls for optional fields", nil, `{"conversation_id":null,"sender_id":"u","sender_type":"system","text":"t","reply_to_message_id":null,"metadata":null,"auto_reply":null}`, func(t *testing.T, data map[string]any) {
 			msg := data["message"].(map[string]any)
@@ -157,11 +157,11 @@ func TestSendAcceptsA(t *testing.T) {
 	}
 }
 
-// TestSendShapeA pins the exact bytes of a send and of the listing that
+// TestConversationsSendShape pins the exact bytes of a send and of the listing that
 // follows, with the seed's example body (golden files).
-func TestSendShapeA(t *testing.T) {
+func TestConversationsSendShape(t *testing.T) {
 	ts := startServer(t, nil)
-	res := ts.sendA(t, `{
+	res := ts.sendConversations(t, `{
     "conversation_id": "con_9s2kd81",
     "sender_id": "usr_82hd92",
     "sender_type": "user",
@@ -177,7 +177,7 @@ func TestSendShapeA(t *testing.T) {
 	}
 	golden(t, "send_a/seed_example.json", res.Body)
 
-	res = ts.sendA(t, `{"sender_id":"usr_82hd92","sender_type":"user","text":"Hello from curl!"}`)
+	res = ts.sendConversations(t, `{"sender_id":"usr_82hd92","sender_type":"user","text":"Hello from curl!"}`)
 	golden(t, "send_a/new_conversation.json", res.Body)
 	conv := res.json(t)["data"].(map[string]any)["conversation_id"].(string)
 
@@ -187,11 +187,11 @@ func TestSendShapeA(t *testing.T) {
 	golden(t, "send_a/list_new.json", list.Body)
 }
 
-func TestConversationMessagesA(t *testing.T) {
+func TestConversationsMessages(t *testing.T) {
 	ts := startServer(t, nil)
 	auth := "Authorization: Bearer " + seedKey
 	for i := 0; i < 3; i++ {
-		ts.sendA(t, fmt.Sprintf(`{"conversation_id":"con_9s2kd81","sender_id":"u","sender_type":"user","text":"m%d"}`, i))
+		ts.sendConversations(t, fmt.Sprintf(`{"conversation_id":"con_9s2kd81","sender_id":"u","sender_type":"user","text":"m%d"}`, i))
 	}
 	tests := []struct {
 		name, path string
@@ -250,7 +250,7 @@ func messageTexts(t *testing.T, body []byte) []string {
 	return out
 }
 
-func TestRoutesA(t *testing.T) {
+func TestConversationsRoutes(t *testing.T) {
 	ts := startServer(t, nil)
 	tests := []struct {
 		method, path string
@@ -279,9 +279,9 @@ func TestRoutesA(t *testing.T) {
 	}
 }
 
-// TestPreferA answers every documented status, and the extra ones QA asks
+// TestConversationsPrefer answers every documented status, and the extra ones QA asks
 // for, in the envelope with the documented default message.
-func TestPreferA(t *testing.T) {
+func TestConversationsPrefer(t *testing.T) {
 	ts := startServer(t, nil)
 	tests := []struct {
 		prefer     string
@@ -290,20 +290,20 @@ func TestPreferA(t *testing.T) {
 		message    string
 		retryAfter string
 	}{
-		{"code=400", validA, 400, "Bad request.", ""},
-		{"code=401", validA, 401, "Invalid or expired token.", ""},
-		{"code=404", validA, 404, "Conversation not found: con_9s2kd81.", ""},
+		{"code=400", validConversationsBody, 400, "Bad request.", ""},
+		{"code=401", validConversationsBody, 401, "Invalid or expired token.", ""},
+		{"code=404", validConversationsBody, 404, "Conversation not found: con_9s2kd81.", ""},
 		{"code=404", `{"sender_id":"u","sender_type":"user","text":"t"}`, 404, "Resource not found.", ""},
-		{"code=413", validA, 413, "Request body too large.", ""},
-		{"code=429", validA, 429, "Rate limit exceeded. Please retry later.", "1"},
-		{"code=500", validA, 500, "Failed to enqueue message. Please retry.", ""},
-		{"code=503", validA, 503, "Service temporarily unavailable. Please retry.", "1"},
-		{"code=418", validA, 418, "I'm a teapot.", ""},
-		{"respond-async, code=500", validA, 500, "Failed to enqueue message. Please retry.", ""},
+		{"code=413", validConversationsBody, 413, "Request body too large.", ""},
+		{"code=429", validConversationsBody, 429, "Rate limit exceeded. Please retry later.", "1"},
+		{"code=500", validConversationsBody, 500, "Failed to enqueue message. Please retry.", ""},
+		{"code=503", validConversationsBody, 503, "Service temporarily unavailable. Please retry.", "1"},
+		{"code=418", validConversationsBody, 418, "I'm a teapot.", ""},
+		{"respond-async, code=500", validConversationsBody, 500, "Failed to enqueue message. Please retry.", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.prefer+" "+tt.message, func(t *testing.T) {
-			res := ts.sendA(t, tt.body, "Prefer: "+tt.prefer)
+			res := ts.sendConversations(t, tt.body, "Prefer: "+tt.prefer)
 			want := fmt.Sprintf(`{"status":"error","message":%q,"data":null}`, tt.message)
 			if res.Status != tt.status || string(res.Body) != want {
 				t.Fatalf("got %d %s, want %d %s", res.Status, res.Body, tt.status, want)
@@ -314,12 +314,12 @@ func TestPreferA(t *testing.T) {
 		})
 	}
 	t.Run("ignored outside 400-599", func(t *testing.T) {
-		if res := ts.sendA(t, validA, "Prefer: code=200"); res.Status != 200 {
+		if res := ts.sendConversations(t, validConversationsBody, "Prefer: code=200"); res.Status != 200 {
 			t.Fatalf("StatusCode=%d, want 200", res.Status)
 		}
 	})
 	t.Run("after validation", func(t *testing.T) {
-		if res := ts.sendA(t, `{}`, "Prefer: code=500"); res.Status != 400 {
+		if res := ts.sendConversations(t, `{}`, "Prefer: code=500"); res.Status != 400 {
 			t.Fatalf("StatusCode=%d, want 400 (fields are checked before Prefer)", res.Status)
 		}
 	})

@@ -95,14 +95,14 @@ func (s *sseStream) next(t *testing.T) sseEvent {
 	return ev
 }
 
-func TestEventsFeedA(t *testing.T) {
+func TestConversationsEventsFeed(t *testing.T) {
 	ts := startServer(t, mapFS(map[string]string{"c.yaml": "conversations:\n  - id: con_a\n  - id: con_b\n"}))
 	for i := 0; i < 5; i++ {
 		conv := "con_a"
 		if i%2 == 1 {
 			conv = "con_b"
 		}
-		ts.sendA(t, fmt.Sprintf(`{"conversation_id":%q,"sender_id":"u","sender_type":"user","text":"m%d"}`, conv, i))
+		ts.sendConversations(t, fmt.Sprintf(`{"conversation_id":%q,"sender_id":"u","sender_type":"user","text":"m%d"}`, conv, i))
 	}
 	ts.call(t, "POST", "/api/v1/messages", `{"content":{"content":"not in the A feed","sender_id":"u"}}`, "Authorization: Bearer k", "Content-Type: application/json")
 	type page struct {
@@ -141,9 +141,9 @@ func TestEventsFeedA(t *testing.T) {
 	if len(rest.Data.Events) != 2 || rest.Data.Events[0].Data.Message.Text != "m2" || !rest.Data.HasMore {
 		t.Fatalf("after the cursor: %+v", rest)
 	}
-	onlyB := get("?conversation_id=con_b")
-	if len(onlyB.Data.Events) != 2 || onlyB.Data.Events[1].Data.Message.Text != "m3" {
-		t.Fatalf("conversation filter: %+v", onlyB)
+	onlySecond := get("?conversation_id=con_b")
+	if len(onlySecond.Data.Events) != 2 || onlySecond.Data.Events[1].Data.Message.Text != "m3" {
+		t.Fatalf("conversation filter: %+v", onlySecond)
 	}
 	res := ts.call(t, "GET", "/v1/events?after=evt_nothere", "", "Authorization: Bearer k")
 	if res.Status != 404 || string(res.Body) != `{"status":"error","message":"Event not found: evt_nothere.","data":null}` {
@@ -162,7 +162,7 @@ func TestEventsFeedA(t *testing.T) {
 func TestSSEStreamedReply(t *testing.T) {
 	ts := startServer(t, mapFS(map[string]string{"default.yaml": streamingFixtures}))
 	stream := openStream(t, ts.URL+"/v1/events/stream?access_token=k")
-	res := ts.sendA(t, `{"sender_id":"u","sender_type":"user","text":"friend"}`)
+	res := ts.sendConversations(t, `{"sender_id":"u","sender_type":"user","text":"friend"}`)
 	userMsg := res.json(t)["data"].(map[string]any)["message"].(map[string]any)["id"].(string)
 
 	first := stream.next(t)
@@ -286,7 +286,7 @@ settings:
       secret: %s
       events: [message.created]
 `, receiver.URL, secret)}))
-	res := ts.sendA(t, `{"sender_id":"u","sender_type":"agent","text":"hook me"}`)
+	res := ts.sendConversations(t, `{"sender_id":"u","sender_type":"agent","text":"hook me"}`)
 	if res.Status != 200 {
 		t.Fatal(res.Status)
 	}
@@ -370,7 +370,7 @@ func TestThousandSSEClients(t *testing.T) {
 	}
 	connected.Wait()
 	// Every client has its response headers, so every stream is registered.
-	ts.sendA(t, `{"conversation_id":"con_9s2kd81","sender_id":"u","sender_type":"agent","text":"to all"}`)
+	ts.sendConversations(t, `{"conversation_id":"con_9s2kd81","sender_id":"u","sender_type":"agent","text":"to all"}`)
 	received.Wait()
 	close(errs)
 	for err := range errs {
@@ -409,7 +409,7 @@ func TestWebhookEndpointsDoNotWaitOnEachOther(t *testing.T) {
 	ts := startServer(t, mapFS(map[string]string{"s.yaml": settings}))
 	const n = 20
 	for i := 0; i < n; i++ {
-		if res := ts.sendA(t, fmt.Sprintf(`{"sender_id":"u","sender_type":"user","text":"m%d"}`, i)); res.Status != 200 {
+		if res := ts.sendConversations(t, fmt.Sprintf(`{"sender_id":"u","sender_type":"user","text":"m%d"}`, i)); res.Status != 200 {
 			t.Fatalf("send %d: %d", i, res.Status)
 		}
 	}

@@ -117,8 +117,8 @@ func (ts *testServer) call(t testing.TB, method, path, body string, headers ...s
 	return response{Status: res.StatusCode, Header: res.Header, Body: b}
 }
 
-// sendA posts a Conversations API message with the seed's key.
-func (ts *testServer) sendA(t testing.TB, body string, headers ...string) response {
+// sendConversations posts a Conversations API message with the seed's key.
+func (ts *testServer) sendConversations(t testing.TB, body string, headers ...string) response {
 	t.Helper()
 	h := append([]string{"Authorization: Bearer " + seedKey, "Content-Type: application/json"}, headers...)
 	return ts.call(t, http.MethodPost, "/v1/messages", body, h...)

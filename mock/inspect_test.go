@@ -119,7 +119,7 @@ func journal(t *testing.T, ts *testServer, query string, headers ...string) []jo
 func TestJournalKeepsTheResponse(t *testing.T) {
 	ts := startServer(t, nil)
 	body := `{"conversation_id":"con_9s2kd81", "sender_id":"u","sender_type":"user","text":"n is 1.50"}`
-	sent := ts.sendA(t, body)
+	sent := ts.sendConversations(t, body)
 	missing := ts.call(t, "GET", "/v1/conversations/con_nope/messages", "", "Authorization: Bearer k")
 	failed := ts.call(t, "POST", "/api/v1/messages", "{", "Authorization: Bearer k", "Content-Type: application/json")
 
@@ -172,7 +172,7 @@ func TestJournalCapsTheResponse(t *testing.T) {
 	// 2,000 messages make a page of well over 16 KiB.
 	long := strings.Repeat("x", 900)
 	for i := 0; i < 30; i++ {
-		ts.sendA(t, `{"conversation_id":"con_9s2kd81","sender_id":"u","sender_type":"agent","text":"`+long+`"}`)
+		ts.sendConversations(t, `{"conversation_id":"con_9s2kd81","sender_id":"u","sender_type":"agent","text":"`+long+`"}`)
 	}
 	res := ts.call(t, "GET", "/v1/conversations/con_9s2kd81/messages?limit=100", "", "Authorization: Bearer "+seedKey)
 	if len(res.Body) <= 16<<10 {
@@ -187,7 +187,7 @@ func TestJournalCapsTheResponse(t *testing.T) {
 
 func TestAdminConversationsAndSessions(t *testing.T) {
 	ts := startServer(t, nil)
-	ts.sendA(t, `{"sender_id":"u","sender_type":"user","text":"in s1"}`, "X-Mock-Session: s1")
+	ts.sendConversations(t, `{"sender_id":"u","sender_type":"user","text":"in s1"}`, "X-Mock-Session: s1")
 	ts.call(t, "POST", "/api/v1/messages", `{"content":{"content":"ws in s2","sender_id":"u"}}`,
 		"Authorization: Bearer k", "Content-Type: application/json", "X-Mock-Session: s2")
 
@@ -250,10 +250,10 @@ func TestAdminEventStreamCarriesBothAPIs(t *testing.T) {
 	if res.StatusCode != 200 || res.Header.Get("Content-Type") != "text/event-stream" {
 		t.Fatalf("stream: %d %s", res.StatusCode, res.Header.Get("Content-Type"))
 	}
-	ts.sendA(t, `{"conversation_id":"con_9s2kd81","sender_id":"u","sender_type":"agent","text":"a"}`, "X-Mock-Session: s")
+	ts.sendConversations(t, `{"conversation_id":"con_9s2kd81","sender_id":"u","sender_type":"agent","text":"a"}`, "X-Mock-Session: s")
 	ts.call(t, "POST", "/api/v1/messages", `{"content":{"content":"b","sender_id":"u"}}`,
 		"Authorization: Bearer k", "Content-Type: application/json", "X-Mock-Session: s", "X-Workspace-Id: wsp_other")
-	ts.sendA(t, `{"conversation_id":"con_9s2kd81","sender_id":"u","sender_type":"agent","text":"not in s"}`)
+	ts.sendConversations(t, `{"conversation_id":"con_9s2kd81","sender_id":"u","sender_type":"agent","text":"not in s"}`)
 
 	sc := bufio.NewScanner(res.Body)
 	var got []map[string]any

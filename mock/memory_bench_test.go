@@ -45,7 +45,7 @@ func BenchmarkMemoryMillion(b *testing.B) {
 		}
 	}()
 	bodies := []string{
-		benchBodyA,
+		benchConversationsBody,
 		`{"sender_id":"usr_82hd92","sender_type":"user","text":"A new conversation, please."}`,
 	}
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 16}}

@@ -345,7 +345,7 @@ func TestContractCatchesDrift(t *testing.T) {
 func TestAdminResponsesMatchTheAdminDocument(t *testing.T) {
 	ts := startServer(t, nil)
 	c := loadContract(t, "admin")
-	ts.sendA(t, `{"conversation_id":"con_9s2kd81","sender_id":"u","sender_type":"user","text":"hi"}`, "X-Mock-Session: s")
+	ts.sendConversations(t, `{"conversation_id":"con_9s2kd81","sender_id":"u","sender_type":"user","text":"hi"}`, "X-Mock-Session: s")
 	for _, call := range []struct{ method, path, body string }{
 		{"GET", "/__mock/health", ""},
 		{"GET", "/__mock/status", ""},

@@ -18,11 +18,11 @@ func TestBadInputMatrix(t *testing.T) {
 	deep := strings.Repeat(`{"a":`, 20000) + "1" + strings.Repeat("}", 20000)
 	deepArr := strings.Repeat("[", 100000) + strings.Repeat("]", 100000)
 	huge := `{"sender_id":"u","sender_type":"user","text":"` + strings.Repeat("x", 5<<20) + `"}`
-	hugeB := `{"content":{"content":"` + strings.Repeat("x", 5<<20) + `","sender_id":"u"}}`
+	hugeWorkspaceBody := `{"content":{"content":"` + strings.Repeat("x", 5<<20) + `","sender_id":"u"}}`
 	bodies := map[string][2]string{ // name: {API A body, API B body}
 		"empty":                {"", ""},
 		"whitespace":           {"  \n\t ", "  \n\t "},
-		"huge (5 MiB)":         {huge, hugeB},
+		"huge (5 MiB)":         {huge, hugeWorkspaceBody},
 		"deeply nested object": {deep, deep},
 		"deeply nested array":  {deepArr, deepArr},
 		"invalid UTF-8":        {"{\"sender_id\":\"\xff\xfe\",\"sender_type\":\"user\",\"text\":\"\xc3\x28\"}", "{\"content\":{\"content\":\"\xc3\x28\",\"sender_id\":\"u\"}}"},
@@ -63,7 +63,7 @@ func TestBadInputMatrix(t *testing.T) {
 	}
 	for name, b := range bodies {
 		t.Run("A/"+name, func(t *testing.T) {
-			check(t, "a", ts.sendA(t, b[0]))
+			check(t, "a", ts.sendConversations(t, b[0]))
 		})
 		t.Run("B/"+name, func(t *testing.T) {
 			check(t, "b", ts.call(t, "POST", "/api/v1/messages", b[1], "Authorization: Bearer k", "Content-Type: application/json"))
@@ -123,7 +123,7 @@ func TestBadInputMatrix(t *testing.T) {
 		}
 	})
 	// Still healthy afterwards.
-	if res := ts.sendA(t, validA); res.Status != 200 {
+	if res := ts.sendConversations(t, validConversationsBody); res.Status != 200 {
 		t.Fatalf("after the matrix: %d", res.Status)
 	}
 }

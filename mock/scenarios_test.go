@@ -212,7 +212,7 @@ scenario:
         - {text: "later", after: 10ms, role: tool, metadata: {source: bot}}
 `
 
-type messageA struct {
+type conversationsMessage struct {
 	ID         string `json:"id"`
 	SenderID   string `json:"sender_id"`
 	SenderType string `json:"sender_type"`
@@ -220,12 +220,12 @@ type messageA struct {
 	ReplyTo    string `json:"reply_to_message_id"`
 }
 
-func (ts *testServer) messagesA(t testing.TB, conv string, headers ...string) []messageA {
+func (ts *testServer) conversationMessages(t testing.TB, conv string, headers ...string) []conversationsMessage {
 	t.Helper()
 	res := ts.call(t, "GET", "/v1/conversations/"+conv+"/messages?limit=1000", "", append([]string{"Authorization: Bearer k"}, headers...)...)
 	var v struct {
 		Data struct {
-			Messages []messageA `json:"messages"`
+			Messages []conversationsMessage `json:"messages"`
 		} `json:"data"`
 	}
 	if err := json.Unmarshal(res.Body, &v); err != nil {
@@ -234,9 +234,9 @@ func (ts *testServer) messagesA(t testing.TB, conv string, headers ...string) []
 	return v.Data.Messages
 }
 
-func TestRepliesA(t *testing.T) {
+func TestConversationsReplies(t *testing.T) {
 	ts := startServer(t, mapFS(map[string]string{"default.yaml": fastReplies}))
-	res := ts.sendA(t, `{"sender_id":"u","sender_type":"user","text":"hello"}`)
+	res := ts.sendConversations(t, `{"sender_id":"u","sender_type":"user","text":"hello"}`)
 	data := res.json(t)["data"].(map[string]any)
 	if data["auto_reply_enqueued"] != true {
 		t.Fatalf("auto_reply_enqueued=%v, want true", data["auto_reply_enqueued"])
@@ -245,26 +245,26 @@ func TestRepliesA(t *testing.T) {
 	userID := data["message"].(map[string]any)["id"].(string)
 
 	// No reply for auto_reply false, nor for an agent's message.
-	off := ts.sendA(t, fmt.Sprintf(`{"conversation_id":%q,"sender_id":"u","sender_type":"user","text":"quiet","auto_reply":false}`, conv))
+	off := ts.sendConversations(t, fmt.Sprintf(`{"conversation_id":%q,"sender_id":"u","sender_type":"user","text":"quiet","auto_reply":false}`, conv))
 	if off.json(t)["data"].(map[string]any)["auto_reply_enqueued"] != false {
 		t.Errorf("auto_reply false still enqueued a reply")
 	}
-	agent := ts.sendA(t, fmt.Sprintf(`{"conversation_id":%q,"sender_id":"a","sender_type":"agent","text":"I am an agent"}`, conv))
+	agent := ts.sendConversations(t, fmt.Sprintf(`{"conversation_id":%q,"sender_id":"a","sender_type":"agent","text":"I am an agent"}`, conv))
 	if agent.json(t)["data"].(map[string]any)["auto_reply_enqueued"] != false {
 		t.Errorf("an agent message got a reply enqueued")
 	}
-	last := ts.sendA(t, fmt.Sprintf(`{"conversation_id":%q,"sender_id":"u","sender_type":"user","text":"last"}`, conv))
+	last := ts.sendConversations(t, fmt.Sprintf(`{"conversation_id":%q,"sender_id":"u","sender_type":"user","text":"last"}`, conv))
 	if last.Status != 200 {
 		t.Fatal(last.Status)
 	}
 	// Replies are stored in schedule order: once the last one is there, every
 	// earlier one is too.
 	eventually(t, "the replies arrive", func() bool {
-		msgs := ts.messagesA(t, conv)
+		msgs := ts.conversationMessages(t, conv)
 		return len(msgs) > 0 && msgs[len(msgs)-1].Text == "You said: last"
 	})
-	var replies []messageA
-	for _, m := range ts.messagesA(t, conv) {
+	var replies []conversationsMessage
+	for _, m := range ts.conversationMessages(t, conv) {
 		if m.SenderID == "agt_assistant" {
 			replies = append(replies, m)
 		}
@@ -277,7 +277,7 @@ func TestRepliesA(t *testing.T) {
 	}
 }
 
-func TestRepliesB(t *testing.T) {
+func TestWorkspaceReplies(t *testing.T) {
 	ts := startServer(t, mapFS(map[string]string{"default.yaml": fastReplies}))
 	h := []string{"Authorization: Bearer k", "Content-Type: application/json"}
 	res := ts.call(t, "POST", "/api/v1/messages", `{"content":{"content":"two please","sender_id":"usr_9"}}`, h...)
@@ -455,14 +455,14 @@ scenario:
 `})
 	run := func() string {
 		ts := startServer(t, fixtures, withSeed(2024))
-		res := ts.sendA(t, `{"sender_id":"u","sender_type":"user","text":"one"}`)
+		res := ts.sendConversations(t, `{"sender_id":"u","sender_type":"user","text":"one"}`)
 		conv := res.json(t)["data"].(map[string]any)["conversation_id"].(string)
 		// One at a time, replies included (README: byte-identical runs):
 		// the next request waits until nothing is scheduled. Sent sooner,
 		// its place among the replies would follow the wall clock.
 		eventually(t, "the first reply", func() bool { return ts.status(t).Scheduler.Pending == 0 })
-		ts.sendA(t, fmt.Sprintf(`{"conversation_id":%q,"sender_id":"u","sender_type":"user","text":"two"}`, conv))
-		eventually(t, "both replies", func() bool { return len(ts.messagesA(t, conv)) == 4 })
+		ts.sendConversations(t, fmt.Sprintf(`{"conversation_id":%q,"sender_id":"u","sender_type":"user","text":"two"}`, conv))
+		eventually(t, "both replies", func() bool { return len(ts.conversationMessages(t, conv)) == 4 })
 		return string(ts.call(t, "GET", "/v1/conversations/"+conv+"/messages", "", "Authorization: Bearer k").Body)
 	}
 	a, b := run(), run()
@@ -478,10 +478,10 @@ scenario:
   rules:
     - reply: {after: 1ms, text: "{{ slice .Request.Text 5 1 }}"}
 `}))
-	res := ts.sendA(t, `{"sender_id":"u","sender_type":"user","text":"x"}`)
+	res := ts.sendConversations(t, `{"sender_id":"u","sender_type":"user","text":"x"}`)
 	conv := res.json(t)["data"].(map[string]any)["conversation_id"].(string)
-	eventually(t, "the reply", func() bool { return len(ts.messagesA(t, conv)) == 2 })
-	if txt := ts.messagesA(t, conv)[1].Text; !strings.HasPrefix(txt, "[msgmock: reply template failed:") {
+	eventually(t, "the reply", func() bool { return len(ts.conversationMessages(t, conv)) == 2 })
+	if txt := ts.conversationMessages(t, conv)[1].Text; !strings.HasPrefix(txt, "[msgmock: reply template failed:") {
 		t.Errorf("reply text %q, want the template error", txt)
 	}
 }
@@ -497,11 +497,11 @@ scenario:
     - when: {text: fast}
       reply: {after: 400ms, text: on time}
 `}))
-	ts.sendA(t, `{"conversation_id":null,"sender_id":"u","sender_type":"user","text":"slow"}`)
+	ts.sendConversations(t, `{"conversation_id":null,"sender_id":"u","sender_type":"user","text":"slow"}`)
 	ts.call(t, "POST", "/__mock/reset", "")
-	res := ts.sendA(t, `{"sender_id":"u","sender_type":"user","text":"fast"}`)
+	res := ts.sendConversations(t, `{"sender_id":"u","sender_type":"user","text":"fast"}`)
 	conv := res.json(t)["data"].(map[string]any)["conversation_id"].(string)
-	eventually(t, "the reply sent after the reset", func() bool { return len(ts.messagesA(t, conv)) == 2 })
+	eventually(t, "the reply sent after the reset", func() bool { return len(ts.conversationMessages(t, conv)) == 2 })
 	if strings.Contains(string(ts.call(t, "GET", "/v1/conversations/"+conv+"/messages", "", "Authorization: Bearer k").Body), "late") {
 		t.Errorf("a reply scheduled before the reset landed after it")
 	}

@@ -44,7 +44,7 @@ func TestSessionsPastTheLimitKeepTheirConversations(t *testing.T) {
 	var convs []string
 	for i := 0; i < 6; i++ {
 		session := fmt.Sprintf("X-Mock-Session: ci-%d", i)
-		res := ts.sendA(t, `{"sender_id":"u","sender_type":"agent","text":"hi"}`, session)
+		res := ts.sendConversations(t, `{"sender_id":"u","sender_type":"agent","text":"hi"}`, session)
 		if res.Status != 200 {
 			t.Fatalf("send %d: %d %s", i, res.Status, res.Body)
 		}
@@ -83,7 +83,7 @@ func TestBudgetNeverLosesTheWrite(t *testing.T) {
 		if target != "" {
 			body = `{"conversation_id":"` + target + `","sender_id":"u","sender_type":"agent","text":"` + text + `"}`
 		}
-		res := ts.sendA(t, body)
+		res := ts.sendConversations(t, body)
 		if res.Status != 200 {
 			t.Fatalf("send %d to %q: %d %s", i, target, res.Status, res.Body)
 		}
@@ -138,7 +138,7 @@ scenario:
     - reply: {after: 1h, text: "{{ Word }}"}
 `}), func(o *mock.Options) { o.MaxScheduled = 3 })
 	for i, want := range []bool{true, true, true, false, false} {
-		res := ts.sendA(t, `{"sender_id":"u","sender_type":"user","text":"hi"}`)
+		res := ts.sendConversations(t, `{"sender_id":"u","sender_type":"user","text":"hi"}`)
 		if got := res.json(t)["data"].(map[string]any)["auto_reply_enqueued"]; got != want {
 			t.Errorf("send %d: auto_reply_enqueued %v, want %v", i, got, want)
 		}
@@ -161,7 +161,7 @@ func TestEvictedSessionEndsItsStream(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer res.Body.Close()
-	ts.sendA(t, `{"sender_id":"u","sender_type":"agent","text":"hi"}`, "X-Mock-Session: other")
+	ts.sendConversations(t, `{"sender_id":"u","sender_type":"agent","text":"hi"}`, "X-Mock-Session: other")
 	rest, err := io.ReadAll(res.Body) // returns only when the stream ends
 	if err != nil {
 		t.Fatalf("the stream broke instead of ending: %v", err)

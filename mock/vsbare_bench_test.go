@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/msgmock/msgmock/cmd/msgmock-load/bare"
 	"github.com/msgmock/msgmock/mock"
-	"github.com/msgmock/msgmock/mock/mocktest"
 )
 
 var vsBareFor = flag.Duration("vsbare", 2*time.Second, "how long BenchmarkVsBare drives each handler")
@@ -48,26 +48,26 @@ func drive(tb testing.TB, method, url, body string, headers map[string]string, d
 func BenchmarkVsBare(b *testing.B) {
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	auth := map[string]string{"Authorization": "Bearer " + seedKey, "Content-Type": "application/json"}
-	const bodyB = `{"content":{"content":"Summarise the deck","sender_id":"usr_82hd92","tags":["q3"],"meta_data":{"channel":"web"}},"conversation_id":"conv_5f2a9c0e7b1d4a36"}`
+	const workspaceBody = `{"content":{"content":"Summarise the deck","sender_id":"usr_82hd92","tags":["q3"],"meta_data":{"channel":"web"}},"conversation_id":"conv_5f2a9c0e7b1d4a36"}`
 	templated := mapFS(map[string]string{
 		"c.yaml": "conversations:\n  - id: con_9s2kd81\n",
 		"s.yaml": "scenario:\n  name: default\n  rules:\n    - when: {text: {contains: summarize}}\n      reply: {after: 1s, text: \"Hi {{ .Request.SenderID }}, {{ Name }} will look at “{{ .Request.Text }}”. {{ Sentence }}\"}\n",
 	})
-	bare := mocktest.BareHandler()
+	bare := bare.Handler()
 	cases := []struct {
 		name, method, path, body string
 		bare                     http.Handler
 		fixtures                 func() *testServer
 	}{
-		{"send_a_default", "POST", "/v1/messages", benchBodyA, bare, nil},
-		{"send_b", "POST", "/api/v1/messages", bodyB, bare, nil},
-		{"templated_reply", "POST", "/v1/messages", benchBodyA, bare, func() *testServer {
+		{"send_a_default", "POST", "/v1/messages", benchConversationsBody, bare, nil},
+		{"send_b", "POST", "/api/v1/messages", workspaceBody, bare, nil},
+		{"templated_reply", "POST", "/v1/messages", benchConversationsBody, bare, func() *testServer {
 			return startServer(b, templated, func(o *mock.Options) { o.Logger = logger })
 		}},
 		{"get_events", "GET", "/v1/events?limit=100", "", bare, func() *testServer {
 			ts := startServer(b, nil, func(o *mock.Options) { o.Logger = logger })
 			for i := 0; i < 150; i++ {
-				ts.sendA(b, `{"conversation_id":"con_9s2kd81","sender_id":"usr_82hd92","sender_type":"user","text":"Can you summarize my last 5 calls?","auto_reply":false}`)
+				ts.sendConversations(b, `{"conversation_id":"con_9s2kd81","sender_id":"usr_82hd92","sender_type":"user","text":"Can you summarize my last 5 calls?","auto_reply":false}`)
 			}
 			return ts
 		}},

@@ -6,7 +6,7 @@
 //	go run ./cmd/msgmock-load -path /api/v1/messages -body '{"content":{"content":"hi","sender_id":"u"}}' http://127.0.0.1:8080
 //
 // `msgmock-load bare [-addr A]` serves the bare net/http handler msgmock is
-// measured against (mocktest.BareHandler), for wrk and the like (.ci/perf).
+// measured against (bare.Handler), for wrk and the like (.ci/perf).
 package main
 
 import (
@@ -24,7 +24,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/msgmock/msgmock/mock/mocktest"
+	"github.com/msgmock/msgmock/cmd/msgmock-load/bare"
 )
 
 const defaultBody = `{"conversation_id":"con_9s2kd81","sender_id":"usr_82hd92","sender_type":"user","text":"Can you summarize my last 5 calls?","metadata":{"channel":"web","locale":"en-US"},"auto_reply":true}`
@@ -164,7 +164,7 @@ func load(ctx context.Context, url, method, body string, headers []string, conns
 	return r, nil
 }
 
-// serveBare serves mocktest.BareHandler until ctx ends.
+// serveBare serves bare.Handler until ctx ends.
 func serveBare(ctx context.Context, args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("msgmock-load bare", flag.ContinueOnError)
 	addr := fs.String("addr", "127.0.0.1:8081", "listen address")
@@ -175,7 +175,7 @@ func serveBare(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: mocktest.BareHandler(), ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: bare.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	fmt.Fprintf(out, "bare handler listening on http://%s\n", ln.Addr())
 	go func() {
 		<-ctx.Done()

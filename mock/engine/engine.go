@@ -84,7 +84,7 @@ func New(ctx context.Context, opts Options) *Engine {
 	e.hooks = webhooks.New(e.jobs, render)
 	e.store = state.New(state.Options{
 		Seed:    e.seed,
-		OnEvent: func(ev *state.Event) { e.hooks.Publish(e.fixtures.Current(), ev) },
+		OnEvent: func(ev *state.Event, set *scenarios.Set) { e.hooks.Publish(set, ev) },
 		Logger:  e.log,
 	})
 	e.ctx, e.cancel = context.WithCancel(ctx)

@@ -290,7 +290,7 @@ func (s *Session) logEvent(typ string, m *Message, delta, id string, at time.Tim
 		s.notify = nil
 	}
 	if s.store.onEvent != nil {
-		s.store.onEvent(ev)
+		s.store.onEvent(ev, s.fixtures)
 	}
 	return ev
 }

@@ -35,9 +35,9 @@ func PendingLimit(budget int64) int64 { return min(max(budget/8, 1<<20), 8<<20) 
 
 // Options are a Store's dependencies.
 type Options struct {
-	Seed    uint64       // every session's random stream derives from it
-	OnEvent func(*Event) // called for every event logged, with its session locked; must not block
-	Logger  *slog.Logger // evictions of sessions and budget shedding; default: none
+	Seed    uint64                       // every session's random stream derives from it
+	OnEvent func(*Event, *scenarios.Set) // called for every event logged, with its session locked and the configuration it last merged; must not block
+	Logger  *slog.Logger                 // evictions of sessions and budget shedding; default: none
 }
 
 // Store maps X-Mock-Session ids to sessions. The default session ("")
@@ -46,7 +46,7 @@ type Options struct {
 // the least recently used sessions of all go first.
 type Store struct {
 	seed    uint64
-	onEvent func(*Event)
+	onEvent func(*Event, *scenarios.Set)
 	log     *slog.Logger
 
 	mu   sync.RWMutex

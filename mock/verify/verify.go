@@ -141,9 +141,9 @@ func Run(ctx context.Context, s *Script, upstreamBase, mockBase string, client *
 	var results []Result
 	for _, req := range s.Requests {
 		res := Result{Name: req.Name, Method: req.Method, Path: req.Path}
-		a, errA := up.do(ctx, client, req)
-		b, errB := mk.do(ctx, client, req)
-		if err := errors.Join(errA, errB); err != nil {
+		a, errUpstream := up.do(ctx, client, req)
+		b, errMock := mk.do(ctx, client, req)
+		if err := errors.Join(errUpstream, errMock); err != nil {
 			res.Err = err
 			results = append(results, res)
 			continue
@@ -156,16 +156,16 @@ func Run(ctx context.Context, s *Script, upstreamBase, mockBase string, client *
 		sort.Strings(names)
 		for _, name := range names {
 			path := req.Save[name]
-			va, okA := lookup(a.json, path)
-			vb, okB := lookup(b.json, path)
-			if okA {
+			va, okUpstream := lookup(a.json, path)
+			vb, okMock := lookup(b.json, path)
+			if okUpstream {
 				up.vars[name] = va
 			}
-			if okB {
+			if okMock {
 				mk.vars[name] = vb
 			}
-			if !okA || !okB {
-				res.Diffs = append(res.Diffs, Difference{Where: "save " + name + " (" + path + ")", Upstream: found(okA), Mockup: found(okB)})
+			if !okUpstream || !okMock {
+				res.Diffs = append(res.Diffs, Difference{Where: "save " + name + " (" + path + ")", Upstream: found(okUpstream), Mockup: found(okMock)})
 			}
 		}
 		results = append(results, res)
@@ -392,12 +392,12 @@ func compareJSON(diffs []Difference, path, key string, a, b any) []Difference {
 		}
 		sort.Strings(keys)
 		for _, k := range keys {
-			va, inA := x[k]
-			vb, inB := y[k]
+			va, inUpstream := x[k]
+			vb, inMock := y[k]
 			switch {
-			case !inA:
+			case !inUpstream:
 				diffs = append(diffs, Difference{"body " + path + "." + k, "(absent)", clip(show(vb))})
-			case !inB:
+			case !inMock:
 				diffs = append(diffs, Difference{"body " + path + "." + k, clip(show(va)), "(absent)"})
 			default:
 				diffs = compareJSON(diffs, path+"."+k, k, va, vb)

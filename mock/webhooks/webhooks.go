@@ -213,6 +213,9 @@ func configured(set *scenarios.Set, url string) bool {
 // state.PendingLimit of the budget in deliveries not yet finished, or past
 // QueueSize waiting, a delivery is dropped and listed as such.
 func (d *Dispatcher) Publish(set *scenarios.Set, ev *state.Event) {
+	if set == nil {
+		return
+	}
 	d.prune(set)
 	hooks := set.Settings.Webhooks
 	if len(hooks) == 0 {

@@ -1,4 +1,5 @@
-package mocktest
+// Package bare is the yardstick msgmock is measured against: see Handler.
+package bare
 
 import (
 	"encoding/json"
@@ -7,7 +8,7 @@ import (
 	"time"
 )
 
-// BareHandler is the yardstick msgmock's performance is measured against:
+// Handler is the yardstick msgmock's performance is measured against:
 // a plain net/http handler that does only the JSON work each API's answer
 // needs — decode the request, encode a response of the same shape — and
 // nothing else (no state, no events, no journal, no log). It serves
@@ -15,16 +16,16 @@ import (
 //
 // BenchmarkVsBare runs it in process; `msgmock-load bare` serves it on its
 // own, for load generators such as wrk (.ci/perf).
-func BareHandler() http.Handler {
+func Handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("POST /v1/messages", bareSendA())
-	mux.Handle("POST /api/v1/messages", bareSendB())
-	mux.Handle("GET /v1/events", bareEvents())
+	mux.Handle("POST /v1/messages", conversationsSend())
+	mux.Handle("POST /api/v1/messages", workspaceSend())
+	mux.Handle("GET /v1/events", conversationsEvents())
 	return mux
 }
 
-// bareSendA decodes the Conversations API body and encodes its envelope.
-func bareSendA() http.Handler {
+// conversationsSend decodes the Conversations API body and encodes its envelope.
+func conversationsSend() http.Handler {
 	type msg struct {
 		ID         string         `json:"id"`
 		SenderID   string         `json:"sender_id"`
@@ -59,8 +60,8 @@ func bareSendA() http.Handler {
 	})
 }
 
-// bareSendB decodes the Workspace API body and encodes the 201 array.
-func bareSendB() http.Handler {
+// workspaceSend decodes the Workspace API body and encodes the 201 array.
+func workspaceSend() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var req struct {
 			Content struct {
@@ -88,8 +89,8 @@ func bareSendB() http.Handler {
 	})
 }
 
-// bareEvents encodes a page of 100 events of the feed's shape.
-func bareEvents() http.Handler {
+// conversationsEvents encodes a page of 100 events of the feed's shape.
+func conversationsEvents() http.Handler {
 	type message struct {
 		ID, SenderID, SenderType, Text, CreatedAt string
 	}
