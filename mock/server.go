@@ -1,11 +1,3 @@
-// Package mock wires msgmock's HTTP server: the options, NewServer, the
-// route table (routes.go) and the middleware every request passes through.
-// The surfaces themselves live in their own packages — conversations,
-// workspace and admin — and work on the engine, which holds the behaviour
-// without HTTP.
-//
-// It reads its configuration from a *scenarios.Store, one immutable
-// snapshot per request, and never touches the file system itself.
 package mock
 
 import (

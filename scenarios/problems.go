@@ -1,9 +1,3 @@
-// Package scenarios is msgmock's fixtures model: it loads the YAML files of a
-// fixtures directory strictly (unknown keys are errors), reports every problem
-// as FILE:LINE:COL: message, and publishes the result as an immutable *Set.
-//
-// It never imports net/http or the mock package: the server reads a *Set,
-// it does not build one.
 package scenarios
 
 import (

@@ -31,4 +31,39 @@
 // random stream, in the order the request makes them, with the session
 // locked; replies' text is rendered from a seed drawn then. Nothing draws
 // later from a timer.
+//
+// # Rules at run time
+//
+//   - A scenario's rules are tried in order and the first that matches and
+//     is enabled fires; the default scenario's rules are tried after another
+//     scenario's. times counts the times a rule fired; chance is rolled only
+//     for a rule that matches and is otherwise enabled. Counters and states
+//     belong to the session and restart on reset and when the scenario's
+//     YAML changes (its digest).
+//   - A rule whose respond is an error (400–599) or a fault stores nothing
+//     and schedules no reply. A respond with a 2xx status, headers, a body or
+//     only a latency still stores the message and schedules replies; its body
+//     replaces what the client sees.
+//   - latency is waited before any answer, faults included, raced against the
+//     request's context (a client that hangs up frees it at once); a
+//     log-normal sample is capped at ten times its p99.
+//   - If the active scenario disappears in a reload, requests get the default
+//     scenario's rules.
+//
+// # Replies
+//
+//   - Replies answer the message that triggered them (reply_to_message_id or
+//     parent_message_id is set to it); their created_at is the clock when
+//     they are stored. A reply due after a reset of its session, or whose
+//     conversation was evicted, is dropped.
+//   - Inline replies (Workspace API) are stored with the request and returned
+//     in its 201.
+//   - Replies wait in one scheduler, bounded at 100,000 jobs (a streamed
+//     reply is one per chunk, plus one) and state.PendingLimit of the budget
+//     in reply bytes. Past either a reply is refused: the message is stored
+//     and answered as usual, auto_reply_enqueued is false, and the refusal is
+//     counted (a log line for the 1st, 2nd, 4th, 8th… one). A full scheduler
+//     refuses plain replies before they are rendered.
+//   - A template that fails when run produces the reply text "[msgmock:
+//     reply template failed: …]" and a log line.
 package engine

@@ -16,6 +16,32 @@
 //   - what a write stored stays readable until a documented limit evicts
 //     it, and every eviction is counted (Stats) and, for sessions and
 //     budget shedding, logged.
+//
+// # Retention
+//
+// Defaults: 1,000 conversations per session, 1,000 messages per
+// conversation, 1,000 journal entries and 10,000 events per session, 100
+// sessions, and message_bytes 48MiB for what all sessions hold together:
+// messages (each counted once, by its approximate size, while a
+// conversation or an event holds it), events and journal entries.
+// message_bytes must be at least twice body_limit, so that one message and
+// its event always fit. Past a count limit the oldest goes first; past
+// retention.sessions the least recently used named session is dropped —
+// recency is the order of use, not the clock.
+//
+// Past the byte budget, the write that crossed it sheds down to 90% of it:
+// the least recently used other sessions (the default session too: it
+// comes back empty, with its fixtures), then the writer's own oldest
+// events, its oldest journal entries and the oldest messages of its
+// largest conversations. The budget never removes a conversation whole, so
+// a client writing to one never gets a 404 because of it.
+//
+// The journal keeps at most 16 KiB of each body and 8 KiB of headers (each
+// value cut at 1 KiB and marked "…[N bytes]"), so a request with huge
+// headers costs a few KiB. Every session has its own random stream, seeded
+// from --seed and the session id, so parallel sessions do not perturb each
+// other; a reset rewinds it. The store keeps instants (times with their
+// offset); the API packages render them.
 package state
 
 import (

@@ -17,6 +17,15 @@
 // settings (its queued deliveries are listed as dropped), and a retry due
 // for a URL no longer configured is dropped the same way.
 //
+// # Decisions
+//
+// webhook-timestamp is the wall clock, not the --now clock, so that
+// receivers' five-minute staleness checks pass; the body is deterministic.
+// Webhooks receive the events of every session. A non-2xx answer or a
+// connection error is retried Attempts-1 more times, 0.5 s, 1 s, 2 s, 4 s
+// apart. The list of attempts shows one in flight as pending, and each
+// failed one with the time its retry is due.
+//
 // # Bounds
 //
 // Deliveries not yet finished may hold state.PendingLimit of the budget in

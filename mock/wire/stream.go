@@ -18,14 +18,24 @@ const (
 )
 
 // Stream serves feed as a Server-Sent Events stream: each event keep
-// accepts, its data line being data(ev) as JSON.
+// accepts, its data line being data(ev) as JSON. Both APIs and the admin
+// API stream this way:
 //
-// A client that falls so far behind that events it has not had leave the
-// log (retention) is disconnected with a log line; a write that cannot
-// finish in 10s ends the stream too. The feed's start position is taken by
-// the caller before the first byte goes out: a client that sends a message
-// as soon as it sees the headers cannot have it happen before its stream
-// began.
+//   - A stream begins with "retry: 1000", so a client that loses it
+//     reconnects after a second (with Last-Event-ID) rather than its own
+//     default of three. Its starting point is taken before the first byte is
+//     sent: a message posted as soon as the headers arrive is on it.
+//   - Without Last-Event-ID (or ?last_event_id=) a stream starts with what
+//     happens next; with it, it replays what followed that event; an unknown
+//     or expired id replays every event still kept.
+//   - A stream keeps no queue: it reads the session's event log from its
+//     position. A client so slow that retention drops events it has not read
+//     is disconnected, with a log line, and can reconnect with Last-Event-ID;
+//     a write that cannot finish in 10s ends the stream; a ": ping" comment
+//     every 15 s keeps proxies from closing it. A session evicted by a limit
+//     ends its streams with a ": session evicted" comment.
+//   - EventSource cannot send headers: the streams take ?access_token= and
+//     ?session= (for X-Mock-Session).
 func Stream(x *Exchange, r *http.Request, e *engine.Engine, feed *engine.Feed, keep func(*state.Event) bool, data func(*state.Event) any) {
 	rc := http.NewResponseController(x)
 	h := x.Header()

@@ -1,0 +1,34 @@
+// Package admin is the admin API (/__mock/*, plain JSON, errors as
+// {"error": "…"}) and what it serves: the inspector page and the OpenAPI
+// documents and fixtures schema. It works on the engine like the APIs do,
+// and shows each API's messages and events through that API's Dialect.
+//
+// # Decisions
+//
+//   - With --admin-token every guarded route needs Authorization: Bearer
+//     <token> (compared in constant time), or ?access_token= on the event
+//     stream, which an EventSource opens; the two APIs stay open. The
+//     inspector's files, the OpenAPI documents and the fixtures schema need
+//     no token (they hold no data); /__mock redirects to /__mock/.
+//   - The inspector is plain HTML, CSS and JavaScript embedded in the binary
+//     (package inspector): no build step, nothing fetched from elsewhere, a
+//     Content-Security-Policy of 'self' and frame-ancestors 'none'. It uses
+//     the admin API alone: messages arrive over GET /__mock/events/stream
+//     (both APIs, every workspace of a session, each event as its API's feed
+//     shows it with "api" first); the journal, status, deliveries and clock
+//     are polled once a second while the tab is visible, the journal with
+//     ?after=.
+//   - The journal keeps each response beside its request (headers msgmock
+//     set, body up to 16 KiB); ids are sequential (req_000001) so they draw
+//     nothing from the random stream. A body that is JSON is shown as JSON,
+//     otherwise as text; GET /__mock/requests/{id}/body gives its bytes for
+//     an exact replay.
+//   - POST /__mock/reset also rewinds the session's random stream (the same
+//     requests after a reset give the same ids as after start); it does not
+//     move the clock. POST /__mock/clock on a running clock shifts it; it
+//     keeps ticking from the new time.
+//   - Scenarios added over the API (PUT /__mock/scenarios/{name}, YAML or
+//     JSON, validated as a file is) belong to the X-Mock-Session session, or
+//     to every session without it; a reload of the files keeps them, a reset
+//     removes them; at most 100 each.
+package admin

@@ -1,0 +1,52 @@
+// Package scenarios is msgmock's fixtures model: it loads the YAML files of a
+// fixtures directory strictly (unknown keys are errors), reports every problem
+// as FILE:LINE:COL: message, and publishes the result as an immutable *Set
+// through an atomic Store that a watcher reloads.
+//
+// It never imports net/http or the mock packages: the server reads a *Set,
+// it does not build one.
+//
+// # The scenario language
+//
+//   - sender_type and role name the same thing in a when (the sender's role
+//     in either API), as text covers both text and content.content: a rule
+//     for both APIs needs no duplicate. In a reply, sender_type is the
+//     Conversations API's and role the Workspace API's.
+//   - A rule with both an error respond and a reply is refused (the reply
+//     would never be sent). inline belongs to the Workspace API: a rule with
+//     an inline reply needs when: {api: workspace} and cannot have after or
+//     stream.
+//   - A reply template names only fields the data has (.Request.Text,
+//     .SenderID, .SenderType, .Role, .ConversationID, .MessageID and any key
+//     of .Request.Metadata or .Request.Headers): .Request.Nope is a load
+//     error, not "<no value>" in every reply. Every template finishes:
+//     {{template}}, {{define}} and {{block}} are refused (recursion), a range
+//     runs over a literal count (at most 10,000) or a field of .Request, and
+//     nested ranges ask for at most 100,000 turns in all. Output is capped at
+//     64 KiB; functions that take counts are bounded; the image, Template and
+//     struct-filling functions are not offered.
+//   - Templates render with no lock shared between requests: the fake values
+//     of a reply come from a seed the caller draws, so --seed fixes them.
+//
+// # Fixtures
+//
+//   - Preloaded messages without id get a stable id derived from their
+//     position, and without created_at the conversation's time plus one
+//     minute per message; conversations without created_at are stamped
+//     2026-01-01T09:00:00Z. generate: content is seeded from the file name
+//     and position, not from --seed, so it is the same on every run and
+//     reload; at most 1,000 conversations and 20,000 messages per entry.
+//   - A fixtures file may be at most 4 MiB, and a YAML document may make the
+//     loader visit at most 200,000 nodes (alias bombs stop there). A YAML
+//     number or boolean where text is expected is read as its text.
+//
+// # Hot reload
+//
+// The watcher watches the whole tree (folders created later too), ignores
+// hidden files and editor leftovers, and turns a burst of events into one
+// reload (20 ms of quiet, at most 250 ms). A reload builds the complete new
+// configuration and swaps it in only if every file is valid; otherwise the
+// last good one keeps serving and the problems show in Status. Content
+// that did not change publishes nothing (generation counts what was
+// published), and only files whose content changed are parsed again.
+package scenarios
