@@ -37,14 +37,18 @@ func TestHealthAndStatus(t *testing.T) {
 
 func TestAdminToken(t *testing.T) {
 	ts := startServer(t, nil, func(o *mockOptions) { o.AdminToken = "s3cret" })
-	if res := ts.call(t, "GET", "/__mock/health", ""); res.Status != 401 {
+	if res := ts.call(t, "GET", "/__mock/status", ""); res.Status != 401 {
 		t.Fatalf("without token: StatusCode=%d, want 401", res.Status)
 	}
-	if res := ts.call(t, "GET", "/__mock/health", "", "Authorization: Bearer wrong"); res.Status != 401 {
+	if res := ts.call(t, "GET", "/__mock/status", "", "Authorization: Bearer wrong"); res.Status != 401 {
 		t.Fatalf("wrong token: StatusCode=%d, want 401", res.Status)
 	}
-	if res := ts.call(t, "GET", "/__mock/health", "", "Authorization: Bearer s3cret"); res.Status != 200 {
+	if res := ts.call(t, "GET", "/__mock/status", "", "Authorization: Bearer s3cret"); res.Status != 200 {
 		t.Fatalf("right token: StatusCode=%d, want 200", res.Status)
+	}
+	// Health says only that msgmock answers: health checks need no token.
+	if res := ts.call(t, "GET", "/__mock/health", ""); res.Status != 200 || string(res.Body) != `{"status":"ok"}` {
+		t.Fatalf("health without token: %d %s, want 200", res.Status, res.Body)
 	}
 	// The APIs themselves are not behind the admin token.
 	if res := ts.sendConversations(t, validConversationsBody); res.Status != 200 {

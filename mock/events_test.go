@@ -329,8 +329,9 @@ settings:
 	}
 }
 
-// TestThousandSSEClients: 1,000 clients connect at once, each receives an
-// event and leaves; afterwards no goroutine is left behind.
+// TestThousandSSEClients: 1,000 clients connect at once (over 40
+// sessions: one session holds at most engine.MaxSessionStreams), each
+// receives an event and leaves; afterwards no goroutine is left behind.
 func TestThousandSSEClients(t *testing.T) {
 	if testing.Short() {
 		t.Skip("1,000 connections")
@@ -341,7 +342,7 @@ func TestThousandSSEClients(t *testing.T) {
 	runtime.GC()
 	baseline := runtime.NumGoroutine()
 
-	const clients = 1000
+	const clients, sessions = 1000, 40
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	var connected, received sync.WaitGroup
@@ -351,7 +352,7 @@ func TestThousandSSEClients(t *testing.T) {
 	for i := 0; i < clients; i++ {
 		go func() {
 			defer received.Done()
-			req, _ := http.NewRequestWithContext(ctx, "GET", ts.URL+"/v1/events/stream?access_token=k&conversation_id=con_9s2kd81", nil)
+			req, _ := http.NewRequestWithContext(ctx, "GET", fmt.Sprintf("%s/v1/events/stream?access_token=k&conversation_id=con_9s2kd81&session=s%d", ts.URL, i%sessions), nil)
 			res, err := client.Do(req)
 			connected.Done()
 			if err != nil {
@@ -370,7 +371,9 @@ func TestThousandSSEClients(t *testing.T) {
 	}
 	connected.Wait()
 	// Every client has its response headers, so every stream is registered.
-	ts.sendConversations(t, `{"conversation_id":"con_9s2kd81","sender_id":"u","sender_type":"agent","text":"to all"}`)
+	for i := 0; i < sessions; i++ {
+		ts.sendConversations(t, `{"conversation_id":"con_9s2kd81","sender_id":"u","sender_type":"agent","text":"to all"}`, fmt.Sprintf("X-Mock-Session: s%d", i))
+	}
 	received.Wait()
 	close(errs)
 	for err := range errs {

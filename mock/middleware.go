@@ -29,7 +29,7 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 		if s.cors(w, r, set) {
 			return
 		}
-		x := wire.Acquire(w, set)
+		x := wire.Acquire(w, set, &s.bodies)
 		defer wire.Release(x)
 		defer func() {
 			p := recover()

@@ -40,6 +40,7 @@ type Server struct {
 	conversations *conversations.API
 	workspace     *workspace.API
 	admin         *admin.API
+	bodies        wire.BodyBudget // request bodies being read, all requests together
 }
 
 // dialects are the two APIs' ways of answering, by API.

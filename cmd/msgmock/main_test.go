@@ -225,7 +225,7 @@ func TestEnvironmentTwins(t *testing.T) {
 		"MSGMOCK_LOG_FORMAT":  "json",
 		"MSGMOCK_ADMIN_TOKEN": "from-env",
 	}, "--admin-token", "from-flag")
-	res, err := http.Get(r.url + "/__mock/health")
+	res, err := http.Get(r.url + "/__mock/status")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -213,15 +213,27 @@ func (a *API) Reset(x *wire.Exchange, r *http.Request) *wire.Problem {
 	return nil
 }
 
-// readJSON reads a small JSON request body into v; false with a problem
-// when it is too large or not the JSON wanted.
-func readJSON(r *http.Request, v any, want string) *wire.Problem {
-	body, tooLarge, ok := wire.ReadBody(r, 64<<10)
-	if !ok {
-		return nil
+// readJSON reads a small JSON request body into v; a problem when it is
+// too large or not the JSON wanted.
+func readJSON(x *wire.Exchange, r *http.Request, v any, want string) *wire.Problem {
+	body, res := x.ReadBody(r, 64<<10)
+	if p := bodyProblem(res); p != nil {
+		return p
 	}
-	if tooLarge || json.Unmarshal(body, v) != nil {
+	if res == wire.BodyTooLarge || json.Unmarshal(body, v) != nil {
 		return problem(http.StatusBadRequest, want)
+	}
+	return nil
+}
+
+// bodyProblem answers a body the server could not take: the client gone
+// (nothing to answer, but nothing done either) or the body budget spent.
+func bodyProblem(res wire.BodyResult) *wire.Problem {
+	switch res {
+	case wire.BodyGone:
+		return &wire.Problem{Status: wire.StatusClientClosed, Message: "the request body did not arrive"}
+	case wire.BodyBusy:
+		return problem(http.StatusServiceUnavailable, "too many request bodies are being read; retry")
 	}
 	return nil
 }
@@ -235,25 +247,31 @@ func (a *API) Clock(x *wire.Exchange, r *http.Request) *wire.Problem {
 			Advance *string `json:"advance"`
 		}
 		const want = `send {"now":"<RFC 3339>"} or {"advance":"<duration such as 90s>"}`
-		if p := readJSON(r, &req, want); p != nil {
+		if p := readJSON(x, r, &req, want); p != nil {
 			return p
 		}
 		if (req.Now == nil) == (req.Advance == nil) {
 			return problem(http.StatusBadRequest, want)
 		}
+		var t time.Time
 		if req.Now != nil {
-			t, err := time.Parse(time.RFC3339Nano, *req.Now)
-			if err != nil {
+			var err error
+			if t, err = time.Parse(time.RFC3339Nano, *req.Now); err != nil {
 				return problem(http.StatusBadRequest, "now must be an RFC 3339 time such as 2026-03-15T14:22:11Z")
 			}
-			a.e.MoveClock(t)
 		} else {
 			d, err := time.ParseDuration(*req.Advance)
 			if err != nil {
 				return problem(http.StatusBadRequest, "advance must be a duration such as 90s, 15m or -1h")
 			}
-			a.e.MoveClock(clk.Now().Add(d))
+			t = clk.Now().Add(d)
 		}
+		// A running clock keeps an offset from the wall clock, a Duration:
+		// past about 292 years it would saturate and land elsewhere.
+		if t.Before(clockMin) || !t.Before(clockMax) {
+			return problem(http.StatusBadRequest, "the clock must stay between 1970-01-01T00:00:00Z and 2199-12-31T23:59:59Z; got "+t.UTC().Format(time.RFC3339Nano))
+		}
+		a.e.MoveClock(t)
 	}
 	mode := "wall"
 	if clk.Virtual() {
@@ -263,6 +281,12 @@ func (a *API) Clock(x *wire.Exchange, r *http.Request) *wire.Problem {
 	return nil
 }
 
+// The clock's range: what every kind of clock can hold exactly.
+var (
+	clockMin = time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC)
+	clockMax = time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC)
+)
+
 // SetScenario serves PUT /__mock/scenario {"name": "…"}: the active
 // scenario of the request's session (X-Mock-Session), or of the server.
 func (a *API) SetScenario(x *wire.Exchange, r *http.Request) *wire.Problem {
@@ -270,7 +294,7 @@ func (a *API) SetScenario(x *wire.Exchange, r *http.Request) *wire.Problem {
 		Name string `json:"name"`
 	}
 	const want = `send {"name":"<scenario>"}`
-	if p := readJSON(r, &req, want); p != nil {
+	if p := readJSON(x, r, &req, want); p != nil {
 		return p
 	}
 	if req.Name == "" {
@@ -295,11 +319,11 @@ type addedScenario struct {
 // FILE:LINE:COL: message.
 func (a *API) PutScenario(x *wire.Exchange, r *http.Request) *wire.Problem {
 	name := x.PathVar("name")
-	body, tooLarge, ok := wire.ReadBody(r, 256<<10)
-	if !ok {
-		return nil
+	body, res := x.ReadBody(r, 256<<10)
+	if p := bodyProblem(res); p != nil {
+		return p
 	}
-	if tooLarge {
+	if res == wire.BodyTooLarge {
 		return problem(http.StatusRequestEntityTooLarge, "a scenario is at most 256 KiB")
 	}
 	sc, err := scenarios.ParseScenario(name, body)

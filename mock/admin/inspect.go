@@ -137,7 +137,12 @@ func WriteDocument(w http.ResponseWriter, contentType string, doc []byte) {
 // every workspace of the request's session, each the API's own event with
 // the name of the API it belongs to first ({"api": …, "id": …}).
 func (a *API) Stream(x *wire.Exchange, r *http.Request) *wire.Problem {
-	feed := a.e.Follow(x.Set, wire.SessionID(r), wire.LastEventID(r))
+	feed, err := a.e.Follow(x.Set, wire.SessionID(r), wire.LastEventID(r))
+	if err != nil {
+		x.Header().Set("Retry-After", "1")
+		return problem(http.StatusServiceUnavailable, "too many open event streams; close one and retry")
+	}
+	defer feed.Close()
 	id := r.URL.Query().Get("conversation_id")
 	keep := func(ev *state.Event) bool { return id == "" || ev.Message.ConversationID == id }
 	wire.Stream(x, r, a.e, feed, keep, a.streamData)

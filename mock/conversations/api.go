@@ -157,14 +157,16 @@ func (a *API) Send(x *wire.Exchange, r *http.Request) *wire.Problem {
 	if !isJSONMediaType(r.Header.Get("Content-Type")) {
 		return problem(http.StatusBadRequest, msgContentType)
 	}
-	body, tooLarge, ok := wire.ReadBody(r, set.Settings.BodyLimit)
-	if !ok {
+	body, res := x.ReadBody(r, set.Settings.BodyLimit)
+	switch res {
+	case wire.BodyGone:
 		return nil
+	case wire.BodyTooLarge:
+		return problem(http.StatusRequestEntityTooLarge, msgTooLarge)
+	case wire.BodyBusy:
+		return wire.Status(http.StatusServiceUnavailable)
 	}
 	x.Body = body
-	if tooLarge {
-		return problem(http.StatusRequestEntityTooLarge, msgTooLarge)
-	}
 	req, bad := decodeSend(body)
 	if bad != "" {
 		return problem(http.StatusBadRequest, bad)

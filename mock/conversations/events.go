@@ -105,7 +105,11 @@ func (a *API) Stream(x *wire.Exchange, r *http.Request) *wire.Problem {
 	if !authorized(r, x.Set, true) {
 		return problem(http.StatusUnauthorized, msgInvalidToken)
 	}
-	feed := a.e.Follow(x.Set, wire.SessionID(r), wire.LastEventID(r))
+	feed, err := a.e.Follow(x.Set, wire.SessionID(r), wire.LastEventID(r))
+	if err != nil {
+		return wire.Status(http.StatusServiceUnavailable)
+	}
+	defer feed.Close()
 	wire.Stream(x, r, a.e, feed, ofConversation(r.URL.Query().Get("conversation_id")), Dialect{}.StreamData)
 	return nil
 }

@@ -47,6 +47,7 @@ type Engine struct {
 	startScenario string                 // what a reset of the default session restores
 	added         addedScenarios         // scenarios added at run time for every session
 	passthrough   atomic.Pointer[passthroughClient]
+	streams       atomic.Int32 // open event streams, all sessions together
 
 	ctx    context.Context // ends with Close: held requests and streams watch it
 	cancel context.CancelFunc

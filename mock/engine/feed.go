@@ -1,25 +1,50 @@
 package engine
 
 import (
+	"errors"
+
 	"github.com/msgmock/msgmock/mock/state"
 	"github.com/msgmock/msgmock/scenarios"
 )
+
+// Streams are bounded: each one wakes on every event of its session, so
+// thousands on one session would slow every send. Past either bound Follow
+// refuses with ErrTooManyStreams (the APIs answer their own 503).
+const (
+	MaxStreams        = 1024 // open streams, all sessions together
+	MaxSessionStreams = 32   // open streams of one session
+)
+
+// ErrTooManyStreams refuses a stream past MaxStreams or MaxSessionStreams.
+var ErrTooManyStreams = errors.New("too many open event streams")
 
 // Feed follows a session's event log for one Server-Sent Events stream.
 // It keeps no queue of its own: it reads the log from its cursor, so a
 // stream costs the same memory however slow its client is.
 type Feed struct {
+	e      *Engine
+	closed bool
 	sess   *state.Session
 	cursor uint64 // the last event's sequence number the feed has passed
 }
 
 // Follow starts a feed of session's events from now on, or, when
 // lastEventID names an event the log still holds, from the one after it;
-// an unknown or expired id replays all the log still holds.
-func (e *Engine) Follow(set *scenarios.Set, session, lastEventID string) *Feed {
+// an unknown or expired id replays all the log still holds. The caller
+// closes the feed when its stream ends.
+func (e *Engine) Follow(set *scenarios.Set, session, lastEventID string) (*Feed, error) {
+	if e.streams.Add(1) > MaxStreams {
+		e.streams.Add(-1)
+		return nil, ErrTooManyStreams
+	}
 	tx := e.Begin(set, session)
 	defer tx.End()
-	f := &Feed{sess: tx.sess, cursor: tx.sess.NextSeq()}
+	if tx.sess.Followers(+1) > MaxSessionStreams {
+		tx.sess.Followers(-1)
+		e.streams.Add(-1)
+		return nil, ErrTooManyStreams
+	}
+	f := &Feed{e: e, sess: tx.sess, cursor: tx.sess.NextSeq()}
 	if lastEventID != "" {
 		if seq, ok := tx.sess.EventSeq(lastEventID); ok {
 			f.cursor = seq
@@ -27,7 +52,19 @@ func (e *Engine) Follow(set *scenarios.Set, session, lastEventID string) *Feed {
 			f.cursor = evs[0].Seq - 1
 		}
 	}
-	return f
+	return f, nil
+}
+
+// Close releases the feed's place among the open streams.
+func (f *Feed) Close() {
+	if f.closed {
+		return
+	}
+	f.closed = true
+	f.sess.Lock()
+	f.sess.Followers(-1)
+	f.sess.Unlock()
+	f.e.streams.Add(-1)
 }
 
 // Next returns up to max events past the cursor that keep accepts, and

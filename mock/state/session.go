@@ -39,7 +39,8 @@ type Session struct {
 	added    map[string]AddedScenario // scenarios added over the admin API for this session
 	epoch    uint64                   // bumped by Reset: replies planned before it are dropped
 
-	lastUsed atomic.Uint64 // the Store's use counter when last used: recency without a clock
+	lastUsed  atomic.Uint64 // the Store's use counter when last used: recency without a clock
+	followers int           // open event streams following the session
 
 	// acct guards the byte count and the dropped flag. It is a leaf lock,
 	// taken with or without mu, so the Store can drop a session without
@@ -72,6 +73,13 @@ func (s *Session) Sync(set *scenarios.Set) { s.sync(set) }
 
 // Unlock unlocks the session.
 func (s *Session) Unlock() { s.mu.Unlock() }
+
+// Followers adds delta to the count of event streams following the
+// session and returns it. Called with the session locked.
+func (s *Session) Followers(delta int) int {
+	s.followers += delta
+	return s.followers
+}
 
 // Done is closed when the session is dropped (a limit evicted it): its
 // streams end then.

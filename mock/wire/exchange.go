@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/msgmock/msgmock/mock/state"
 	"github.com/msgmock/msgmock/scenarios"
@@ -34,16 +35,19 @@ type Exchange struct {
 
 	status   int
 	hijacked bool
+	bodies   *BodyBudget // the server's; bodyHeld is what this request took of it
+	bodyHeld int64
 	resp     []byte // the response body as written, up to the journal's limit; reused
 	respMore bool   // more was written than resp holds
 }
 
 var pool = sync.Pool{New: func() any { return new(Exchange) }}
 
-// Acquire returns a pooled Exchange for w and set; Release gives it back.
-func Acquire(w http.ResponseWriter, set *scenarios.Set) *Exchange {
+// Acquire returns a pooled Exchange for w and set, whose bodies are read
+// within bodies; Release gives it back.
+func Acquire(w http.ResponseWriter, set *scenarios.Set, bodies *BodyBudget) *Exchange {
 	x := pool.Get().(*Exchange)
-	*x = Exchange{ResponseWriter: w, Set: set, Vars: x.Vars, resp: x.resp[:0]}
+	*x = Exchange{ResponseWriter: w, Set: set, Vars: x.Vars, resp: x.resp[:0], bodies: bodies}
 	if x.Vars == nil {
 		x.Vars = make(map[string]string, 1)
 	}
@@ -51,8 +55,13 @@ func Acquire(w http.ResponseWriter, set *scenarios.Set) *Exchange {
 	return x
 }
 
-// Release returns x to the pool; nothing may use it afterwards.
-func Release(x *Exchange) { pool.Put(x) }
+// Release gives back what x took of the body budget and returns x to the
+// pool; nothing may use it afterwards.
+func Release(x *Exchange) {
+	x.bodies.give(x.bodyHeld)
+	x.Body, x.bodyHeld = nil, 0
+	pool.Put(x)
+}
 
 // Of returns the Exchange behind w; a bare writer gets a throwaway one.
 func Of(w http.ResponseWriter) *Exchange {
@@ -62,9 +71,12 @@ func Of(w http.ResponseWriter) *Exchange {
 	return &Exchange{ResponseWriter: w, Vars: map[string]string{}}
 }
 
+// WriteHeader starts the answer; from here it must be written within
+// WriteTimeout.
 func (x *Exchange) WriteHeader(code int) {
 	if x.status == 0 {
 		x.status = code
+		x.startWrite()
 	}
 	x.ResponseWriter.WriteHeader(code)
 }
@@ -72,6 +84,7 @@ func (x *Exchange) WriteHeader(code int) {
 func (x *Exchange) Write(b []byte) (int, error) {
 	if x.status == 0 {
 		x.status = http.StatusOK
+		x.startWrite()
 	}
 	if x.Journaled {
 		if room := state.JournalBodyLimit - len(x.resp); room >= len(b) {
@@ -82,6 +95,12 @@ func (x *Exchange) Write(b []byte) (int, error) {
 		}
 	}
 	return x.ResponseWriter.Write(b)
+}
+
+func (x *Exchange) startWrite() {
+	if dl, ok := x.ResponseWriter.(deadliner); ok {
+		_ = dl.SetWriteDeadline(time.Now().Add(WriteTimeout))
+	}
 }
 
 func (x *Exchange) Flush() {
@@ -137,6 +156,25 @@ func (x *Exchange) PathVar(name string) string {
 		return u
 	}
 	return v
+}
+
+// MaxSessionID is the longest X-Mock-Session id: a session's id is kept as
+// long as the session, and sessions are many.
+const MaxSessionID = 128
+
+// CheckSession refuses (400) a session id longer than MaxSessionID or
+// holding anything but printable ASCII (spaces allowed).
+func CheckSession(r *http.Request) *Problem {
+	id := SessionID(r)
+	if len(id) > MaxSessionID {
+		return &Problem{Status: http.StatusBadRequest, Message: "X-Mock-Session must be at most 128 characters."}
+	}
+	for i := 0; i < len(id); i++ {
+		if id[i] < 0x20 || id[i] > 0x7e {
+			return &Problem{Status: http.StatusBadRequest, Message: "X-Mock-Session must be printable ASCII."}
+		}
+	}
+	return nil
 }
 
 // SessionID is the request's X-Mock-Session; an EventSource, which cannot

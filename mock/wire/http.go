@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"time"
 )
 
 var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
@@ -74,27 +76,101 @@ func ContentLength(n int) []string {
 // instead of a reset connection.
 const drainLimit = 32 << 20
 
-// ReadBody reads the request body up to limit bytes. tooLarge reports a
-// body over the limit; ok false means the client went away mid-body.
-func ReadBody(r *http.Request, limit int64) (body []byte, tooLarge, ok bool) {
+// Timeouts of one request's I/O. A body must arrive within
+// BodyReadTimeout of the handler asking for it, and an answer, once begun,
+// must be written within WriteTimeout (a stream sets its own deadline for
+// each write); the time a scripted latency or a held fault waits is
+// neither. They are set per request, not on the http.Server: a server-wide
+// read deadline would end a held request's context when it passed.
+var (
+	BodyReadTimeout = 30 * time.Second
+	WriteTimeout    = 30 * time.Second
+)
+
+// BodyBudget bounds the bytes of request bodies being read or held at
+// once, server wide: a thousand clients that each send most of a large body
+// and stall cannot make the process hold a thousand bodies. Past it a
+// request is answered 503 (with Retry-After) rather than read. The bound is
+// MinBodyBudget, or twice the configured body limit when that is larger,
+// so that one body of the largest size always fits.
+type BodyBudget struct {
+	held atomic.Int64
+}
+
+// MinBodyBudget is the smallest bound of a BodyBudget.
+const MinBodyBudget = 8 << 20
+
+func (b *BodyBudget) take(n, limit int64) bool {
+	if b == nil {
+		return true
+	}
+	if b.held.Add(n) > max(MinBodyBudget, 2*limit) {
+		b.held.Add(-n)
+		return false
+	}
+	return true
+}
+
+func (b *BodyBudget) give(n int64) {
+	if b != nil && n != 0 {
+		b.held.Add(-n)
+	}
+}
+
+// Held is the bytes of bodies being read or held by requests in flight.
+func (b *BodyBudget) Held() int64 { return b.held.Load() }
+
+// BodyResult says how reading a body ended.
+type BodyResult uint8
+
+const (
+	BodyRead     BodyResult = iota // the whole body, within the limit
+	BodyTooLarge                   // over the limit: answer 413
+	BodyBusy                       // the server's body budget is spent: answer 503
+	BodyGone                       // the client went away or stalled past BodyReadTimeout: answer nothing
+)
+
+// ReadBody reads the request body, up to limit bytes, as it arrives: the
+// buffer grows with what was received, never to the length the client
+// announced, and each growth is taken from the server's BodyBudget (given
+// back when the request ends). The body must arrive within
+// BodyReadTimeout.
+func (x *Exchange) ReadBody(r *http.Request, limit int64) ([]byte, BodyResult) {
 	if r.Body == nil || r.Body == http.NoBody {
-		return nil, false, true
+		return nil, BodyRead
+	}
+	if dl, ok := x.ResponseWriter.(deadliner); ok {
+		_ = dl.SetReadDeadline(time.Now().Add(BodyReadTimeout))
+		defer func() { _ = dl.SetReadDeadline(time.Time{}) }()
 	}
 	if r.ContentLength > limit {
 		_, _ = io.CopyN(io.Discard, r.Body, drainLimit)
-		return nil, true, true
+		return nil, BodyTooLarge
 	}
-	size := r.ContentLength
-	if size < 0 || size > limit {
-		size = 512
+	// One allocation when Content-Length is right and small: the byte past
+	// it is room for the read that sees EOF. A large announced length is
+	// not trusted: the buffer grows as bytes come.
+	size := int64(512)
+	if r.ContentLength >= 0 {
+		size = min(r.ContentLength+1, 16<<10)
 	}
-	// One allocation when Content-Length is right: the byte past it is
-	// room for the read that sees EOF.
-	b := make([]byte, 0, size+1)
+	if !x.takeBody(size, limit) {
+		return nil, BodyBusy
+	}
+	b := make([]byte, 0, size)
 	lr := io.LimitedReader{R: r.Body, N: limit + 1}
 	for {
 		if len(b) == cap(b) {
-			b = append(b, 0)[:len(b)]
+			grow := min(int64(cap(b)), limit+1-int64(cap(b)))
+			if grow <= 0 {
+				grow = 1
+			}
+			if !x.takeBody(grow, limit) {
+				return nil, BodyBusy
+			}
+			nb := make([]byte, len(b), int64(cap(b))+grow)
+			copy(nb, b)
+			b = nb
 		}
 		n, err := lr.Read(b[len(b):cap(b)])
 		b = b[:len(b)+n]
@@ -102,14 +178,29 @@ func ReadBody(r *http.Request, limit int64) (body []byte, tooLarge, ok bool) {
 			break
 		}
 		if err != nil {
-			return nil, false, false
+			return nil, BodyGone
 		}
 	}
 	if int64(len(b)) > limit {
 		_, _ = io.CopyN(io.Discard, r.Body, drainLimit)
-		return nil, true, true
+		return nil, BodyTooLarge
 	}
-	return b, false, true
+	return b, BodyRead
+}
+
+// deadliner is what net/http's response writer offers (and
+// http.ResponseController uses) to set a connection's deadlines.
+type deadliner interface {
+	SetReadDeadline(time.Time) error
+	SetWriteDeadline(time.Time) error
+}
+
+func (x *Exchange) takeBody(n, limit int64) bool {
+	if !x.bodies.take(n, limit) {
+		return false
+	}
+	x.bodyHeld += n
+	return true
 }
 
 // PreferredCode returns the status of a Prefer: code=NNN header (Prism's

@@ -171,14 +171,16 @@ func workspaceOf(r *http.Request, set *scenarios.Set, tok scenarios.Token) (stri
 // Create serves POST /api/v1/messages in FastAPI's order of checks.
 func (a *API) Create(x *wire.Exchange, r *http.Request) *wire.Problem {
 	set := x.Set
-	body, tooLarge, ok := wire.ReadBody(r, set.Settings.BodyLimit)
-	if !ok {
+	body, res := x.ReadBody(r, set.Settings.BodyLimit)
+	switch res {
+	case wire.BodyGone:
 		return nil
+	case wire.BodyTooLarge:
+		return wire.Status(http.StatusRequestEntityTooLarge)
+	case wire.BodyBusy:
+		return wire.Status(http.StatusServiceUnavailable)
 	}
 	x.Body = body
-	if tooLarge {
-		return wire.Status(http.StatusRequestEntityTooLarge)
-	}
 	// 1. JSON: parsed before any dependency runs, so before auth.
 	var parsed *pydantic.Value
 	rawBody := false

@@ -54,7 +54,11 @@ func (a *API) Stream(x *wire.Exchange, r *http.Request) *wire.Problem {
 		m := ev.Message
 		return m.API == scenarios.APIWorkspace && (id == "" || m.ConversationID == id) && m.WorkspaceID == ws
 	}
-	feed := a.e.Follow(set, wire.SessionID(r), wire.LastEventID(r))
+	feed, err := a.e.Follow(set, wire.SessionID(r), wire.LastEventID(r))
+	if err != nil {
+		return wire.Status(http.StatusServiceUnavailable)
+	}
+	defer feed.Close()
 	wire.Stream(x, r, a.e, feed, keep, Dialect{}.StreamData)
 	return nil
 }
