@@ -23,8 +23,8 @@ func TestSessionIDsAreBounded(t *testing.T) {
 	long := strings.Repeat("s", wire.MaxSessionID)
 	tests := []struct {
 		name, method, path, body, session string
-		status                             int
-		want                               string
+		status                            int
+		want                              string
 	}{
 		{"conversations at the limit", "POST", "/v1/messages", validConversationsBody, long, 200, ""},
 		{"conversations past it", "POST", "/v1/messages", validConversationsBody, long + "s", 400,
