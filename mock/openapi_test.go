@@ -376,6 +376,8 @@ func TestAdminResponsesMatchTheAdminDocument(t *testing.T) {
 		{"POST", "/__mock/clock", `{"advance":"1s"}`},
 		{"POST", "/__mock/clock", `{}`},
 		{"PUT", "/__mock/scenarios/extra", "scenario:\n  rules:\n    - respond: {status: 500}\n"},
+		{"PUT", "/__mock/scenarios/bad", "rules:\n  - respond: {status: 700}\n"},
+		{"PUT", "/__mock/scenarios/huge", "# " + strings.Repeat("x", 300<<10) + "\n"},
 		{"GET", "/__mock/scenarios/extra", ""},
 		{"GET", "/__mock/scenarios", ""},
 		{"DELETE", "/__mock/scenarios/extra", ""},
