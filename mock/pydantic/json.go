@@ -58,10 +58,9 @@ type JSONError struct {
 }
 
 type pyParser struct {
-	s         []byte
-	err       *JSONError
-	surrogate bool // the string being read held a lone surrogate
-	tooBig    bool // an integer past Python's 4,300-digit limit: ValueError, not a JSON error
+	s      []byte
+	err    *JSONError
+	tooBig bool // an integer past Python's 4,300-digit limit: ValueError, not a JSON error
 }
 
 // Parse parses body as json.loads would. It returns a syntax error with
@@ -94,18 +93,29 @@ func Parse(body []byte) (v Value, jerr *JSONError, ok bool) {
 // (sys.get_int_max_str_digits): past it json.loads raises ValueError.
 const maxIntDigits = 4300
 
-// decodeBytes decodes a body as json.loads does for bytes: the encoding
-// json.detect_encoding finds (UTF-8 with or without BOM, UTF-16 and UTF-32
-// in either order, with or without BOM), then UTF-8 for the parser. ok is
-// false when the bytes do not decode.
+// decodeBytes decodes a body as json.loads does for bytes:
+// bytes.decode(json.detect_encoding(b), "surrogatepass") — UTF-8 with or
+// without BOM, UTF-16 and UTF-32 in either order, with or without BOM —
+// into the parser's text. ok is false when the bytes do not decode.
+//
+// # Lone surrogates
+//
+// "surrogatepass" lets a surrogate code point through every one of these
+// codecs (UTF-8's ED A0 80 is U+D800), and a \ud800 escape makes one too.
+// Python keeps them in its str; the text here holds each as the three
+// bytes UTF-8 would give it (WTF-8, as Python's encode("utf-8",
+// "surrogatepass") writes it), so that nothing is lost: the value is
+// stored as such, and what FastAPI then does with it — 500 where a
+// response must hold it as text, U+FFFD per byte where pydantic-core
+// writes a typed dict's key lossily — is decided where it is written.
 func decodeBytes(b []byte) ([]byte, bool) {
 	enc := detectEncoding(b)
 	switch enc {
 	case "utf-8":
-		return b, utf8.Valid(b)
+		return b, validSurrogatePass(b)
 	case "utf-8-sig":
 		b = b[3:]
-		return b, utf8.Valid(b)
+		return b, validSurrogatePass(b)
 	}
 	width, big := 2, strings.HasSuffix(enc, "be")
 	if strings.HasPrefix(enc, "utf-32") {
@@ -130,14 +140,11 @@ func decodeBytes(b []byte) ([]byte, bool) {
 		}
 		for i := 0; i < len(units); i++ {
 			r := rune(units[i])
-			if utf16.IsSurrogate(r) {
-				if r >= 0xdc00 || i+1 >= len(units) || units[i+1] < 0xdc00 || units[i+1] > 0xdfff {
-					return nil, false // Python's utf-16 codec refuses a lone surrogate
-				}
+			if r >= 0xd800 && r < 0xdc00 && i+1 < len(units) && units[i+1] >= 0xdc00 && units[i+1] <= 0xdfff {
 				r = utf16.DecodeRune(r, rune(units[i+1]))
 				i++
 			}
-			out = utf8.AppendRune(out, r)
+			out = appendWTF8(out, r) // a lone surrogate passes
 		}
 		return out, true
 	}
@@ -148,12 +155,78 @@ func decodeBytes(b []byte) ([]byte, bool) {
 		} else {
 			r = rune(b[i+3])<<24 | rune(b[i+2])<<16 | rune(b[i+1])<<8 | rune(b[i])
 		}
-		if r > utf8.MaxRune || utf16.IsSurrogate(r) || r < 0 {
+		if r > utf8.MaxRune || r < 0 {
 			return nil, false
 		}
-		out = utf8.AppendRune(out, r)
+		out = appendWTF8(out, r)
 	}
 	return out, true
+}
+
+// validSurrogatePass reports whether b decodes as UTF-8 with Python's
+// "surrogatepass": valid UTF-8, or the three-byte form of a surrogate
+// (ED A0..BF 80..BF), which UTF-8 proper refuses.
+func validSurrogatePass(b []byte) bool {
+	for len(b) > 0 {
+		if b[0] < utf8.RuneSelf {
+			b = b[1:]
+			continue
+		}
+		if surrogateAt(b, 0) {
+			b = b[3:]
+			continue
+		}
+		r, size := utf8.DecodeRune(b)
+		if r == utf8.RuneError && size == 1 {
+			return false
+		}
+		b = b[size:]
+	}
+	return true
+}
+
+// surrogateAt reports whether s[i:] starts with a surrogate's three bytes.
+func surrogateAt[T []byte | string](s T, i int) bool {
+	return i+2 < len(s) && s[i] == 0xed && s[i+1] >= 0xa0 && s[i+1] <= 0xbf && s[i+2] >= 0x80 && s[i+2] <= 0xbf
+}
+
+// hasSurrogate reports whether a parsed string holds a lone surrogate.
+func hasSurrogate(s string) bool {
+	for i := strings.IndexByte(s, 0xed); i >= 0; {
+		if surrogateAt(s, i) {
+			return true
+		}
+		next := strings.IndexByte(s[i+1:], 0xed)
+		if next < 0 {
+			break
+		}
+		i += 1 + next
+	}
+	return false
+}
+
+// appendWTF8 appends r as UTF-8 does, surrogates included.
+func appendWTF8(b []byte, r rune) []byte {
+	if utf16.IsSurrogate(r) {
+		return append(b, 0xe0|byte(r>>12), 0x80|byte(r>>6)&0x3f, 0x80|byte(r)&0x3f)
+	}
+	return utf8.AppendRune(b, r)
+}
+
+// pyLen is the length of text in Python characters: a surrogate's three
+// bytes are one.
+func pyLen(text []byte) int {
+	n := 0
+	for i := 0; i < len(text); {
+		if surrogateAt(text, i) {
+			i += 3
+		} else {
+			_, size := utf8.DecodeRune(text[i:])
+			i += size
+		}
+		n++
+	}
+	return n
 }
 
 // detectEncoding is json.detect_encoding.
@@ -192,7 +265,8 @@ func detectEncoding(b []byte) string {
 	return "utf-8"
 }
 
-// markSurrogates sets loneSurrogate on every container holding a string that has one.
+// markSurrogates sets loneSurrogate on every container holding a string
+// or a key that has one.
 func (v *Value) markSurrogates() bool {
 	for i := range v.items {
 		if v.items[i].markSurrogates() {
@@ -200,7 +274,7 @@ func (v *Value) markSurrogates() bool {
 		}
 	}
 	for _, k := range v.keys {
-		if strings.ContainsRune(k, utf8.RuneError) {
+		if hasSurrogate(k) {
 			v.loneSurrogate = true
 		}
 	}
@@ -208,9 +282,14 @@ func (v *Value) markSurrogates() bool {
 }
 
 // Encodable reports whether Python could write the value back as JSON the
-// way FastAPI writes an error's input (json.dumps, allow_nan=False, then
-// UTF-8): no NaN or infinity, no lone surrogate.
+// way FastAPI writes an error's input (jsonable_encoder, then json.dumps
+// with allow_nan=False, then UTF-8): no NaN or infinity, no lone
+// surrogate, and no deeper than Python recurses there (maxEchoNesting).
 func (v *Value) Encodable() bool {
+	return v.encodable() && v.nesting() <= maxEchoNesting
+}
+
+func (v *Value) encodable() bool {
 	if v.loneSurrogate {
 		return false
 	}
@@ -218,11 +297,24 @@ func (v *Value) Encodable() bool {
 		return false
 	}
 	for i := range v.items {
-		if !v.items[i].Encodable() {
+		if !v.items[i].encodable() {
 			return false
 		}
 	}
 	return true
+}
+
+// nesting is how many containers deep v goes: 0 for a scalar, 1 for [] or
+// {}, 2 for [[]], …
+func (v *Value) nesting() int {
+	if v.Kind != Array && v.Kind != Object {
+		return 0
+	}
+	deepest := 0
+	for i := range v.items {
+		deepest = max(deepest, v.items[i].nesting())
+	}
+	return 1 + deepest
 }
 
 // HasLoneSurrogate reports whether a string in the value holds one: such a
@@ -241,7 +333,7 @@ func (p *pyParser) errAt() *JSONError {
 	if e.Pos > len(p.s) {
 		e.Pos = len(p.s)
 	}
-	e.Pos = utf8.RuneCount(p.s[:e.Pos])
+	e.Pos = pyLen(p.s[:e.Pos])
 	return &e
 }
 
@@ -252,17 +344,31 @@ func (p *pyParser) ws(i int) int {
 	return i
 }
 
-// maxPyDepth stands in for Python's recursion limit: CPython raises
-// RecursionError on deeply nested input, which FastAPI turns into its
-// generic 400, as it does for undecodable bytes.
-const maxPyDepth = 900
+// # Nesting
+//
+// CPython's json scanner recurses once per array or object it enters
+// (Py_EnterRecursiveCall, which in 3.11 shares the interpreter's limit of
+// 1,000 with the Python frames below it), and FastAPI answers its
+// RecursionError with the generic 400, as for undecodable bytes. How deep
+// it gets therefore depends on how many frames sit under json.loads: under
+// FastAPI 0.141 / Starlette 0.47.3 called as an ASGI app (record.py in
+// package mock's testdata/fastapi), containers 969 deep parse and 970 do
+// not; under a server that adds frames (uvicorn) a few levels fewer. The
+// same holds for writing a 422's input back (jsonable_encoder, then
+// json.dumps): there an input 964 containers deep is written and 965 fail,
+// a 500. msgmock takes those two figures.
+const (
+	maxPyNesting   = 969
+	maxEchoNesting = 964
+)
 
 func (p *pyParser) value(i int) (Value, int) {
 	return p.valueDepth(i, 0)
 }
 
+// valueDepth reads the value at i, inside depth containers.
 func (p *pyParser) valueDepth(i, depth int) (Value, int) {
-	if depth > maxPyDepth {
+	if i < len(p.s) && (p.s[i] == '{' || p.s[i] == '[') && depth >= maxPyNesting {
 		p.fail("maximum recursion depth exceeded", i)
 		return Value{}, i
 	}
@@ -272,9 +378,8 @@ func (p *pyParser) valueDepth(i, depth int) (Value, int) {
 	}
 	switch c := p.s[i]; {
 	case c == '"':
-		p.surrogate = false
 		s, end := p.str(i + 1)
-		return Value{Kind: String, str: s, loneSurrogate: p.surrogate}, end
+		return Value{Kind: String, str: s, loneSurrogate: hasSurrogate(s)}, end
 	case c == 'N' && bytes.HasPrefix(p.s[i:], []byte("NaN")):
 		return Value{Kind: Float, str: "NaN", num: math.NaN()}, i + 3
 	case c == 'I' && bytes.HasPrefix(p.s[i:], []byte("Infinity")):
@@ -399,10 +504,11 @@ func (p *pyParser) str(begin int) (string, int) {
 			}
 		}
 		if utf16.IsSurrogate(r) {
-			r = utf8.RuneError // a lone surrogate: Python keeps it; UTF-8 cannot
-			p.surrogate = true
+			// A lone surrogate: Python keeps it (see decodeBytes).
+			sb.Write(appendWTF8(nil, r))
+		} else {
+			sb.WriteRune(r)
 		}
-		sb.WriteRune(r)
 		i = next
 	}
 }
@@ -595,10 +701,23 @@ func padLeft(s string, n int) string {
 	return s
 }
 
-// pyQuote writes s as a JSON string the way json.dumps(ensure_ascii=False) does.
+// pyQuote writes s as a JSON string the way json.dumps(ensure_ascii=False)
+// does. A lone surrogate, which Python would then fail to encode (the
+// callers check Encodable first), is written as its \uXXXX escape so that
+// the output stays JSON.
 func pyQuote(b *bytes.Buffer, s string) {
 	b.WriteByte('"')
-	for _, r := range s {
+	for i, r := range s {
+		if r == utf8.RuneError && surrogateAt(s, i) {
+			b.WriteString(`\u`)
+			for _, shift := range []uint{12, 8, 4, 0} {
+				b.WriteByte(hexDigits[(0xd000|rune(s[i+1]&0x3f)<<6|rune(s[i+2]&0x3f))>>shift&0xf])
+			}
+			continue
+		}
+		if r == utf8.RuneError && i > 0 && (surrogateAt(s, i-1) || i > 1 && surrogateAt(s, i-2)) {
+			continue // the rest of a surrogate's bytes
+		}
 		switch r {
 		case '"':
 			b.WriteString(`\"`)

@@ -5,6 +5,7 @@ import (
 	"mime"
 	"net/http"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/msgmock/msgmock/mock/engine"
 	"github.com/msgmock/msgmock/mock/pydantic"
@@ -29,11 +30,22 @@ type createRequest struct {
 	Attachments     json.RawMessage
 	ConversationID  string
 	HasConversation bool // given and not null: "" names a conversation too (and is not found)
+	// Unwritable: pydantic-core cannot write the message back (a lone
+	// surrogate, an Any value nested too deep): the service answers 500.
+	Unwritable bool
 }
 
-func rawOf(v *pydantic.Value) json.RawMessage {
-	b, _ := v.MarshalJSON()
+// written is a field as pydantic-core writes it in the response.
+func (req *createRequest) written(v *pydantic.Value, t pydantic.Type) json.RawMessage {
+	b, ok := pydantic.Serialize(v, t)
+	req.Unwritable = req.Unwritable || !ok
 	return b
+}
+
+// str is a str field; a lone surrogate in it cannot be written back.
+func (req *createRequest) str(s string) string {
+	req.Unwritable = req.Unwritable || !pydantic.ValidStr(s)
+	return s
 }
 
 // validateCreate checks the body against the service's models, in their
@@ -64,10 +76,12 @@ func validateCreate(body *pydantic.Value) (createRequest, []pydantic.Error) {
 func validateContent(pv *pydantic.Validator, c *pydantic.Value, req *createRequest) {
 	at := func(name string) []any { return pydantic.Loc("body", "content", name) }
 	if v := pv.Field(c, "content", at("content"), true); v != nil {
-		req.Content, _ = pv.Str(v, at("content"), false)
+		content, _ := pv.Str(v, at("content"), false)
+		req.Content = req.str(content)
 	}
 	if v := pv.Field(c, "sender_id", at("sender_id"), true); v != nil {
-		req.SenderID, _ = pv.Str(v, at("sender_id"), false)
+		sender, _ := pv.Str(v, at("sender_id"), false)
+		req.SenderID = req.str(sender)
 	}
 	if v := pv.Field(c, "created_at", at("created_at"), false); v != nil {
 		if t, ok := pv.Datetime(v, at("created_at")); ok {
@@ -76,28 +90,29 @@ func validateContent(pv *pydantic.Validator, c *pydantic.Value, req *createReque
 	}
 	if v := pv.Field(c, "role", at("role"), false); v != nil {
 		if s, ok := pv.Str(v, at("role"), false); ok {
-			req.Role = s
+			req.Role = req.str(s)
 		}
 	}
 	if v := pv.Field(c, "message_type", at("message_type"), false); v != nil {
 		if s, ok := pv.Str(v, at("message_type"), false); ok {
-			req.MessageType = s
+			req.MessageType = req.str(s)
 		}
 	}
 	if v := pv.Field(c, "tool_calls", at("tool_calls"), false); v != nil && pv.List(v, at("tool_calls"), pydantic.Object) {
-		req.ToolCalls = rawOf(v)
+		req.ToolCalls = req.written(v, pydantic.TypeDictList)
 	}
 	if v := pv.Field(c, "parent_message_id", at("parent_message_id"), false); v != nil {
 		req.ParentID, req.HasParentID = pv.Str(v, at("parent_message_id"), true)
+		req.ParentID = req.str(req.ParentID)
 	}
 	if v := pv.Field(c, "tags", at("tags"), false); v != nil && pv.List(v, at("tags"), pydantic.String) {
-		req.Tags = rawOf(v)
+		req.Tags = req.written(v, pydantic.TypeStrList)
 	}
 	if v := pv.Field(c, "meta_data", at("meta_data"), false); v != nil && pv.Dict(v, at("meta_data"), false) {
-		req.MetaData = rawOf(v)
+		req.MetaData = req.written(v, pydantic.TypeDict)
 	}
 	if v := pv.Field(c, "attachments", at("attachments"), false); v != nil && pv.List(v, at("attachments"), pydantic.Object) {
-		req.Attachments = rawOf(v)
+		req.Attachments = req.written(v, pydantic.TypeDictList)
 	}
 }
 
@@ -207,8 +222,12 @@ func (a *API) Create(x *wire.Exchange, r *http.Request) *wire.Problem {
 	// 3. Validation.
 	var req createRequest
 	switch {
+	case rawBody && !utf8.Valid(body):
+		// FastAPI's jsonable_encoder decodes the bytes it echoes as UTF-8,
+		// strictly, and fails: Starlette's 500.
+		return serverError
 	case rawBody:
-		return invalid(pydantic.Error{Type: "model_attributes_type", Loc: pydantic.Loc("body"), Msg: pydantic.MsgModelAttrs, Input: strings.ToValidUTF8(string(body), "\uFFFD")})
+		return invalid(pydantic.Error{Type: "model_attributes_type", Loc: pydantic.Loc("body"), Msg: pydantic.MsgModelAttrs, Input: string(body)})
 	case parsed == nil || parsed.Kind == pydantic.Null:
 		return invalid(pydantic.Error{Type: "missing", Loc: pydantic.Loc("body"), Msg: pydantic.MsgMissing, Input: nil})
 	default:
@@ -267,8 +286,9 @@ func (a *API) create(x *wire.Exchange, r *http.Request, req createRequest, ws st
 		return nil
 	}
 	// 7. Store and answer. A lone surrogate (\ud800) passes validation but
-	// cannot be written back as UTF-8: the service fails with a 500 then.
-	if body != nil && body.HasLoneSurrogate() {
+	// cannot be written back as UTF-8, nor can an Any value nested deeper
+	// than pydantic-core recurses: the service fails with a 500 then.
+	if req.Unwritable {
 		return serverError
 	}
 	now := a.e.Clock().Now()

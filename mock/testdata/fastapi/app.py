@@ -10,7 +10,7 @@ and one preloaded conversation.
 import hashlib
 import uuid
 from datetime import datetime, timezone
-from typing import Any, Literal, Optional
+from typing import Any, Literal, Optional, Union
 
 from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request
 from fastapi.responses import StreamingResponse
@@ -86,13 +86,60 @@ class HTTPError(BaseModel):
     detail: str
 
 
-# The errors the routes raise, declared so that /openapi.json documents
-# them (FastAPI documents only 422 on its own); documentation only.
+class ValidationError(BaseModel):
+    """One problem of a 422, as FastAPI renders Pydantic's (without "url")."""
+
+    loc: list[Union[str, int]] = Field(title="Location")
+    msg: str = Field(title="Message")
+    type: str = Field(title="Error Type")
+    input: Any = Field(None, title="Input")
+    ctx: Optional[dict[str, Any]] = Field(None, title="Context")
+
+
+class HTTPValidationError(BaseModel):
+    """A 422: every problem of the request."""
+
+    detail: list[ValidationError]
+
+
+# Every status and body msgmock can send for an operation, declared so that
+# /openapi.json documents them (FastAPI documents only 422 on its own);
+# documentation only: this app raises 401, 403, 404 and 422, and FastAPI
+# itself answers 400 for a body it cannot parse and Starlette 500 (text/plain)
+# for an answer it cannot write. msgmock adds the body limit's 413, the 502
+# and 504 of pass-through, and, on every operation, any status scripted by
+# `Prefer: code=NNN` or a scenario rule: the statuses SPEC section 5 gives a
+# default detail are listed by number, any other is `default`, all
+# {"detail": "..."} but 422 (a validation error); a scripted 2xx carries the
+# usual body. Declaring `default` stops FastAPI adding its own 422, hence
+# HTTPValidationError above.
+RETRY_AFTER = {"Retry-After": {"description": "seconds to wait", "schema": {"type": "string"}}}
 ERRORS = {
-    401: {"model": HTTPError, "description": "Not authenticated, or invalid authentication credentials"},
-    403: {"model": HTTPError, "description": "Not authorized for this workspace"},
+    400: {"model": HTTPError, "description": "Bad Request: a body FastAPI cannot parse (`There was an error parsing the body`: bytes "
+          "that do not decode, nesting past Python's recursion limit, an integer of more than 4,300 digits), an "
+          "X-Mock-Scenario naming no scenario (`Unknown scenario: NAME`), or scripted (`Bad Request`)"},
+    401: {"model": HTTPError, "description": "Not authenticated, or invalid authentication credentials",
+          "headers": {"WWW-Authenticate": {"description": "Bearer", "schema": {"type": "string"}}}},
+    403: {"model": HTTPError, "description": "Not authorized for this workspace (or scripted: `Forbidden`)"},
     404: {"model": HTTPError, "description": "Not found"},
+    413: {"model": HTTPError, "description": "Request Entity Too Large: the body is larger than the limit (or scripted)"},
+    422: {"model": HTTPValidationError, "description": "Validation Error (scripted: one `value_error` at `[\"body\"]`)"},
+    429: {"model": HTTPError, "description": "Too Many Requests (scripted)", "headers": RETRY_AFTER},
+    500: {"model": HTTPError, "description": "Internal Server Error: Starlette's text/plain answer when FastAPI cannot write "
+          "the answer (a lone surrogate, NaN or nesting it cannot write back, a body that is not UTF-8 to echo), or "
+          "{\"detail\": \"Internal Server Error\"} when scripted",
+          "content": {"text/plain": {"schema": {"type": "string", "const": "Internal Server Error"}}}},
+    502: {"model": HTTPError, "description": "Bad Gateway: passing through, the real service could not be reached (or scripted)"},
+    503: {"model": HTTPError, "description": "Service Unavailable (scripted)", "headers": RETRY_AFTER},
+    504: {"model": HTTPError, "description": "Gateway Timeout: passing through, the real service did not answer in time (or scripted)"},
+    "default": {"model": HTTPError, "description": "Any other status scripted by `Prefer: code=NNN` or a scenario rule, "
+                "with the rule's detail or the status's reason phrase (`I'm a teapot`)"},
 }
+
+
+def scripted_success(model) -> dict:
+    """A rule's respond.status in 2xx, without a body of its own, replaces the route's status."""
+    return {"2XX": {"model": model, "description": "A scenario rule's `respond.status` in 2xx replaces the status"}}
 
 
 _ts = TypeAdapter(datetime)
@@ -153,7 +200,7 @@ def workspace(token: dict, x_workspace_id: Optional[str]) -> str:
     return ws
 
 
-@app.post("/api/v1/messages", response_model=list[Message], status_code=201, responses=ERRORS)
+@app.post("/api/v1/messages", response_model=list[Message], status_code=201, responses={**scripted_success(list[Message]), **ERRORS})
 def create_message(body: MessagesCreate, token: dict = Depends(authenticate), x_workspace_id: Optional[str] = Header(default=None)):
     ws = workspace(token, x_workspace_id)
     now = datetime.now(timezone.utc)
@@ -185,7 +232,7 @@ def instant(m: dict, key: str) -> datetime:
     return v
 
 
-@app.get("/api/v1/messages", response_model=list[Message], responses=ERRORS)
+@app.get("/api/v1/messages", response_model=list[Message], responses={**scripted_success(list[Message]), **ERRORS})
 def list_messages(conversation_id: str, skip: int = Query(0, ge=0), limit: int = Query(100, ge=1, le=1000),
                   order_by: Literal["created_at", "updated_at", "sent_at"] = "created_at",
                   order_direction: Literal["asc", "desc"] = "asc",
@@ -200,7 +247,7 @@ def list_messages(conversation_id: str, skip: int = Query(0, ge=0), limit: int =
     return msgs[skip:skip + limit]
 
 
-@app.get("/api/v1/messages/{message_id}", response_model=Message, responses=ERRORS)
+@app.get("/api/v1/messages/{message_id}", response_model=Message, responses={**scripted_success(Message), **ERRORS})
 def get_message(message_id: str, token: dict = Depends(authenticate), x_workspace_id: Optional[str] = Header(default=None)):
     ws = workspace(token, x_workspace_id)
     for conv in STORE.values():
@@ -210,7 +257,7 @@ def get_message(message_id: str, token: dict = Depends(authenticate), x_workspac
     raise HTTPException(404, "Message not found")
 
 
-@app.get("/api/v1/conversations", response_model=Conversations, responses=ERRORS)
+@app.get("/api/v1/conversations", response_model=Conversations, responses={**scripted_success(Conversations), **ERRORS})
 def list_conversations(skip: int = Query(0, ge=0), limit: int = Query(100, ge=1, le=1000),
                        token: dict = Depends(authenticate), x_workspace_id: Optional[str] = Header(default=None)):
     ws = workspace(token, x_workspace_id)
@@ -225,7 +272,9 @@ def list_conversations(skip: int = Query(0, ge=0), limit: int = Query(100, ge=1,
     return {"data": out[skip:skip + limit], "total_count": len(out)}
 
 
-STREAM = {200: {"description": "Server-Sent Events: message.created and message.delta, data being the Message JSON",
+STREAM = {200: {"description": "Server-Sent Events: message.created and message.delta, data being the Message JSON. A scenario "
+                "can drop it (the reset, empty and timeout faults) or end it after some events, for the client to "
+                "reconnect with Last-Event-ID",
                 "content": {"text/event-stream": {"schema": {"type": "string"}}}}}
 
 

@@ -181,4 +181,109 @@ def corpus():
         add(post("trailing slash POST " + path, valid, path=path))
     for path in ["/api", "/api/", "/api/v1", "/api/v2/messages", "//api/v1/messages", "/api/v1/nothing", "/api/v1/messages/a/b", "/api/v1/Messages"]:
         add(get("unknown " + path, path))
+
+    cases += bytes_and_depth()
+    return cases
+
+
+SCRATCH = H + [("X-Workspace-Id", "wsp_scratch")]  # what is stored here stays out of the listings above
+
+
+def bytes_and_depth():
+    """Bodies whose bytes are not UTF-8, nesting near Python's recursion
+    limit and pydantic-core's, and floats as the two serialisers write them."""
+    cases = []
+    add = cases.append
+    # Invalid UTF-8 inside a JSON string: json.loads decodes with
+    # "surrogatepass", so a surrogate's three bytes are a lone surrogate.
+    for name, body in [
+        ("surrogate bytes in content", b'{"content":{"content":"a\xed\xa0\x80b","sender_id":"u"}}'),
+        ("surrogate pair as two surrogates (CESU-8)", b'{"content":{"content":"\xed\xa0\xbd\xed\xb8\x80","sender_id":"u"}}'),
+        ("surrogate bytes, sender_id missing", b'{"content":{"content":"\xed\xa0\x80"}}'),
+        ("surrogate bytes in a meta_data key", b'{"content":{"content":"x","sender_id":"u","meta_data":{"k\xed\xb0\x80":1}}}'),
+        ("surrogate escapes in meta_data keys", b'{"content":{"content":"x","sender_id":"u","meta_data":{"a\\ud800b\\udfff":1,"\\ude00\\ud83d":2}}}'),
+        ("surrogate in a tool_calls key", b'{"content":{"content":"x","sender_id":"u","tool_calls":[{"\\udc00":[1]}],"attachments":[{"\xed\xa0\x80":{}}]}}'),
+        ("surrogate in a nested meta_data key", b'{"content":{"content":"x","sender_id":"u","meta_data":{"a":{"\\udc00":1}}}}'),
+        ("surrogate in a meta_data value", b'{"content":{"content":"x","sender_id":"u","meta_data":{"a":["\xed\xa0\x80"]}}}'),
+        ("surrogate in tags", b'{"content":{"content":"x","sender_id":"u","tags":["\xed\xa0\x80"]}}'),
+        ("surrogate in role", b'{"content":{"content":"x","sender_id":"u","role":"\\ud800"}}'),
+        ("surrogate in parent_message_id", b'{"content":{"content":"x","sender_id":"u","parent_message_id":"\xed\xbf\xbf"}}'),
+        ("surrogate in an unknown field", b'{"content":{"content":"x","sender_id":"u","extra":"\xed\xa0\x80"},"more":"\\ud800"}'),
+        ("surrogate in conversation_id", b'{"content":{"content":"x","sender_id":"u"},"conversation_id":"\xed\xa0\x80"}'),
+        ("surrogate in created_at", b'{"content":{"content":"x","sender_id":"u","created_at":"\xed\xa0\x80"}}'),
+        ("surrogate bytes outside a string", b'{"content":\xed\xa0\x80}'),
+        ("surrogate bytes, then a syntax error", b'{"content":{"content":"\xed\xa0\x80",}}'),
+        ("real U+FFFD in a meta_data key", '{"content":{"content":"\ufffd","sender_id":"u","meta_data":{"\ufffd":"\ufffd"}}}'.encode()),
+        ("0xff in a string", b'{"content":{"content":"\xff","sender_id":"u"}}'),
+        ("overlong UTF-8", b'{"content":{"content":"\xc0\xaf","sender_id":"u"}}'),
+        ("truncated UTF-8", b'{"content":{"content":"\xe2\x82","sender_id":"u"}}'),
+        ("UTF-8 past U+10FFFF", b'{"content":{"content":"\xf4\x90\x80\x80","sender_id":"u"}}'),
+        ("surrogate bytes cut short", b'{"content":{"content":"\xed\xa0","sender_id":"u"}}'),
+        ("UTF-16 with a lone surrogate", '{"content":{"content":"X","sender_id":"u"}}'.encode("utf-16-le").replace("X".encode("utf-16-le"), b"\x00\xd8")),
+        ("UTF-16 with a lone surrogate, syntax error", '{"content":{"content":"X",}}'.encode("utf-16-be").replace("X".encode("utf-16-be"), b"\xdc\x00")),
+        ("UTF-16 of odd length", '{"content":1}'.encode("utf-16-le") + b"\x00"),
+        ("UTF-32 with a surrogate", '{"content":{"content":"X","sender_id":"u"}}'.encode("utf-32-le").replace("X".encode("utf-32-le"), b"\x00\xd8\x00\x00")),
+        ("UTF-32 past U+10FFFF", '{"content":{"content":"X","sender_id":"u"}}'.encode("utf-32-le").replace("X".encode("utf-32-le"), b"\x00\x00\x11\x00")),
+    ]:
+        add(post("bytes: " + name, body, headers=SCRATCH))
+    # A body FastAPI does not parse (not a JSON Content-Type) is echoed as
+    # text, which jsonable_encoder decodes strictly: 500 when not UTF-8.
+    for name, ct, body in [
+        ("text/plain, 0xff", "text/plain", b"\xff"),
+        ("text/plain, surrogate bytes", "text/plain", b"ab\xed\xa0\x80"),
+        ("form, invalid UTF-8", "application/x-www-form-urlencoded", b"a=\xc3\x28"),
+        ("text/plain, UTF-8", "text/plain", "caf\u00e9 \U0001f600".encode()),
+        ("text/plain, Latin-1", "text/plain", "caf\u00e9".encode("latin-1")),
+        ("no Content-Type, invalid UTF-8", None, b'{"a":"\xff"}'),
+    ]:
+        headers = AUTH + ([("Content-Type", ct)] if ct else [])
+        add(post("bytes: " + name, body, headers=headers))
+    add(post("bytes: text/plain, 0xff, no auth", b"\xff", headers=[("Content-Type", "text/plain")]))
+    add(post("bytes: text/plain, 0xff, forbidden workspace", b"\xff", headers=AUTH + [("Content-Type", "text/plain"), ("X-Workspace-Id", "wsp_forbidden")]))
+
+    # Nesting. CPython's json scanner and FastAPI's echo of a 422's input
+    # recurse per container, against Python's limit of 1,000 frames less
+    # those below them: parsed up to 969 containers, echoed up to 964.
+    for d in [900, 964, 965, 969, 970, 1000]:
+        add(post(f"depth: body of {d} arrays", "[" * d + "]" * d, headers=SCRATCH))
+    for d in [964, 965, 969]:
+        add(post(f"depth: body of {d} objects", '{"a":' * d + "1" + "}" * d, headers=SCRATCH))
+    add(post("depth: content of 964 arrays", '{"content":' + "[" * 964 + "]" * 964 + "}", headers=SCRATCH))
+    add(post("depth: content of 968 arrays", '{"content":' + "[" * 968 + "]" * 968 + "}", headers=SCRATCH))
+    add(post("depth: missing sender_id, meta_data 962 deep", '{"content":{"content":"x","meta_data":' + '{"a":' * 962 + "1" + "}" * 962 + "}}", headers=SCRATCH))
+    add(post("depth: missing sender_id, meta_data 963 deep", '{"content":{"content":"x","meta_data":' + '{"a":' * 963 + "1" + "}" * 963 + "}}", headers=SCRATCH))
+    # pydantic-core writes an Any value at most 255 values deep.
+    def meta(field, value):
+        return '{"content":{"content":"x","sender_id":"u","' + field + '":' + value + "}}"
+    for d in [255, 256]:
+        add(post(f"depth: meta_data value of {d} arrays", meta("meta_data", '{"x":' + "[" * d + "]" * d + "}"), headers=SCRATCH))
+        add(post(f"depth: meta_data value of {d - 1} arrays and a number", meta("meta_data", '{"x":' + "[" * (d - 1) + "1" + "]" * (d - 1) + "}"), headers=SCRATCH))
+        add(post(f"depth: meta_data value of {d} objects", meta("meta_data", '{"x":' + '{"a":' * (d - 1) + "{}" + "}" * (d - 1) + "}"), headers=SCRATCH))
+        add(post(f"depth: tool_calls value of {d} arrays", meta("tool_calls", '[{"x":' + "[" * d + "]" * d + "}]"), headers=SCRATCH))
+        add(post(f"depth: attachments value of {d} arrays", meta("attachments", '[{},{"x":' + "[" * d + "]" * d + "}]"), headers=SCRATCH))
+
+    # Floats: pydantic-core writes a response (1e-7, 0.00001, 1e+16);
+    # json.dumps writes a 422's input (Python's repr: 1e-07, 1e-05).
+    floats = ["1e-7", "1.5e-7", "-1e-7", "1e-6", "9.99e-6", "1.2e-5", "1e-5", "-1e-5", "1e-4", "0.1", "1e0", "1E5", "123.456e5", "1e15",
+              "9999999999999998.0", "1e16", "-1e16", "1.5e16", "1e22", "123456789012345678.0", "1e100", "1.7976931348623157e308", "1e-300",
+              "2.2250738585072014e-308", "5e-324", "4.9e-324", "0.0", "-0.0", "0e0", "-0e0", "0.3333333333333333", "12345678901234567890.5"]
+    listed = "[" + ",".join(floats) + "]"
+    add(post("floats: written back in a 201", meta("meta_data", '{"f":' + listed + ',"g":{"h":-2.5e-8}}'), headers=SCRATCH))
+    add(post("floats: tool_calls and attachments", '{"content":{"content":"x","sender_id":"u","tool_calls":[{"f":' + listed + '}],"attachments":[{"f":1e-7}]}}', headers=SCRATCH))
+    add(post("floats: echoed in a 422", '{"content":{"content":"x","meta_data":{"f":' + listed + "}}}", headers=SCRATCH))
+    add(post("floats: as content", '{"content":{"content":1e-7,"sender_id":1e16}}', headers=SCRATCH))
+    add(post("floats: as enable_memories", '{"content":{"content":"x","sender_id":"u"},"enable_memories":1e-7}', headers=SCRATCH))
+    add(post("floats: as created_at", '{"content":{"content":"x","sender_id":"u","created_at":1e-7}}', headers=SCRATCH))
+    add(post("floats: ints as floats", meta("meta_data", '{"a":1.0,"b":100000000000000000000.0,"c":1e20,"d":-0,"e":-0.0e5,"f":10E-1}'), headers=SCRATCH))
+    return cases
+
+
+def outside_corpus():
+    """Paths outside both APIs' routes, as the FastAPI service answers them
+    (golden_outside.jsonl): the root of the host is the Workspace API's
+    service, whose paths start there (/api/v1/…, /openapi.json)."""
+    cases = []
+    for method in ["GET", "POST", "PUT", "DELETE", "HEAD"]:
+        for path in ["/API/v1/messages", "/openapi.JSON", "/", "/nothing", "/V1/messages", "/v2/messages", "/apiv1/messages", "/openapi.json/", "/favicon.ico"]:
+            cases.append({"name": f"outside: {method} {path}", "method": method, "path": path, "headers": AUTH, "body": b""})
     return cases

@@ -4,7 +4,8 @@
 
 writes golden.jsonl beside this file: one JSON object per request, in corpus
 order, with the request sent and the response received (status, the headers
-that matter, body). The requests run in order against one app, as a client
+that matter, body); and golden_outside.jsonl, the same for paths outside
+both APIs' routes (corpus.outside_corpus). The requests run in order against one app, as a client
 would send them; "$CONV" in a path or body stands for the conversation the
 most recent request created ("$CONV" is kept in the golden file, so the
 replay substitutes its own). No network: the app is called as an ASGI
@@ -23,7 +24,7 @@ import starlette
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import app as reference  # noqa: E402
-from corpus import corpus  # noqa: E402
+from corpus import corpus, outside_corpus  # noqa: E402
 
 KEPT_HEADERS = ("content-type", "www-authenticate", "allow", "location", "retry-after")
 
@@ -66,9 +67,20 @@ async def call(asgi, method, path, headers, body):
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
     reference.preload()
+    for cases, name in [(corpus(), "golden.jsonl"), (outside_corpus(), "golden_outside.jsonl")]:
+        lines = record(cases)
+        with open(os.path.join(here, name), "w", encoding="utf-8") as f:
+            f.write("\n".join(lines) + "\n")
+        print(f"{len(lines)} requests recorded in {name}", file=sys.stderr)
+    with open(os.path.join(here, "VERSIONS"), "w") as f:
+        f.write(f"fastapi {fastapi.__version__}\nstarlette {starlette.__version__}\npydantic {pydantic.VERSION}\n"
+                f"pydantic-core {pydantic_core.__version__}\npython {sys.version.split()[0]}\n")
+
+
+def record(cases):
     conv = None
     lines = []
-    for case in corpus():
+    for case in cases:
         path = case["path"].replace("$CONV", conv or "conv_unset")
         body = case.get("body", b"")
         if isinstance(body, str):
@@ -85,12 +97,7 @@ def main():
             "status": res["status"], "response_headers": headers, "response_body": res["body"].decode("utf-8", "replace"),
         }
         lines.append(json.dumps(rec, ensure_ascii=False))
-    with open(os.path.join(here, "golden.jsonl"), "w", encoding="utf-8") as f:
-        f.write("\n".join(lines) + "\n")
-    with open(os.path.join(here, "VERSIONS"), "w") as f:
-        f.write(f"fastapi {fastapi.__version__}\nstarlette {starlette.__version__}\npydantic {pydantic.VERSION}\n"
-                f"pydantic-core {pydantic_core.__version__}\npython {sys.version.split()[0]}\n")
-    print(f"{len(lines)} requests recorded", file=sys.stderr)
+    return lines
 
 
 if __name__ == "__main__":
