@@ -263,7 +263,7 @@ func TestConversationsRoutes(t *testing.T) {
 		{"DELETE", "/v1/conversations/con_9s2kd81/messages", 405, "Method not allowed.", "GET, HEAD"},
 		{"GET", "/v1/nothing", 404, "Resource not found.", ""},
 		{"POST", "/v1/messages/extra", 404, "Resource not found.", ""},
-		{"GET", "/", 404, "Resource not found.", ""},
+		{"GET", "/v1", 404, "Resource not found.", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.method+" "+tt.path, func(t *testing.T) {

@@ -11,12 +11,18 @@
 // Routing is gorilla/mux, one subrouter per surface: /v1 (Conversations
 // API), /api/v1 (Workspace API), /__mock (admin). Each answers its 404 and
 // 405 in its own shape; a 405's Allow lists exactly the methods the path
-// serves. Nothing is redirected and no path is cleaned: /api, /api/ and
-// //api/v1/messages answer the Workspace API's {"detail":"Not Found"},
-// //v1/messages the envelope's "Resource not found.". Outside the three
-// prefixes the first path segment picks the 404's shape (api → Workspace,
-// __mock → admin); any other path answers in the Conversations API's
-// envelope, as the root of that service would.
+// serves. No path is cleaned: /api, /api/ and //api/v1/messages answer the
+// Workspace API's {"detail":"Not Found"}, //v1/messages the envelope's
+// "Resource not found.".
+//
+// Outside the three prefixes, a path whose first segment is v1 is the
+// Conversations API's (its base URL ends in /v1) and one whose first
+// segment is __mock the admin API's. The rest of the host — /, /API/v1/…,
+// /V1/…, /v1abc, /openapi.JSON — belongs to the Workspace API's FastAPI
+// service, whose paths start at the root: it answers FastAPI's 404, and
+// Starlette's 307 for a path that matches once its trailing slash is
+// toggled (/openapi.json/). Real FastAPI's answers to such paths are
+// recorded in testdata/fastapi/golden_outside.jsonl.
 //
 // Path variables are matched escaped and then unescaped, so an id holding
 // %2F is one id. In the Conversations API and the admin API HEAD is served

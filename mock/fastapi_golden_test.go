@@ -39,6 +39,13 @@ var fastapiKeptHeaders = []string{"content-type", "www-authenticate", "allow", "
 // replaced by placeholders.
 func TestFastAPIGoldens(t *testing.T) { replayFastAPIGoldens(t, "testdata/fastapi/golden.jsonl") }
 
+// TestFastAPIGoldensOutsideBothAPIs: the host's paths outside /v1 and
+// /__mock belong to the Workspace API's FastAPI service, and answer as it
+// does (package mock's doc: Routing).
+func TestFastAPIGoldensOutsideBothAPIs(t *testing.T) {
+	replayFastAPIGoldens(t, "testdata/fastapi/golden_outside.jsonl")
+}
+
 // replayFastAPIGoldens replays one golden file of testdata/fastapi (record.py
 // writes golden.jsonl, and golden_outside.jsonl for paths outside both
 // APIs' routes) against msgmock.

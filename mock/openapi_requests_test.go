@@ -42,7 +42,7 @@ const validPerOperation = 40
 func TestGeneratedRequestsMatchTheDocuments(t *testing.T) {
 	ts := startServer(t, nil)
 	// Events and messages to name: one send in each API.
-	ts.sendA(t, `{"conversation_id":"con_9s2kd81","sender_id":"usr_82hd92","sender_type":"user","text":"hi","auto_reply":false}`)
+	ts.sendConversations(t, `{"conversation_id":"con_9s2kd81","sender_id":"usr_82hd92","sender_type":"user","text":"hi","auto_reply":false}`)
 	for _, api := range []struct {
 		name    string
 		refused int // what a request that breaks the schema gets
@@ -779,19 +779,19 @@ func knownValues(t *testing.T, ts *testServer) map[string][]string {
 		}
 		return out
 	}
-	messagesA := collect("/v1/conversations/con_9s2kd81/messages")
+	conversationMessages := collect("/v1/conversations/con_9s2kd81/messages")
 	wsConvs := prefixed("conv_", collect("/api/v1/conversations"))
 	var wsMsgs []string
 	for _, c := range wsConvs {
 		wsMsgs = append(wsMsgs, prefixed("msg_", collect("/api/v1/messages?conversation_id="+c))...)
 	}
 	hints["conversation_id"] = append([]string{"con_9s2kd81", ""}, wsConvs...)
-	hints["reply_to_message_id"] = append([]string{""}, messagesA...)
+	hints["reply_to_message_id"] = append([]string{""}, conversationMessages...)
 	hints["message_id"] = wsMsgs
 	hints["after"] = prefixed("evt_", collect("/v1/events"))
 	hints["Last-Event-ID"] = hints["after"]
 	hints["x-workspace-id"] = []string{"wsp_default", "wsp_forbidden", "wsp_acme"}
-	if len(messagesA) == 0 || len(wsConvs) == 0 || len(wsMsgs) == 0 || len(hints["after"]) == 0 {
+	if len(conversationMessages) == 0 || len(wsConvs) == 0 || len(wsMsgs) == 0 || len(hints["after"]) == 0 {
 		t.Fatalf("the built-in fixtures hold too little to name: %v", hints)
 	}
 	return hints

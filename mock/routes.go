@@ -26,7 +26,7 @@ func (s *Server) router() *mux.Router {
 
 	// Conversations API (seed 000).
 	conv := s.conversations
-	c := s.group(root, "/v1", conversationsSurface)
+	c := s.group(root, "/v1", conversationsSurface, under("/v1"))
 	c.handle("/messages", conv.Send, http.MethodPost)
 	c.handle("/conversations/{id}/messages", conv.Messages, http.MethodGet)
 	c.handle("/events", conv.Events, http.MethodGet)
@@ -34,7 +34,7 @@ func (s *Server) router() *mux.Router {
 
 	// Workspace Messages API (seed 001).
 	ws := s.workspace
-	w := s.group(root, "/api/v1", workspaceSurface)
+	w := s.group(root, "/api/v1", workspaceSurface, under("/api/v1"))
 	w.handle("/messages", ws.Create, http.MethodPost)
 	w.handle("/messages", ws.List, http.MethodGet)
 	w.handle("/messages/{message_id}", ws.Get, http.MethodGet)
@@ -44,7 +44,7 @@ func (s *Server) router() *mux.Router {
 	// Admin API, guarded by the admin token when one is set. Health says
 	// only that msgmock answers: orchestrators' checks need no token.
 	adm := s.admin
-	a := s.group(root, "/__mock", adminSurface)
+	a := s.group(root, "/__mock", adminSurface, under("/__mock"))
 	a.handle("/health", adm.Health, http.MethodGet)
 	a.handle("/status", adm.Guard(adm.Status), http.MethodGet)
 	a.handle("/scenario", adm.Guard(adm.SetScenario), http.MethodPut)
@@ -74,12 +74,14 @@ func (s *Server) router() *mux.Router {
 	// The Workspace API's document where its FastAPI service serves it.
 	root.Path("/openapi.json").Handler(s.surfaced(publicWorkspaceSurface, ws.OpenAPI))
 
-	// Outside every group, the first path segment names the API whose 404
-	// answers (`/api`, `//api/v1/messages`); anything else is the
-	// Conversations API's, as the root of that service would answer.
-	root.MatcherFunc(firstSegment("api")).Handler(s.surfaced(workspaceSurface, noRoute))
+	// Outside every group: a path whose first segment is v1 (`/v1`,
+	// `//v1/messages`) is the Conversations API's, whose base URL ends in
+	// /v1; __mock is the admin API's; the rest of the host — `/`, `/API/…`,
+	// `/openapi.JSON` — belongs to the Workspace API's FastAPI service, whose
+	// paths start at the root: its 404, and its 307 for a toggled slash.
+	root.MatcherFunc(firstSegment("v1")).Handler(s.surfaced(conversationsSurface, noRoute))
 	root.MatcherFunc(firstSegment("__mock")).Handler(s.surfaced(adminSurface, noRoute))
-	root.NotFoundHandler = s.surfaced(conversationsSurface, noRoute)
+	root.NotFoundHandler = redirectSlashes(root, s.surfaced(workspaceSurface, noRoute))
 	return root
 }
 
@@ -170,8 +172,12 @@ type group struct {
 	sf     *surface
 }
 
-func (s *Server) group(root *mux.Router, prefix string, sf *surface) group {
-	sub := root.PathPrefix(prefix).Subrouter()
+func (s *Server) group(root *mux.Router, prefix string, sf *surface, also ...mux.MatcherFunc) group {
+	route := root.PathPrefix(prefix)
+	for _, m := range also {
+		route = route.MatcherFunc(m)
+	}
+	sub := route.Subrouter()
 	notFound := s.surfaced(sf, noRoute)
 	allow := allowed
 	if sf.starlette {
@@ -292,6 +298,15 @@ func redirectSlashes(router *mux.Router, notFound http.Handler) http.Handler {
 		}
 		notFound.ServeHTTP(w, r)
 	})
+}
+
+// under matches prefix itself and the paths below it (not /v1abc, which a
+// bare PathPrefix would).
+func under(prefix string) mux.MatcherFunc {
+	return func(r *http.Request, _ *mux.RouteMatch) bool {
+		p := r.URL.Path
+		return p == prefix || strings.HasPrefix(p, prefix+"/")
+	}
 }
 
 // firstSegment matches paths whose first non-empty segment is name.

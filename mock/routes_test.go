@@ -41,7 +41,11 @@ func TestRoutesAnswerInTheirSurfaceShape(t *testing.T) {
 		{"GET", "//v1/messages", 404, envelope404, ""},
 		{"GET", "/v1/../api/v1/messages", 404, envelope404, ""},
 		{"GET", "/v1", 404, envelope404, ""},
-		{"GET", "/nothing", 404, envelope404, ""},
+		// The rest of the host is the FastAPI service's (the Workspace
+		// API's paths start at the root; the Conversations API's at /v1).
+		{"GET", "/nothing", 404, detail404, ""},
+		{"GET", "/v1abc", 404, detail404, ""},
+		{"GET", "/", 404, detail404, ""},
 		{"PUT", "/v1/events", 405, envelope405, "GET, HEAD"},
 		// A path with escapes is the router's to answer (it matches paths
 		// as sent), not the table of routes without variables.
