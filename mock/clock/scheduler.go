@@ -41,6 +41,7 @@ type Scheduler struct {
 	bytes   int64 // of the replies pending jobs will store
 	refused int64 // replies refused because the scheduler was full
 	panics  int64
+	closed  bool // jobs scheduled from now on are dropped
 	wake    chan struct{}
 }
 
@@ -122,12 +123,24 @@ func (s *Scheduler) Start(ctx context.Context) {
 	}()
 }
 
-// Close stops the Scheduler and waits for the job running, if any.
+// Close stops the Scheduler, waits for the job running, if any, and drops
+// the jobs still pending and any scheduled later: they never run, not even
+// when a virtual clock is moved past them.
 func (s *Scheduler) Close() {
 	if s.cancel != nil {
 		s.cancel()
 		<-s.done
 	}
+	s.runMu.Lock() // a Move in progress finishes first
+	defer s.runMu.Unlock()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closed = true
+	for _, j := range s.jobs {
+		s.bytes -= j.size
+	}
+	clear(s.jobs)
+	s.jobs = s.jobs[:0]
 }
 
 // Clock is the clock the Scheduler runs on.
@@ -147,9 +160,16 @@ func (s *Scheduler) At(t time.Time, fn func()) {
 
 // Add schedules jobs, all or none, holding size bytes until the last of
 // them has run; it reports false, and counts a refusal, when they would
-// take the scheduler past its bounds.
+// take the scheduler past its bounds. No jobs is nothing to schedule.
 func (s *Scheduler) Add(jobs []Job, size, maxBytes int64) bool {
+	if len(jobs) == 0 {
+		return true
+	}
 	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return false
+	}
 	if len(s.jobs)+s.running+len(jobs) > s.maxJobs || s.bytes+size > maxBytes {
 		s.refuseLocked(1, maxBytes)
 		return false
@@ -193,6 +213,9 @@ func (s *Scheduler) refuseLocked(n int, maxBytes int64) {
 }
 
 func (s *Scheduler) push(j Job) {
+	if s.closed {
+		return
+	}
 	s.seq++
 	j.seq = s.seq
 	s.jobs.push(j)

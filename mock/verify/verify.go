@@ -148,7 +148,9 @@ func Run(ctx context.Context, s *Script, upstreamBase, mockBase string, client *
 			results = append(results, res)
 			continue
 		}
-		res.Diffs = compare(a, b, up, mk)
+		// Save first: the answer that gives a value (a create's
+		// Location, its links) compares equal where the value appears.
+		var saveDiffs []Difference
 		names := make([]string, 0, len(req.Save))
 		for name := range req.Save {
 			names = append(names, name)
@@ -165,9 +167,10 @@ func Run(ctx context.Context, s *Script, upstreamBase, mockBase string, client *
 				mk.vars[name] = vb
 			}
 			if !okUpstream || !okMock {
-				res.Diffs = append(res.Diffs, Difference{Where: "save " + name + " (" + path + ")", Upstream: found(okUpstream), Mockup: found(okMock)})
+				saveDiffs = append(saveDiffs, Difference{Where: "save " + name + " (" + path + ")", Upstream: found(okUpstream), Mockup: found(okMock)})
 			}
 		}
+		res.Diffs = append(compare(a, b, up, mk), saveDiffs...)
 		results = append(results, res)
 	}
 	return results

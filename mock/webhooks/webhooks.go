@@ -174,6 +174,13 @@ func (d *Dispatcher) queueLocked(url string) chan *delivery {
 				d.drain(ep, "dropped: the webhook was removed from the settings")
 				return
 			case dl := <-ep.queue:
+				if ctx.Err() != nil {
+					// Stopped while dl waited (select picks at random
+					// among ready cases): it was never in flight, so it
+					// is dropped like the rest of the queue.
+					d.drop(dl, "dropped: the webhook was removed from the settings")
+					continue
+				}
 				d.attempt(ctx, dl)
 			}
 		}
@@ -189,12 +196,21 @@ func (d *Dispatcher) drain(ep *endpoint, why string) {
 	for {
 		select {
 		case dl := <-ep.queue:
-			d.finish(dl)
-			d.dropped(dl, why)
+			d.drop(dl, why)
 		default:
 			return
 		}
 	}
+}
+
+// drop lists a delivery of a stopped endpoint as dropped; nothing is
+// listed when shutting down.
+func (d *Dispatcher) drop(dl *delivery, why string) {
+	if d.ctx.Err() != nil {
+		return
+	}
+	d.finish(dl)
+	d.dropped(dl, why)
 }
 
 // prune stops the endpoints set no longer lists. Called on every publish
