@@ -266,8 +266,22 @@ func (d *Dispatcher) Publish(set *scenarios.Set, ev *state.Event) {
 }
 
 // enqueue hands dl to its endpoint; dl's bytes are held until finish.
-func (d *Dispatcher) enqueue(dl *delivery) {
+func (d *Dispatcher) enqueue(dl *delivery) { d.hand(dl, false) }
+
+// retry hands dl back to its endpoint unless a reload removed its URL.
+func (d *Dispatcher) retry(dl *delivery) { d.hand(dl, true) }
+
+// hand queues dl on its endpoint; for a retry, only while the settings
+// still list its URL — checked under the same lock as the queueing, so a
+// reload cannot slip between them and restart a removed endpoint.
+func (d *Dispatcher) hand(dl *delivery, retry bool) {
 	d.mu.Lock()
+	if retry && d.urls != nil && !configured(d.urls, dl.url) {
+		d.mu.Unlock()
+		d.finish(dl)
+		d.dropped(dl, "dropped: the webhook was removed from the settings")
+		return
+	}
 	q := d.queueLocked(dl.url)
 	queued := false
 	if q != nil {
@@ -285,19 +299,6 @@ func (d *Dispatcher) enqueue(dl *delivery) {
 	if q != nil {
 		d.dropped(dl, "dropped: more than "+strconv.Itoa(QueueSize)+" deliveries waiting")
 	}
-}
-
-// retry hands dl back to its endpoint unless a reload removed its URL.
-func (d *Dispatcher) retry(dl *delivery) {
-	d.mu.Lock()
-	gone := d.urls != nil && !configured(d.urls, dl.url)
-	d.mu.Unlock()
-	if gone {
-		d.finish(dl)
-		d.dropped(dl, "dropped: the webhook was removed from the settings")
-		return
-	}
-	d.enqueue(dl)
 }
 
 func (d *Dispatcher) finish(dl *delivery) { d.held.Add(-dl.size()) }
