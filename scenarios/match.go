@@ -98,6 +98,9 @@ func (r *reader) matcher(n *yaml.Node, what string) *Matcher {
 // Facts are what rules can match in a request, the same for both APIs.
 type Facts struct {
 	API            API
+	Method         string // upper case, as sent
+	Path           string // the URL path, as routed
+	Send           bool   // a message sent (POST /v1/messages, POST /api/v1/messages)
 	Text           string // text (Conversations) or content.content (Workspace)
 	SenderID       string
 	Role           string // sender_type or role
@@ -131,9 +134,15 @@ func (f *Facts) metadataValue(key string) (string, bool) {
 	return v, ok
 }
 
-// When is a rule's condition: every key given must hold.
+// When is a rule's condition: every key given must hold. A condition that
+// names no method and no path holds for sends only, as every rule did
+// before reads could be scripted; one that names either can match any
+// request of its API (method "*" is any method).
 type When struct {
 	API            API
+	Method         *Matcher // nil: any method (when Reads) or sends only
+	Path           *Matcher
+	Reads          bool // method or path was given: not only sends
 	Text           *Matcher
 	SenderID       *Matcher
 	Role           *Matcher // sender_type or role: the same field in either API
@@ -152,6 +161,12 @@ type KeyMatcher struct {
 // Match reports whether every condition holds for f.
 func (w *When) Match(f *Facts) bool {
 	if w.API != "" && w.API != f.API {
+		return false
+	}
+	if !w.Reads && !f.Send {
+		return false
+	}
+	if !matches(w.Method, f.Method) || !matches(w.Path, f.Path) {
 		return false
 	}
 	if !matches(w.Text, f.Text) || !matches(w.SenderID, f.SenderID) || !matches(w.Role, f.Role) ||
@@ -175,7 +190,53 @@ func (w *When) Match(f *Facts) bool {
 
 func matches(m *Matcher, s string) bool { return m == nil || m.Match(s) }
 
-var whenKeys = []string{"api", "text", "sender_id", "sender_type", "role", "conversation_id", "workspace_id", "headers", "metadata"}
+// covers reports whether every request o matches is matched by w: w's
+// condition is empty but for o's API and reach, or the same as o's.
+func (w *When) covers(o *When) bool {
+	if w.API != "" && w.API != o.API {
+		return false
+	}
+	if w.Reads != o.Reads && !w.Reads {
+		return false // w holds for sends only, o for reads too
+	}
+	if w.Reads && o.Reads && (!sameMatcher(w.Method, o.Method) && w.Method != nil || !sameMatcher(w.Path, o.Path) && w.Path != nil) {
+		return false
+	}
+	rest := []struct{ a, b *Matcher }{{w.Text, o.Text}, {w.SenderID, o.SenderID}, {w.Role, o.Role}, {w.ConversationID, o.ConversationID}, {w.WorkspaceID, o.WorkspaceID}}
+	for _, p := range rest {
+		if p.a != nil && !sameMatcher(p.a, p.b) {
+			return false
+		}
+	}
+	return sameKeyMatchers(w.Headers, o.Headers, true) && sameKeyMatchers(w.Metadata, o.Metadata, true)
+}
+
+func sameMatcher(a, b *Matcher) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return a.Op == b.Op && a.Value == b.Value && a.IgnoreCase == b.IgnoreCase
+}
+
+// sameKeyMatchers reports whether every matcher of w has the same one in o
+// (o may have more: it is narrower).
+func sameKeyMatchers(w, o []KeyMatcher, _ bool) bool {
+	for _, km := range w {
+		found := false
+		for _, x := range o {
+			if x.Key == km.Key && sameMatcher(km.M, x.M) {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
+}
+
+var whenKeys = []string{"api", "method", "path", "text", "sender_id", "sender_type", "role", "conversation_id", "workspace_id", "headers", "metadata"}
 
 func (r *reader) when(n *yaml.Node, what string) When {
 	var w When
@@ -197,6 +258,21 @@ func (r *reader) when(n *yaml.Node, what string) When {
 		return nil
 	}
 	w.Text, w.SenderID, w.ConversationID, w.WorkspaceID = one("text"), one("sender_id"), one("conversation_id"), one("workspace_id")
+	if v := f["method"]; v != nil {
+		w.Reads = true
+		if m := one("method"); m != nil && !(m.Op == "equals" && m.Value == "*") {
+			if m.re == nil {
+				m.Value, m.folded = strings.ToUpper(m.Value), strings.ToLower(m.Value)
+			}
+			w.Method = m
+		}
+	}
+	if v := f["path"]; v != nil {
+		w.Reads = true
+		if w.Path = one("path"); w.Path != nil && w.Path.Op != "regex" && !strings.HasPrefix(w.Path.Value, "/") && w.Path.Op != "contains" && w.Path.Op != "suffix" {
+			r.errorf(v, "%s.path is a URL path and starts with /, got %q", what, w.Path.Value)
+		}
+	}
 	if f["sender_type"] != nil && f["role"] != nil {
 		r.errorf(f["role"], "%s: sender_type and role are the same field (sender_type in the Conversations API, role in the Workspace API); give one", what)
 	}

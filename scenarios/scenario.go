@@ -20,6 +20,9 @@ type Scenario struct {
 	File        string
 	Digest      string // of the scenario's YAML: runtime counters reset when it changes
 	Rules       []*Rule
+	// Warnings are what loads but cannot be meant: a rule no request can
+	// reach. msgmock validate and /__mock/status show them.
+	Warnings []Problem
 }
 
 // Rule is one scripted behaviour: when its condition holds and it is
@@ -32,6 +35,10 @@ type Rule struct {
 	State   *StateStep
 	Respond *Respond
 	Replies []*Reply
+	// Continue: when the rule fires, its latency and headers are added and
+	// the request goes on to the rules after it (and to the default
+	// scenario's), instead of the rule ending the match.
+	Continue bool
 }
 
 // StateStep ties a rule to the scenario's state machine, which starts in "start".
@@ -57,6 +64,10 @@ type Respond struct {
 	Latency    *Latency
 	Fault      string
 	HasMessage bool
+	// DropAfter closes an event stream's connection, abruptly, after that
+	// many events (0: never), so that a client's reconnection with
+	// Last-Event-ID can be tested. Streams only.
+	DropAfter int
 }
 
 // Header is one response header to set.
@@ -127,8 +138,8 @@ type Reply struct {
 
 var (
 	scenarioKeys = []string{"name", "description", "rules"}
-	ruleKeys     = []string{"name", "when", "times", "chance", "state", "respond", "reply"}
-	respondKeys  = []string{"status", "message", "headers", "body", "latency", "fault"}
+	ruleKeys     = []string{"name", "when", "times", "chance", "state", "respond", "reply", "continue"}
+	respondKeys  = []string{"status", "message", "headers", "body", "latency", "fault", "drop_after"}
 	replyKeys    = []string{"after", "text", "sender_id", "sender_type", "role", "metadata", "stream", "inline"}
 )
 
@@ -163,9 +174,29 @@ func (r *reader) scenario(n *yaml.Node, file, digest string, engine *templateEng
 			}
 			names[rule.Name] = true
 			sc.Rules = append(sc.Rules, rule)
+			if by := r.shadowedBy(sc.Rules, rule); by != nil {
+				sc.Warnings = append(sc.Warnings, Problem{File: r.file, Line: item.Line, Col: item.Column,
+					Msg: fmt.Sprintf("rules[%d] %q can never fire: rule %q before it always answers the requests it matches", i, rule.Name, by.Name)})
+			}
 		}
 	}
 	return sc
+}
+
+// shadowedBy returns an earlier rule of rules that fires for every request
+// rule could match — it is enabled every time (no times, chance or
+// required state), ends the match (no continue), and its condition is empty
+// or the same as rule's (same keys, same values) — or nil.
+func (r *reader) shadowedBy(rules []*Rule, rule *Rule) *Rule {
+	for _, prev := range rules[:len(rules)-1] {
+		if prev.Continue || prev.Times > 0 || prev.Chance > 0 || (prev.State != nil && prev.State.Require != "") {
+			continue
+		}
+		if prev.When.covers(&rule.When) {
+			return prev
+		}
+	}
+	return nil
 }
 
 func (r *reader) rule(n *yaml.Node, what string, engine *templateEngine) *Rule {
@@ -212,8 +243,22 @@ func (r *reader) rule(n *yaml.Node, what string, engine *templateEngine) *Rule {
 	if v := f["reply"]; v != nil {
 		rule.Replies = r.replies(v, what+".reply", rule.When.API, engine)
 	}
+	if v := f["continue"]; v != nil {
+		rule.Continue, _ = r.boolean(v, what+".continue")
+		if rule.Continue {
+			if resp := rule.Respond; resp != nil && (resp.Status != 0 || resp.Body != nil || resp.Fault != "" || resp.DropAfter != 0) {
+				r.errorf(v, "%s: continue adds latency and headers and lets the request go on; a status, body, fault or drop_after ends it — drop continue or those", what)
+			}
+			if f["reply"] != nil {
+				r.errorf(v, "%s: continue adds latency and headers only; give the reply a rule of its own", what)
+			}
+		}
+	}
 	if f["respond"] == nil && f["reply"] == nil {
 		r.errorf(n, "%s does nothing: give it respond, reply or both", what)
+	}
+	if f["reply"] != nil && rule.When.Method != nil && !rule.When.Method.Match("POST") {
+		r.errorf(f["reply"], "%s: a reply answers a message sent (POST); this rule's when.method does not match POST", what)
 	}
 	if rule.Respond.IsError() && len(rule.Replies) > 0 {
 		r.errorf(f["reply"], "%s: a reply is never sent when respond is an error or a fault; move it to its own rule", what)
@@ -261,6 +306,12 @@ func (r *reader) respond(n *yaml.Node, what string) *Respond {
 	}
 	if v := f["latency"]; v != nil {
 		resp.Latency = r.latency(v, what+".latency", true)
+	}
+	if v := f["drop_after"]; v != nil {
+		resp.DropAfter, _ = r.integer(v, what+".drop_after", 1, math.MaxInt32)
+		if resp.Status >= 400 {
+			r.errorf(v, "%s: drop_after applies to a stream that is answered; drop the error status", what)
+		}
 	}
 	if v := f["fault"]; v != nil {
 		if s, ok := r.str(v, what+".fault"); ok {

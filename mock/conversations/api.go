@@ -203,7 +203,7 @@ func (a *API) send(x *wire.Exchange, r *http.Request, req sendRequest) *wire.Pro
 	}
 	// 5. Scenario rules.
 	facts := scenarios.Facts{
-		API: scenarios.APIConversations, Text: req.Text, SenderID: req.SenderID, Role: req.SenderType,
+		API: scenarios.APIConversations, Method: r.Method, Path: r.URL.Path, Send: true, Text: req.Text, SenderID: req.SenderID, Role: req.SenderType,
 		ConversationID: req.ConversationID, Header: r.Header, MetadataJSON: req.Metadata,
 	}
 	out := tx.Decide(&facts, r.Header.Get("X-Mock-Scenario"))

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"strings"
 	"time"
 
 	"github.com/msgmock/msgmock/mock/state"
@@ -61,23 +62,42 @@ const (
 type Outcome struct {
 	Action   Action
 	Scenario string          // the scenario the request ran (the unknown name for UnknownScenario)
-	Rule     *scenarios.Rule // the rule that fired, or nil
-	Respond  *scenarios.Respond
-	Latency  time.Duration // to wait before answering
+	Rule     *scenarios.Rule // the rule that ended the match, or nil
+	// Continued are the rules that fired with continue: true before it,
+	// adding their latency and headers.
+	Continued []*scenarios.Rule
+	// Respond is the answer's changes: the final rule's respond, with the
+	// headers of the continuing rules before its own; nil for none.
+	Respond *scenarios.Respond
+	Latency time.Duration // to wait before answering: every rule's that fired
 }
 
-// RuleName is the name of the rule that fired, or "".
+// RuleName names the rules that fired, in order, separated by ", "; "" for
+// none. With one rule, as nearly always, it is that rule's name.
 func (o Outcome) RuleName() string {
-	if o.Rule == nil {
-		return ""
+	if len(o.Continued) == 0 {
+		if o.Rule == nil {
+			return ""
+		}
+		return o.Rule.Name
 	}
-	return o.Rule.Name
+	names := make([]string, 0, len(o.Continued)+1)
+	for _, r := range o.Continued {
+		names = append(names, r.Name)
+	}
+	if o.Rule != nil {
+		names = append(names, o.Rule.Name)
+	}
+	return strings.Join(names, ", ")
 }
 
-// Decide is the scenario step both APIs share: it picks the request's
-// scenario (named, else the session's active one, else the server's),
-// finds the first enabled rule that matches facts — counting it and moving
-// the state machine — and draws its latency from the session's stream.
+// Decide is the scenario step every request shares: it picks the request's
+// scenario (named, else the session's active one, else the server's), then
+// tries its rules in order, and the default scenario's after them. A rule
+// that matches and is enabled fires — it counts and moves the state
+// machine — and ends the match, unless it continues (continue: true): then
+// its latency and headers are added and the next rules are tried. Latency
+// samples are drawn from the session's stream in the order the rules fire.
 func (tx *Tx) Decide(facts *scenarios.Facts, named string) Outcome {
 	out := Outcome{Scenario: named}
 	if named != "" {
@@ -88,36 +108,37 @@ func (tx *Tx) Decide(facts *scenarios.Facts, named string) Outcome {
 	} else if out.Scenario = tx.sess.ActiveScenario(); out.Scenario == "" {
 		out.Scenario = tx.e.ServerScenario()
 	}
-	if out.Rule = tx.evaluate(out.Scenario, facts); out.Rule != nil && out.Rule.Respond != nil {
-		out.Respond = out.Rule.Respond
-		out.Latency = sampleWith(tx.sess, out.Respond.Latency)
+	if !tx.try(tx.e.lookup(tx.sess, tx.set, out.Scenario), facts, &out) && out.Scenario != "default" {
+		tx.try(tx.e.lookup(tx.sess, tx.set, "default"), facts, &out)
+	}
+	if len(out.Continued) > 0 {
+		// A new respond: the published configuration is never changed.
+		merged := &scenarios.Respond{}
+		if out.Rule != nil && out.Rule.Respond != nil {
+			*merged = *out.Rule.Respond
+		}
+		var headers []scenarios.Header
+		for _, r := range out.Continued {
+			headers = append(headers, r.Respond.Headers...)
+		}
+		merged.Headers = append(headers, merged.Headers...)
+		out.Respond = merged
 	}
 	switch {
 	case out.Respond.IsError():
 		out.Action = Scripted
-	case out.Rule == nil && tx.set.Settings.Passthrough.URL != "":
+	case out.Rule == nil && facts.Send && tx.set.Settings.Passthrough.URL != "":
 		out.Action = PassThrough
 	}
 	return out
 }
 
-// evaluate returns the first enabled rule that matches: the named
-// scenario's rules in order, then the default scenario's. A firing rule
-// counts and moves the state machine. Chance rolls come from the session's
-// stream, drawn only for rules that otherwise match.
-func (tx *Tx) evaluate(name string, facts *scenarios.Facts) *scenarios.Rule {
-	if rule := tx.try(tx.e.lookup(tx.sess, tx.set, name), facts); rule != nil {
-		return rule
-	}
-	if name != "default" {
-		return tx.try(tx.e.lookup(tx.sess, tx.set, "default"), facts)
-	}
-	return nil
-}
-
-func (tx *Tx) try(sc *scenarios.Scenario, facts *scenarios.Facts) *scenarios.Rule {
+// try tries sc's rules in order and reports whether one ended the match.
+// Chance rolls come from the session's stream, drawn only for rules that
+// otherwise match.
+func (tx *Tx) try(sc *scenarios.Scenario, facts *scenarios.Facts, out *Outcome) bool {
 	if sc == nil {
-		return nil
+		return false
 	}
 	var rt *state.RuleRuntime
 	for _, rule := range sc.Rules {
@@ -140,7 +161,15 @@ func (tx *Tx) try(sc *scenarios.Scenario, facts *scenarios.Facts) *scenarios.Rul
 		if rule.State != nil && rule.State.Set != "" {
 			rt.State = rule.State.Set
 		}
-		return rule
+		if rule.Respond != nil {
+			out.Latency += sampleWith(tx.sess, rule.Respond.Latency)
+		}
+		if rule.Continue {
+			out.Continued = append(out.Continued, rule)
+			continue
+		}
+		out.Rule, out.Respond = rule, rule.Respond
+		return true
 	}
-	return nil
+	return false
 }

@@ -268,7 +268,7 @@ func (a *API) create(x *wire.Exchange, r *http.Request, req createRequest, ws st
 	}
 	// 6. Scenario rules.
 	facts := scenarios.Facts{
-		API: scenarios.APIWorkspace, Text: req.Content, SenderID: req.SenderID, Role: req.Role,
+		API: scenarios.APIWorkspace, Method: r.Method, Path: r.URL.Path, Send: true, Text: req.Content, SenderID: req.SenderID, Role: req.Role,
 		ConversationID: req.ConversationID, WorkspaceID: ws, Header: r.Header, MetadataJSON: req.MetaData,
 	}
 	out := tx.Decide(&facts, r.Header.Get("X-Mock-Scenario"))
