@@ -242,7 +242,7 @@ func (s *Server) renderReplies(planned []plannedReply, rule *scenarios.Rule, m *
 				data.Headers[k] = vs[0]
 			}
 		}
-		text, err := p.reply.Text.RenderSeeded(p.seed, p.seed^0x9e3779b97f4a7c15, data)
+		text, err := p.reply.Text.RenderSeeded(r.Context(), p.seed, p.seed^0x9e3779b97f4a7c15, data)
 		if err != nil {
 			s.log.Warn("reply template failed", "rule", rule.Name, "error", err.Error())
 			text = "[msgmock: reply template failed: " + err.Error() + "]"

@@ -155,14 +155,8 @@ func errText(err error) string {
 // the whole (one settings file, unique ids and names) from the cached parts.
 // A Loader is used by one goroutine at a time (Store serialises reloads).
 type Loader struct {
-	engine    *templateEngine // shared by every Set this Loader builds
-	cache     map[string]*parsedFile
-	templates int
+	cache map[string]*parsedFile
 }
-
-// maxCachedTemplates bounds how many parsed templates an engine keeps for
-// files that have since changed; past it the Loader starts afresh.
-const maxCachedTemplates = 10_000
 
 // NewLoader returns a Loader with an empty cache.
 func NewLoader() *Loader { return &Loader{cache: map[string]*parsedFile{}} }
@@ -222,16 +216,7 @@ func (l *Loader) parse(f file) *parsedFile {
 		pf.conversations, pf.convsAt = r.conversations(n), at(f.name, n)
 	}
 	if n := top["scenario"]; n != nil {
-		if l.engine == nil || l.templates > maxCachedTemplates {
-			l.engine, l.templates = newTemplateEngine(), 0
-			clear(l.cache) // their templates belong to the old engine
-		}
-		pf.scenario, pf.scenarioAt = r.scenario(n, f.name, hex.EncodeToString(sum[:]), l.engine), at(f.name, n)
-		if pf.scenario != nil {
-			for _, rule := range pf.scenario.Rules {
-				l.templates += len(rule.Replies)
-			}
-		}
+		pf.scenario, pf.scenarioAt = r.scenario(n, f.name, hex.EncodeToString(sum[:])), at(f.name, n)
 	}
 	if r.overBudget() {
 		r.errorf(doc, "document aliases too much (more than %d nodes to visit)", maxNodeVisits)
