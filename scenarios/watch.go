@@ -26,7 +26,7 @@ type WatchOptions struct {
 	// that must agree before a reload is applied (Store.ReloadSettled).
 	// Default DefaultSettle.
 	Settle time.Duration
-	Logger   *slog.Logger
+	Logger *slog.Logger
 	// Reloaded, when set, is called after every reload attempt (tests and
 	// benchmarks use it to know when a change has been taken in).
 	Reloaded func(changed bool, err error)
