@@ -59,8 +59,9 @@ Usage:
   msgmock health [--addr A]    exit 0 if a msgmock answers at A (default $MSGMOCK_ADDR or 127.0.0.1:8080)
   msgmock openapi NAME         print an OpenAPI 3.1 document: conversations | workspace | admin
   msgmock schema               print the JSON Schema (2020-12) of a fixtures file
-  msgmock record --upstream URL --out DIR [--addr A]
+  msgmock record --upstream URL --out DIR [--force] [--addr A]
                                proxy to the real service; write what it saw as fixtures in DIR
+                               (--force replaces a recording DIR already holds)
   msgmock verify --upstream URL [--fixtures DIR | --mock URL] SCRIPT
                                replay SCRIPT against the upstream and msgmock; exit 1 on drift
   msgmock version              print the version (also --version)
@@ -82,7 +83,7 @@ var commands = map[string]string{
 	"health":   "msgmock health [--addr HOST:PORT]",
 	"openapi":  "msgmock openapi conversations|workspace|admin",
 	"schema":   "msgmock schema",
-	"record":   "msgmock record --upstream URL --out DIR [--addr HOST:PORT] [--timeout 30s]",
+	"record":   "msgmock record --upstream URL --out DIR [--force] [--addr HOST:PORT] [--timeout 30s]",
 	"verify":   "msgmock verify --upstream URL [--fixtures DIR | --mock URL] [--scenario NAME] SCRIPT",
 	"version":  "msgmock version",
 }
