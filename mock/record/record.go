@@ -32,13 +32,13 @@ package record
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
-	"encoding/base64"
-	"errors"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -72,15 +72,15 @@ type Recorder struct {
 	dir string
 	log *slog.Logger
 
-	mu      sync.Mutex
-	convs   map[string]*conversation // by api + " " + id
-	order   []*conversation
-	rules   map[string]*errorRule // by what identifies the error
-	ruleSeq []*errorRule
+	mu       sync.Mutex
+	convs    map[string]*conversation // by api + " " + id
+	order    []*conversation
+	rules    map[string]*errorRule // by what identifies the error
+	ruleSeq  []*errorRule
 	secrets  map[string]bool
 	redactor *redactor // every secret, in any case; nil: to rebuild
 	dirty    bool
-	wake    chan struct{}
+	wake     chan struct{}
 }
 
 type conversation struct {
