@@ -34,6 +34,15 @@ type Options struct {
 	// MaxScheduled bounds the jobs (reply chunks and replies) waiting to be
 	// delivered; default 100,000. Past it a reply is refused and counted.
 	MaxScheduled int
+
+	// AllowedHosts are Host header values accepted besides loopback names
+	// and addresses and ListenAddr (--allowed-host; the settings'
+	// security.allowed_hosts add to them): names or addresses, lower case,
+	// each with an optional :port; "*" accepts any host.
+	AllowedHosts []string
+	// ListenAddr is the address the server really listens on (the port
+	// chosen for :0 included), whose host a request may name.
+	ListenAddr string
 }
 
 // Server serves both APIs and the admin API. It is an http.Handler.

@@ -54,8 +54,11 @@ func AllowedHost(s string) (string, error) {
 	if s == "*" {
 		return s, nil
 	}
-	if strings.Contains(s, "://") || strings.ContainsAny(s, "/?#@ ") {
+	if strings.Contains(s, "://") {
 		return "", fmt.Errorf("%q is not a host: give a name or address with an optional :port (such as msgmock or devbox.local:8080), not a URL", s)
+	}
+	if strings.ContainsAny(s, "/?#@ \t") {
+		return "", fmt.Errorf("%q is not a host name or IP address (with an optional :port, such as devbox.local:8080)", s)
 	}
 	host, port := s, ""
 	switch {

@@ -162,16 +162,19 @@ func versionString() string {
 }
 
 type serveFlags struct {
-	fs         *flag.FlagSet
-	addr       string
-	fixtures   string
-	scenario   string
-	seed       uint64
-	now        string
-	watch      bool
-	logFormat  string
-	adminToken string
-	clock      string
+	fs             *flag.FlagSet
+	given          map[string]bool // flags given on the command line
+	addr           string
+	fixtures       string
+	scenario       string
+	seed           uint64
+	now            string
+	watch          bool
+	logFormat      string
+	adminToken     string
+	clock          string
+	allowedHosts   []string
+	maxConnections int
 }
 
 func newServeFlags(out io.Writer) *serveFlags {
@@ -187,8 +190,23 @@ func newServeFlags(out io.Writer) *serveFlags {
 	f.fs.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
 	f.fs.StringVar(&f.adminToken, "admin-token", "", "if set, /__mock/* requires Authorization: Bearer <it>")
 	f.fs.StringVar(&f.clock, "clock", "", "wall, or virtual: every wait runs on a clock only POST /__mock/clock moves (default: settings.clock, else wall)")
+	f.fs.Func("allowed-host", "a Host accepted besides loopback and the listen address (repeatable, or comma-separated; * accepts any)", func(v string) error {
+		for _, h := range strings.Split(v, ",") {
+			host, err := scenarios.AllowedHost(strings.TrimSpace(h))
+			if err != nil {
+				return err
+			}
+			f.allowedHosts = append(f.allowedHosts, host)
+		}
+		return nil
+	})
+	f.fs.IntVar(&f.maxConnections, "max-connections", defaultMaxConnections, "connections open at once; past it the longest idle one is closed, or the new one refused")
 	return f
 }
+
+// defaultMaxConnections is --max-connections' default: far more than a
+// test suite or a browser opens, far fewer than the file-descriptor limit.
+const defaultMaxConnections = 1024
 
 // parse reads the flags, then fills each one not given from its
 // MSGMOCK_<FLAG> environment variable.
@@ -201,6 +219,7 @@ func (f *serveFlags) parse(args []string, getenv func(string) string) error {
 	}
 	given := map[string]bool{}
 	f.fs.Visit(func(fl *flag.Flag) { given[fl.Name] = true })
+	f.given = given
 	var err error
 	f.fs.VisitAll(func(fl *flag.Flag) {
 		if given[fl.Name] || err != nil {
@@ -221,6 +240,9 @@ func (f *serveFlags) parse(args []string, getenv func(string) string) error {
 	}
 	if f.clock != "" && f.clock != "wall" && f.clock != "virtual" {
 		return fmt.Errorf("--clock must be wall or virtual, got %q", f.clock)
+	}
+	if f.maxConnections < 1 {
+		return fmt.Errorf("--max-connections must be at least 1, got %d", f.maxConnections)
 	}
 	return nil
 }
@@ -318,6 +340,15 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
+	guard := decideProtections(f, getenv, ln.Addr(), store.Current().Settings.Security)
+	if guard.generated {
+		token, err := generateToken()
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("admin token: %w", err)
+		}
+		f.adminToken = token
+	}
 	clock := mock.NewClock(frozen)
 	mode := f.clock
 	if mode == "" {
@@ -331,18 +362,30 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		clock = mock.NewVirtualClock(start)
 	}
 	m := mock.NewServer(ctx, mock.Options{
-		Fixtures:   store,
-		Clock:      clock,
-		Seed:       f.seed,
-		Scenario:   f.scenario,
-		AdminToken: f.adminToken,
-		Logger:     logger,
-		Version:    versionString(),
+		Fixtures:     store,
+		Clock:        clock,
+		Seed:         f.seed,
+		Scenario:     f.scenario,
+		AdminToken:   f.adminToken,
+		Logger:       logger,
+		Version:      versionString(),
+		AllowedHosts: f.allowedHosts,
+		ListenAddr:   ln.Addr().String(),
 	})
+	limited := newConnLimiter(ln, f.maxConnections, logger)
 	httpSrv := &http.Server{
-		Handler:           m,
+		Handler: m,
+		// Time limits, so that slow and idle clients cannot hold memory
+		// and connections (README: Security). ReadTimeout covers a whole
+		// request, body included; WriteTimeout the response, which event
+		// streams and requests held on purpose (latency, fault: timeout)
+		// push back as they go (http.ResponseController).
 		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       readTimeout,
+		WriteTimeout:      writeTimeout,
+		IdleTimeout:       idleTimeout,
 		MaxHeaderBytes:    1 << 20,
+		ConnState:         limited.ConnState,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
 	// Streams and reply timers end as soon as shutdown starts; in-flight
@@ -375,9 +418,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	<-watching
 	fmt.Fprintf(stdout, "msgmock %s listening on http://%s (fixtures: %s; %s%s)\n", versionString(), ln.Addr(), source,
 		counts(store.Current()), builtinNote(source))
+	guard.print(stdout, f.adminToken)
 
 	errc := make(chan error, 1)
-	go func() { errc <- httpSrv.Serve(ln) }()
+	go func() { errc <- httpSrv.Serve(limited) }()
 	select {
 	case err := <-errc:
 		m.Close()
