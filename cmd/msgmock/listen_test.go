@@ -154,7 +154,6 @@ func dialRaw(t *testing.T, addr string) *rawConn {
 	return &rawConn{Conn: c, r: bufio.NewReader(c)}
 }
 
-
 // closedByServer waits (up to 10s, a failure bound) for the server to
 // close the connection.
 func (c *rawConn) closedByServer() bool {
