@@ -214,3 +214,19 @@ func TestPassthroughFailureLogsNoCredential(t *testing.T) {
 		t.Errorf("the log does not name the upstream redacted:\n%s", logs)
 	}
 }
+
+// TestRecordRefusesABadUpstreamWithoutShowingItsPassword: the usage error
+// for an upstream that is not an http(s) URL names it redacted.
+func TestRecordRefusesABadUpstreamWithoutShowingItsPassword(t *testing.T) {
+	var stdout, stderr syncBuffer
+	err := run(context.Background(), []string{"record", "--upstream", "ftp://ops:Secr3t-Passw0rd@files.example/?token=tk_0123456789", "--out", t.TempDir()},
+		func(string) string { return "" }, &stdout, &stderr)
+	var code exitCode
+	if !errors.As(err, &code) || code != 2 {
+		t.Fatalf("record with an ftp upstream: %v", err)
+	}
+	msg := stderr.String()
+	if strings.Contains(msg, "Secr3t-Passw0rd") || strings.Contains(msg, "tk_0123456789") || !strings.Contains(msg, "ftp://ops:xxxxx@files.example/?token=xxxxx") {
+		t.Errorf("the refusal says %q", msg)
+	}
+}
