@@ -4,6 +4,26 @@
 //
 // It never imports net/http or the mock package: the server reads a *Set,
 // it does not build one.
+//
+// # Reply templates
+//
+// A template is bounded wherever it could make msgmock build a huge value
+// or run long (template_funcs.go): gofakeit's functions with a count or a
+// text argument are guarded, found by reflection; Generate and Template
+// are not offered; the builtins that do work are replaced by counting
+// ones (printf widths at most 1000); a render has a call, time and output
+// budget and stops when its context ends. What the text shows is refused
+// at load. Templates hold only their parse tree: the ~300 functions live
+// in a small pool of workers shared by the process, so a scenario costs
+// what its text costs (Scenario.Cost).
+//
+// # Reload
+//
+// A watcher's reload applies files only once two reads agree
+// (Store.ReloadSettled); a file that defined something and now holds
+// nothing is a problem, not "no settings"; the server may veto a reload
+// (Store.SetGuard). Each refusal keeps the last good Set and shows in
+// Status.
 package scenarios
 
 import (
