@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/msgmock/msgmock/mock"
+	"github.com/msgmock/msgmock/mock/secret"
 )
 
 func TestHealthAndStatus(t *testing.T) {
@@ -84,8 +85,8 @@ func TestJournal(t *testing.T) {
 	}
 	first := j.Requests[0]
 	if first.ID != "req_000001" || first.Method != "POST" || first.Path != "/v1/messages" || first.Status != 200 ||
-		string(first.Body) != validConversationsBody || first.Headers["Authorization"] != "Bearer "+seedKey || first.At != "2026-03-15T14:22:11Z" || first.DurationMS == nil {
-		t.Errorf("first entry: %+v", first)
+		string(first.Body) != validConversationsBody || first.Headers["Authorization"] != secret.Mask("Bearer "+seedKey) || first.At != "2026-03-15T14:22:11Z" || first.DurationMS == nil {
+		t.Errorf("first entry: %+v (credentials are masked: %q)", first, secret.Mask("Bearer "+seedKey))
 	}
 	if j.Requests[1].Status != 400 || j.Requests[2].Method != "GET" {
 		t.Errorf("newest last: %s", res.Body)

@@ -20,13 +20,27 @@ const (
 	corsExpose = "Retry-After, WWW-Authenticate, Allow, Location, Content-Length"
 )
 
-// middleware wraps every request: CORS, panic recovery into the API's own
-// 500, then one journal entry and one log line.
+// middleware wraps every request: the Host check, CORS and the refusal of
+// cross-site admin writes (guard.go), panic recovery into the surface's
+// own 500, then one journal entry and one log line.
 func (s *Server) middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		set := s.engine.Fixtures().Current()
-		if s.cors(w, r, set) {
+		if !s.hostAllowed(r.Host, set) {
+			x := wire.Of(w)
+			refuseHost(x, r)
+			s.logRequest(r, x, time.Since(start))
+			return
+		}
+		admin := isAdminPath(r.URL.Path)
+		if s.cors(w, r, set, admin) {
+			return
+		}
+		if admin && crossSiteAdminWrite(r, set) {
+			x := wire.Of(w)
+			refuseCrossSite(x)
+			s.logRequest(r, x, time.Since(start))
 			return
 		}
 		x := wire.Acquire(w, set, &s.bodies)
@@ -58,16 +72,29 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 	})
 }
 
-// cors sets the CORS headers and answers a preflight; it reports whether it did.
-func (s *Server) cors(w http.ResponseWriter, r *http.Request, set *scenarios.Set) bool {
+// cors sets the CORS headers and answers a preflight; it reports whether it
+// did. The APIs answer the origins settings.cors allows; the admin surface
+// only its own and settings.security.admin_origins (guard.go).
+func (s *Server) cors(w http.ResponseWriter, r *http.Request, set *scenarios.Set, admin bool) bool {
 	origin := r.Header.Get("Origin")
-	allowed := origin != "" && set.Settings.CORS.AllowsOrigin(origin)
+	allowed, credentials := false, false
+	if origin != "" {
+		if admin {
+			allowed = adminOriginAllowed(origin, r, set)
+			credentials = allowed
+		} else {
+			allowed = set.Settings.CORS.AllowsOrigin(origin)
+			credentials = set.Settings.CORS.Credentials
+		}
+	}
 	h := w.Header()
 	if allowed {
-		// The origin is echoed rather than "*" so that fetch with
-		// credentials: 'include' works too.
+		// The origin is echoed rather than "*": with settings.cors.credentials,
+		// fetch with credentials: 'include' works too.
 		h.Set("Access-Control-Allow-Origin", origin)
-		h.Set("Access-Control-Allow-Credentials", "true")
+		if credentials {
+			h.Set("Access-Control-Allow-Credentials", "true")
+		}
 		expose := corsExpose
 		if extra := set.Settings.CORS.Expose; len(extra) > 0 {
 			expose += ", " + strings.Join(extra, ", ")
@@ -105,6 +132,7 @@ func (s *Server) record(r *http.Request, x *wire.Exchange, elapsed time.Duration
 		Header: r.Header, Body: x.Body, Status: x.FinalStatus(r),
 		Scenario: x.Scenario, Rule: x.Rule, Duration: elapsed,
 		RespHeader: x.ResponseWriter.Header(), RespBody: resp, RespBodyTruncated: more,
+		KeepCredentials: !x.Set.Settings.Security.MaskCredentials,
 	})
 }
 

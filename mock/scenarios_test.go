@@ -478,11 +478,17 @@ scenario:
   rules:
     - reply: {after: 1ms, text: "{{ slice .Request.Text 5 1 }}"}
 `}))
+	// A template that fails when run makes no reply: the request is
+	// answered the API's own 500, and the failure is counted.
 	res := ts.sendConversations(t, `{"sender_id":"u","sender_type":"user","text":"x"}`)
-	conv := res.json(t)["data"].(map[string]any)["conversation_id"].(string)
-	eventually(t, "the reply", func() bool { return len(ts.conversationMessages(t, conv)) == 2 })
-	if txt := ts.conversationMessages(t, conv)[1].Text; !strings.HasPrefix(txt, "[msgmock: reply template failed:") {
-		t.Errorf("reply text %q, want the template error", txt)
+	if want := `{"status":"error","message":"Failed to enqueue message. Please retry.","data":null}`; res.Status != 500 || string(res.Body) != want {
+		t.Fatalf("got %d %s, want 500 %s", res.Status, res.Body, want)
+	}
+	var st struct {
+		TemplateFailures int `json:"template_failures"`
+	}
+	if err := json.Unmarshal(ts.call(t, "GET", "/__mock/status", "").Body, &st); err != nil || st.TemplateFailures != 1 {
+		t.Errorf("template_failures %d (%v), want 1", st.TemplateFailures, err)
 	}
 }
 

@@ -30,6 +30,12 @@ type Options struct {
 	// MaxScheduled bounds the jobs (reply chunks and replies) waiting to be
 	// delivered; default 100,000. Past it a reply is refused and counted.
 	MaxScheduled int
+
+	// AllowedHosts are Host header names accepted besides loopback names and
+	// IP addresses (--allowed-host; the settings' security.allowed_hosts add
+	// to them), as scenarios.AllowedHost normalises them: lower case, each
+	// with an optional :port; "*" accepts any host.
+	AllowedHosts []string
 }
 
 // Server serves both APIs and the admin API. It is an http.Handler.
@@ -41,6 +47,7 @@ type Server struct {
 	workspace     *workspace.API
 	admin         *admin.API
 	bodies        wire.BodyBudget // request bodies being read, all requests together
+	allowedHosts  []string        // Options.AllowedHosts
 }
 
 // dialects are the two APIs' ways of answering, by API.
@@ -81,6 +88,7 @@ func NewServer(ctx context.Context, opts Options) *Server {
 		admin: admin.New(admin.Options{Engine: e, Token: opts.AdminToken, Version: version,
 			Dialects: []wire.Dialect{dialects[scenarios.APIConversations], dialects[scenarios.APIWorkspace]}}),
 	}
+	s.allowedHosts = opts.AllowedHosts
 	s.handler = s.middleware(s.routes())
 	return s
 }

@@ -33,9 +33,8 @@ func ParseScenario(name string, body []byte) (*Scenario, error) {
 	if v := mappingValue(r.resolve(node), "name"); v != nil && v.Value != name {
 		r.errorf(v, "the body names scenario %q, the URL %q", v.Value, name)
 	}
-	// Its own template engine: an API scenario's templates go when it goes.
 	sum := sha256.Sum256(body)
-	sc := r.scenario(node, where, hex.EncodeToString(sum[:]), newTemplateEngine())
+	sc := r.scenario(node, where, hex.EncodeToString(sum[:]))
 	if r.overBudget() {
 		r.errorf(doc, "document aliases too much (more than %d nodes to visit)", maxNodeVisits)
 	}

@@ -28,6 +28,18 @@
 //   - Templates render with no lock shared between requests: the fake values
 //     of a reply come from a seed the caller draws, so --seed fixes them.
 //
+// # Reply templates are bounded
+//
+// A template is bounded wherever it could make msgmock build a huge value
+// or run long (template_funcs.go): gofakeit's functions with a count or a
+// text argument are guarded, found by reflection; Generate and Template
+// are not offered; the builtins that do work are replaced by counting ones
+// (printf widths at most 1000); a render has a call, time and output budget
+// and stops when its context ends (ErrTemplateBudget). What the text shows
+// is refused at load. Templates hold only their parse tree: the ~300
+// functions live in a small pool of workers shared by the process, so a
+// scenario costs what its text costs (Scenario.Cost).
+//
 // # Fixtures
 //
 //   - Preloaded messages without id get a stable id derived from their
@@ -46,7 +58,12 @@
 // hidden files and editor leftovers, and turns a burst of events into one
 // reload (20 ms of quiet, at most 250 ms). A reload builds the complete new
 // configuration and swaps it in only if every file is valid; otherwise the
-// last good one keeps serving and the problems show in Status. Content
+// last good one keeps serving and the problems show in Status. A watcher's
+// reload applies files only once two reads agree (Store.ReloadSettled): a
+// file caught mid-save is not applied, and a file that defined something
+// and now holds nothing is a problem, not "no settings" (delete the file to
+// remove what it defined). The server may veto a reload (Store.SetGuard).
+// Content
 // that did not change publishes nothing (generation counts what was
 // published), and only files whose content changed are parsed again.
 package scenarios

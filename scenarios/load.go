@@ -27,6 +27,10 @@ type Set struct {
 	Names         []string // scenario names, sorted
 	Files         []string // the files read, relative to the fixtures root
 	Digest        string   // hash of every file's relative path and content
+
+	// defining are the files (as in Files) that hold a document: an empty
+	// file, or one of only comments, holds none (see Store.Reload).
+	defining map[string]bool
 }
 
 // Scenario returns the named scenario, or nil.
@@ -125,6 +129,25 @@ func readTree(fsys fs.FS, prefix string) ([]file, Problems) {
 	return files, probs
 }
 
+// sameRead reports whether two reads of a tree found the same files with
+// the same contents and the same problems.
+func sameRead(a []file, aProbs Problems, b []file, bProbs Problems) bool {
+	if len(a) != len(b) || len(aProbs) != len(bProbs) {
+		return false
+	}
+	for i := range a {
+		if a[i].name != b[i].name || !bytes.Equal(a[i].data, b[i].data) {
+			return false
+		}
+	}
+	for i := range aProbs {
+		if aProbs[i] != bProbs[i] {
+			return false
+		}
+	}
+	return true
+}
+
 func readLimited(fsys fs.FS, p string) ([]byte, error) {
 	f, err := fsys.Open(p)
 	if err != nil {
@@ -155,14 +178,8 @@ func errText(err error) string {
 // the whole (one settings file, unique ids and names) from the cached parts.
 // A Loader is used by one goroutine at a time (Store serialises reloads).
 type Loader struct {
-	engine    *templateEngine // shared by every Set this Loader builds
-	cache     map[string]*parsedFile
-	templates int
+	cache map[string]*parsedFile
 }
-
-// maxCachedTemplates bounds how many parsed templates an engine keeps for
-// files that have since changed; past it the Loader starts afresh.
-const maxCachedTemplates = 10_000
 
 // NewLoader returns a Loader with an empty cache.
 func NewLoader() *Loader { return &Loader{cache: map[string]*parsedFile{}} }
@@ -171,6 +188,11 @@ func NewLoader() *Loader { return &Loader{cache: map[string]*parsedFile{}} }
 // the package-level Load.
 func (l *Loader) Load(fsys fs.FS, prefix string) (*Set, error) {
 	files, readProbs := readTree(fsys, prefix)
+	return l.loadFiles(files, readProbs)
+}
+
+// loadFiles builds a Set from files read by readTree.
+func (l *Loader) loadFiles(files []file, readProbs Problems) (*Set, error) {
 	set, err := l.build(files)
 	if len(readProbs) == 0 {
 		return set, err
@@ -187,6 +209,7 @@ func (l *Loader) Load(fsys fs.FS, prefix string) (*Set, error) {
 type parsedFile struct {
 	digest        [32]byte
 	probs         Problems
+	document      bool // the file holds a YAML document (not only comments)
 	settings      *Settings
 	settingsAt    Problem
 	conversations []Conversation
@@ -208,6 +231,7 @@ func (l *Loader) parse(f file) *parsedFile {
 	if !ok {
 		return pf
 	}
+	pf.document = true
 	r := &reader{file: f.name, probs: &pf.probs}
 	top := r.fields(doc, "the file's top level", "settings", "conversations", "scenario")
 	if r.overBudget() {
@@ -222,16 +246,7 @@ func (l *Loader) parse(f file) *parsedFile {
 		pf.conversations, pf.convsAt = r.conversations(n), at(f.name, n)
 	}
 	if n := top["scenario"]; n != nil {
-		if l.engine == nil || l.templates > maxCachedTemplates {
-			l.engine, l.templates = newTemplateEngine(), 0
-			clear(l.cache) // their templates belong to the old engine
-		}
-		pf.scenario, pf.scenarioAt = r.scenario(n, f.name, hex.EncodeToString(sum[:]), l.engine), at(f.name, n)
-		if pf.scenario != nil {
-			for _, rule := range pf.scenario.Rules {
-				l.templates += len(rule.Replies)
-			}
-		}
+		pf.scenario, pf.scenarioAt = r.scenario(n, f.name, hex.EncodeToString(sum[:])), at(f.name, n)
 	}
 	if r.overBudget() {
 		r.errorf(doc, "document aliases too much (more than %d nodes to visit)", maxNodeVisits)
@@ -241,7 +256,7 @@ func (l *Loader) parse(f file) *parsedFile {
 
 // build turns read files into a Set, collecting every problem.
 func (l *Loader) build(files []file) (*Set, error) {
-	set := &Set{Settings: DefaultSettings(), Scenarios: map[string]*Scenario{}}
+	set := &Set{Settings: DefaultSettings(), Scenarios: map[string]*Scenario{}, defining: map[string]bool{}}
 	var probs Problems
 	digest := sha256.New()
 	settingsFrom := ""
@@ -259,6 +274,9 @@ func (l *Loader) build(files []file) (*Set, error) {
 		seen[f.name] = true
 		pf := l.parse(f)
 		probs = append(probs, pf.probs...)
+		if pf.document {
+			set.defining[f.name] = true
+		}
 		if pf.settings != nil {
 			if settingsFrom != "" {
 				dup(pf.settingsAt, "settings are already defined in %s; only one file may hold settings:", settingsFrom)

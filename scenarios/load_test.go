@@ -62,7 +62,8 @@ func summarize(set *scenarios.Set) string {
 		tok := s.Auth.Tokens[k]
 		fmt.Fprintf(&b, "  %s owner=%q workspace=%q expired=%v\n", k, tok.OwnerID, tok.WorkspaceID, tok.Expired)
 	}
-	fmt.Fprintf(&b, "workspaces: %v\nauto_create: %v\nretention: %+v\ncors: %v\nbody_limit: %d\n", s.Workspaces, s.AutoCreate, s.Retention, s.CORS.Origins, s.BodyLimit)
+	fmt.Fprintf(&b, "workspaces: %v\nauto_create: %v\nretention: %+v\ncors: %v credentials=%v\nbody_limit: %d\n", s.Workspaces, s.AutoCreate, s.Retention, s.CORS.Origins, s.CORS.Credentials, s.BodyLimit)
+	fmt.Fprintf(&b, "security: allowed_hosts=%q admin_origins=%q mask_credentials=%v\n", s.Security.AllowedHosts, s.Security.AdminOrigins, s.Security.MaskCredentials)
 	for _, wh := range s.Webhooks {
 		fmt.Fprintf(&b, "webhook: %s events=%v key=%d bytes\n", wh.URL, wh.Events, len(wh.Key))
 	}

@@ -18,6 +18,7 @@ type Matcher struct {
 	IgnoreCase bool
 	re         *regexp.Regexp
 	folded     string // Value lower-cased, when IgnoreCase
+	reCost     int64  // estimated bytes of re (see Scenario.Cost)
 }
 
 // Match reports whether s satisfies the matcher.
@@ -91,6 +92,7 @@ func (r *reader) matcher(n *yaml.Node, what string) *Matcher {
 			return nil
 		}
 		m.re = re
+		m.reCost = regexpCost(expr)
 	}
 	return m
 }

@@ -145,7 +145,7 @@ var (
 
 // scenario reads a scenario; digest is its file's, by which runtime counters
 // know that it changed.
-func (r *reader) scenario(n *yaml.Node, file, digest string, engine *templateEngine) *Scenario {
+func (r *reader) scenario(n *yaml.Node, file, digest string) *Scenario {
 	f := r.fields(n, "scenario", scenarioKeys...)
 	if f == nil {
 		return nil
@@ -161,7 +161,7 @@ func (r *reader) scenario(n *yaml.Node, file, digest string, engine *templateEng
 	names := map[string]bool{}
 	if v := f["rules"]; v != nil {
 		for i, item := range r.seq(v, "scenario.rules") {
-			rule := r.rule(item, fmt.Sprintf("rules[%d]", i), engine)
+			rule := r.rule(item, fmt.Sprintf("rules[%d]", i))
 			if rule == nil {
 				continue
 			}
@@ -199,7 +199,7 @@ func (r *reader) shadowedBy(rules []*Rule, rule *Rule) *Rule {
 	return nil
 }
 
-func (r *reader) rule(n *yaml.Node, what string, engine *templateEngine) *Rule {
+func (r *reader) rule(n *yaml.Node, what string) *Rule {
 	f := r.fields(n, what, ruleKeys...)
 	if f == nil {
 		return nil
@@ -241,7 +241,7 @@ func (r *reader) rule(n *yaml.Node, what string, engine *templateEngine) *Rule {
 		rule.Respond = r.respond(v, what+".respond")
 	}
 	if v := f["reply"]; v != nil {
-		rule.Replies = r.replies(v, what+".reply", rule.When.API, engine)
+		rule.Replies = r.replies(v, what+".reply", rule.When.API)
 	}
 	if v := f["continue"]; v != nil {
 		rule.Continue, _ = r.boolean(v, what+".continue")
@@ -399,7 +399,7 @@ func (r *reader) latency(n *yaml.Node, what string, logNormal bool) *Latency {
 	return nil
 }
 
-func (r *reader) replies(n *yaml.Node, what string, api API, engine *templateEngine) []*Reply {
+func (r *reader) replies(n *yaml.Node, what string, api API) []*Reply {
 	n = r.resolve(n)
 	if n == nil {
 		return nil
@@ -407,19 +407,19 @@ func (r *reader) replies(n *yaml.Node, what string, api API, engine *templateEng
 	if n.Kind == yaml.SequenceNode {
 		var out []*Reply
 		for i, item := range n.Content {
-			if rep := r.reply(item, fmt.Sprintf("%s[%d]", what, i), api, engine); rep != nil {
+			if rep := r.reply(item, fmt.Sprintf("%s[%d]", what, i), api); rep != nil {
 				out = append(out, rep)
 			}
 		}
 		return out
 	}
-	if rep := r.reply(n, what, api, engine); rep != nil {
+	if rep := r.reply(n, what, api); rep != nil {
 		return []*Reply{rep}
 	}
 	return nil
 }
 
-func (r *reader) reply(n *yaml.Node, what string, api API, engine *templateEngine) *Reply {
+func (r *reader) reply(n *yaml.Node, what string, api API) *Reply {
 	f := r.fields(n, what, replyKeys...)
 	if f == nil {
 		return nil
@@ -431,7 +431,7 @@ func (r *reader) reply(n *yaml.Node, what string, api API, engine *templateEngin
 	if v := f["text"]; v == nil {
 		r.errorf(n, "%s: text is required (a template such as \"{{ Sentence }}\")", what)
 	} else if s, ok := r.str(v, what+".text"); ok {
-		t, err := engine.parse(s)
+		t, err := parseTemplate(s)
 		if err != nil {
 			r.errorf(v, "%s.text: %s", what, templateError(err))
 		}
@@ -519,4 +519,16 @@ func templateError(err error) string {
 		}
 	}
 	return msg
+}
+
+// Warnings are every scenario's warnings, as FILE:LINE:COL: message, in
+// name order.
+func (s *Set) Warnings() []string {
+	out := []string{}
+	for _, name := range s.Names {
+		for _, w := range s.Scenarios[name].Warnings {
+			out = append(out, w.String())
+		}
+	}
+	return out
 }

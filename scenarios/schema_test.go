@@ -138,6 +138,15 @@ var refusedByBoth = []struct{ name, yaml string }{
 	{"passthrough timeout", "settings: {passthrough: {url: 'https://api.example-ai.com', timeout: soon}}\n"},
 	{"passthrough key", "settings: {passthrough: {url: 'https://api.example-ai.com', retries: 2}}\n"},
 	{"cors origins not a list", "settings: {cors: {origins: '*'}}\n"},
+	{"cors credentials not a boolean", "settings: {cors: {credentials: sometimes}}\n"},
+	{"security key", "settings: {security: {allowed_origins: [x]}}\n"},
+	{"allowed_hosts not a list", "settings: {security: {allowed_hosts: msgmock}}\n"},
+	{"an allowed host that is a URL", "settings: {security: {allowed_hosts: ['http://msgmock:8080']}}\n"},
+	{"an allowed host with a path", "settings: {security: {allowed_hosts: ['msgmock/x']}}\n"},
+	{"an admin origin with a path", "settings: {security: {admin_origins: ['http://localhost:5173/']}}\n"},
+	{"an admin origin without a scheme", "settings: {security: {admin_origins: ['localhost:5173']}}\n"},
+	{"an admin origin of every page", "settings: {security: {admin_origins: ['*']}}\n"},
+	{"mask_credentials not a boolean", "settings: {security: {mask_credentials: maybe}}\n"},
 	{"conversations not a list", "conversations: {id: c}\n"},
 	{"conversation without id", "conversations: [{api: conversations}]\n"},
 	{"conversation api", "conversations: [{id: c, api: chat}]\n"},
@@ -203,6 +212,9 @@ var loaderOnly = []struct{ name, yaml string }{
 	{"two messages with one id", "conversations: [{id: c, messages: [{id: m, sender_id: u, sender_type: user, text: a}, {id: m, sender_id: u, sender_type: user, text: b}]}]\n"},
 	{"too many generated messages", "conversations: [{generate: {count: 1000, messages: 1000}}]\n"},
 	{"a message budget under twice the body limit", "settings: {body_limit: 1MiB, retention: {message_bytes: 1MiB}}\n"},
+	{"an allowed host's port above 65535", "settings: {security: {allowed_hosts: ['devbox.local:99999']}}\n"},
+	{"an allowed host label ending with a hyphen", "settings: {security: {allowed_hosts: [bad-.example]}}\n"},
+	{"an admin origin on port 0", "settings: {security: {admin_origins: ['http://localhost:0']}}\n"},
 }
 
 func TestSchemaRefusesWhatTheLoaderRefuses(t *testing.T) {
@@ -232,7 +244,7 @@ func TestSchemaRefusesWhatTheLoaderRefuses(t *testing.T) {
 // state (see loaderOnly).
 var loaderOnlyReasons = []string{
 	"at most 24h", "is above max", "0 < median <= p99", "regex", "template", ".text:", "replies to",
-	"duplicate", "asks for", "message_bytes", "given twice", "more than once",
+	"duplicate", "asks for", "message_bytes", "given twice", "more than once", "port must be", "not a host name",
 }
 
 // TestSchemaAgreesWithTheLoaderOnMutations mutates every fixture the

@@ -56,11 +56,33 @@ type Retention struct {
 
 // CORS lists the browser origins allowed ("*" allows any), the request
 // headers a preflight is granted (none listed: whatever it asks for), and
-// response headers exposed to scripts besides msgmock's own.
+// response headers exposed to scripts besides msgmock's own. It applies to
+// the two APIs; the admin surface (/__mock) answers only the origins of
+// Security.AdminOrigins.
 type CORS struct {
 	Origins []string
 	Headers []string
 	Expose  []string
+	// Credentials makes the APIs answer CORS with
+	// Access-Control-Allow-Credentials: true (cors.credentials), so that a
+	// page may send cookies or HTTP auth; off by default.
+	Credentials bool
+}
+
+// Security is the settings' security section: who may reach msgmock and
+// what it shows of credentials.
+type Security struct {
+	// AllowedHosts are Host header values accepted besides loopback names
+	// and addresses and the address msgmock listens on (protection against
+	// DNS rebinding): host names or IP addresses, lower case, each with an
+	// optional :port (without one, any port). "*" accepts every host.
+	AllowedHosts []string
+	// AdminOrigins are browser origins (scheme://host[:port], lower case)
+	// allowed to use /__mock/* besides msgmock's own.
+	AdminOrigins []string
+	// MaskCredentials masks credentials in the journal, the inspector and
+	// status (default true); false shows them raw.
+	MaskCredentials bool
 }
 
 // AllowsOrigin reports whether a browser at origin may call the server.
@@ -81,6 +103,7 @@ type Settings struct {
 	AutoCreate bool // conversations.auto_create
 	Retention  Retention
 	CORS       CORS
+	Security   Security
 	BodyLimit  int64
 	Clock      string // "", "wall" or "virtual": the clock msgmock starts with (--clock wins)
 	// Passthrough sends what the fixtures do not cover to a real service.
@@ -112,6 +135,7 @@ func DefaultSettings() Settings {
 			MessageBytes:            48 << 20,
 		},
 		CORS:      CORS{Origins: []string{"*"}},
+		Security:  Security{MaskCredentials: true},
 		BodyLimit: 1 << 20,
 	}
 }
@@ -124,7 +148,7 @@ func (s *Settings) WorkspaceAllowed(id string) bool {
 func (r *reader) settings(n *yaml.Node) Settings {
 	s := DefaultSettings()
 	s.File = r.file
-	f := r.fields(n, "settings", "auth", "workspaces", "webhooks", "conversations", "retention", "cors", "body_limit", "clock", "passthrough")
+	f := r.fields(n, "settings", "auth", "workspaces", "webhooks", "conversations", "retention", "cors", "body_limit", "clock", "passthrough", "security")
 	if v := f["clock"]; v != nil {
 		if c, ok := r.str(v, "settings.clock"); ok {
 			if c != "wall" && c != "virtual" {
@@ -178,9 +202,12 @@ func (r *reader) settings(n *yaml.Node) Settings {
 		s.Retention = r.retention(v, s.Retention)
 	}
 	if v := f["cors"]; v != nil {
-		c := r.fields(v, "settings.cors", "origins", "headers", "expose")
+		c := r.fields(v, "settings.cors", "origins", "headers", "expose", "credentials")
 		if o := c["origins"]; o != nil {
 			s.CORS.Origins, _ = r.strList(o, "settings.cors.origins")
+		}
+		if b := c["credentials"]; b != nil {
+			s.CORS.Credentials, _ = r.boolean(b, "settings.cors.credentials")
 		}
 		for key, dst := range map[string]*[]string{"headers": &s.CORS.Headers, "expose": &s.CORS.Expose} {
 			if o := c[key]; o != nil {
@@ -193,6 +220,9 @@ func (r *reader) settings(n *yaml.Node) Settings {
 				*dst = list
 			}
 		}
+	}
+	if v := f["security"]; v != nil {
+		s.Security = r.security(v)
 	}
 	if v := f["body_limit"]; v != nil {
 		if lim, ok := r.size(v, "settings.body_limit"); ok {

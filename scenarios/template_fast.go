@@ -57,11 +57,9 @@ func (f requestField) of(d *RequestData) string {
 	return ""
 }
 
-var fakerType = reflect.TypeOf(&gofakeit.Faker{})
-
 // compileFast returns tree as a fast template, or nil.
 func compileFast(tree *parse.Tree) fastTemplate {
-	var out fastTemplate
+	out := fastTemplate{} // not nil: an empty text is fast too
 	for _, n := range tree.Root.Nodes {
 		switch n := n.(type) {
 		case *parse.TextNode:
@@ -89,14 +87,29 @@ func fastCommand(args []parse.Node) (fastSegment, bool) {
 		return fastSegment{field: field}, field != noField
 	}
 	id, ok := args[0].(*parse.IdentifierNode)
-	if !ok || countFuncs[id.Ident] || templateExcluded[id.Ident] {
-		return fastSegment{}, false
-	}
-	m, ok := fakerType.MethodByName(id.Ident)
 	if !ok {
 		return fastSegment{}, false
 	}
+	fm, ok := fakerMethods()[id.Ident]
+	if !ok {
+		return fastSegment{}, false
+	}
+	m := fakerType.Method(fm.index)
 	consts := args[1:]
+	// Constant arguments are checked once, here (and by checkCalls, which
+	// refuses the template when they break a bound).
+	var vals []reflect.Value
+	for _, c := range consts {
+		switch c := c.(type) {
+		case *parse.NumberNode:
+			vals = append(vals, reflect.ValueOf(c.Int64))
+		case *parse.StringNode:
+			vals = append(vals, reflect.ValueOf(c.Text))
+		}
+	}
+	if checkCall(id.Ident, fm, vals) != nil {
+		return fastSegment{}, false
+	}
 	ints, intsOK := constInts(consts)
 	name := id.Ident
 	var call func(f *gofakeit.Faker, b *strings.Builder)

@@ -1,6 +1,7 @@
 package scenarios
 
 import (
+	"context"
 	"fmt"
 	"math/rand/v2"
 	"sync"
@@ -11,13 +12,12 @@ import (
 // so many at once give each exactly what it gives alone; a template parsed
 // after workers exist renders too.
 func TestRenderConcurrently(t *testing.T) {
-	engine := newTemplateEngine()
-	tmpl, err := engine.parse("{{ Sentence 6 }} {{ Number 1 1000000 }} {{ .Request.Text }}")
+	tmpl, err := parseTemplate("{{ Sentence 6 }} {{ Number 1 1000000 }} {{ .Request.Text }}")
 	if err != nil {
 		t.Fatal(err)
 	}
 	render := func(tm *Template, seed uint64) string {
-		out, err := tm.Render(rand.NewPCG(seed, seed), RequestData{Text: fmt.Sprint(seed)})
+		out, err := tm.Render(context.Background(), rand.NewPCG(seed, seed), RequestData{Text: fmt.Sprint(seed)})
 		if err != nil {
 			t.Error(err)
 		}
@@ -40,7 +40,7 @@ func TestRenderConcurrently(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	later, err := engine.parse("{{ Word }}!")
+	later, err := parseTemplate("{{ Word }}!")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -22,7 +22,11 @@ type WatchOptions struct {
 	// MaxDelay bounds how long a steady stream of changes can put a reload
 	// off. Default 250ms.
 	MaxDelay time.Duration
-	Logger   *slog.Logger
+	// Settle is the quiet interval between the two reads of the files
+	// that must agree before a reload is applied (Store.ReloadSettled).
+	// Default DefaultSettle.
+	Settle time.Duration
+	Logger *slog.Logger
 	// Reloaded, when set, is called after every reload attempt (tests and
 	// benchmarks use it to know when a change has been taken in).
 	Reloaded func(changed bool, err error)
@@ -33,14 +37,18 @@ type WatchOptions struct {
 
 // Watch reloads st whenever a fixtures file below dir is created, written,
 // removed or renamed, until ctx ends. Folders that appear later are watched
-// as they appear. A reload that fails keeps the last good Set serving (see
-// Store.Reload) and logs every problem.
+// as they appear. A reload reads the files until two reads agree
+// (Store.ReloadSettled), so that a file is not applied half-written; a
+// reload that fails keeps the last good Set serving and logs every problem.
 func Watch(ctx context.Context, st *Store, dir string, opts WatchOptions) error {
 	if opts.Debounce <= 0 {
 		opts.Debounce = 20 * time.Millisecond
 	}
 	if opts.MaxDelay <= 0 {
 		opts.MaxDelay = 250 * time.Millisecond
+	}
+	if opts.Settle <= 0 {
+		opts.Settle = DefaultSettle
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.NewTextHandler(discard{}, nil))
@@ -56,8 +64,10 @@ func Watch(ctx context.Context, st *Store, dir string, opts WatchOptions) error 
 	}
 	// A change made between the first load and the watches taking hold
 	// would otherwise go unseen until the next one: look once more (an
-	// unchanged tree publishes nothing).
-	wt.reload()
+	// unchanged tree publishes nothing). Without waiting for the files to
+	// settle, which would hold msgmock's start: a write still under way
+	// sends events, and the settled reload they cause follows.
+	wt.report(wt.st.Reload())
 	if opts.Ready != nil {
 		opts.Ready()
 	}
@@ -170,13 +180,21 @@ func (wt *watcher) loop(ctx context.Context) error {
 			wt.opts.Logger.Warn("fixtures watcher", "error", err.Error())
 		case <-timer.C:
 			pending = false
-			wt.reload()
+			wt.reload(ctx)
 		}
 	}
 }
 
-func (wt *watcher) reload() {
-	changed, err := wt.st.Reload()
+func (wt *watcher) reload(ctx context.Context) {
+	changed, err := wt.st.ReloadSettled(ctx, wt.opts.Settle)
+	if ctx.Err() != nil {
+		return // shutting down: what was caught is not reported
+	}
+	wt.report(changed, err)
+}
+
+// report logs a reload's outcome and tells opts.Reloaded.
+func (wt *watcher) report(changed bool, err error) {
 	log := wt.opts.Logger
 	switch {
 	case err != nil:

@@ -322,7 +322,14 @@ func TestInspectorCopyAsCurlReplaysTheRequest(t *testing.T) {
 	p.waitFor("the curl command", `document.querySelector('#curl').value.startsWith('curl ')`)
 	cmd := p.value("#curl")
 
-	out, err := exec.Command("bash", "-c", cmd).Output()
+	// The journal masks the key: the command takes it from $API_KEY, and
+	// refuses to run without it, naming the key it stands for.
+	if out, err := exec.Command("bash", "-c", cmd).CombinedOutput(); err == nil || !strings.Contains(string(out), "API_KEY: set API_KEY to the credential sk_t…3456 (fp ") {
+		t.Fatalf("without API_KEY: %v\n%s", err, out)
+	}
+	replay := exec.Command("bash", "-c", cmd)
+	replay.Env = append(os.Environ(), "API_KEY=sk_test_51_fakeapikey123456")
+	out, err := replay.Output()
 	if err != nil {
 		t.Fatalf("%s\n%v: %s", cmd, err, out)
 	}
@@ -342,17 +349,17 @@ func TestInspectorCopyAsCurlReplaysTheRequest(t *testing.T) {
 	if err := json.Unmarshal(jr, &journal); err != nil || len(journal.Requests) != 2 {
 		t.Fatalf("journal: %v %s", err, jr)
 	}
-	first, replay := journal.Requests[0], journal.Requests[1]
-	if replay.Method != first.Method || replay.Path != first.Path || replay.Status != first.Status {
-		t.Fatalf("replay %+v differs from %+v", replay, first)
+	first, again := journal.Requests[0], journal.Requests[1]
+	if again.Method != first.Method || again.Path != first.Path || again.Status != first.Status {
+		t.Fatalf("replay %+v differs from %+v", again, first)
 	}
 	for _, h := range []string{"Authorization", "Content-Type", "X-Request-Tag"} {
-		if replay.Headers[h] != first.Headers[h] {
-			t.Errorf("header %s: replay %q, original %q", h, replay.Headers[h], first.Headers[h])
+		if again.Headers[h] != first.Headers[h] {
+			t.Errorf("header %s: replay %q, original %q", h, again.Headers[h], first.Headers[h])
 		}
 	}
 	_, rawFirst := get(t, srv.url+"/__mock/requests/"+first.ID+"/body")
-	_, rawReplay := get(t, srv.url+"/__mock/requests/"+replay.ID+"/body")
+	_, rawReplay := get(t, srv.url+"/__mock/requests/"+again.ID+"/body")
 	if string(rawFirst) != body || string(rawReplay) != body {
 		t.Fatalf("bodies differ:\n sent   %s\n first  %s\n replay %s", body, rawFirst, rawReplay)
 	}

@@ -60,8 +60,9 @@ Usage:
   msgmock health [--addr A]    exit 0 if a msgmock answers at A (default $MSGMOCK_ADDR or 127.0.0.1:8080)
   msgmock openapi NAME         print an OpenAPI 3.1 document: conversations | workspace | admin
   msgmock schema               print the JSON Schema (2020-12) of a fixtures file
-  msgmock record --upstream URL --out DIR [--addr A]
+  msgmock record --upstream URL --out DIR [--force] [--addr A]
                                proxy to the real service; write what it saw as fixtures in DIR
+                               (--force replaces a recording DIR already holds)
   msgmock verify --upstream URL [--fixtures DIR | --mock URL] SCRIPT
                                replay SCRIPT against the upstream and msgmock; exit 1 on drift
   msgmock version              print the version (also --version)
@@ -83,7 +84,7 @@ var commands = map[string]string{
 	"health":   "msgmock health [--addr HOST:PORT]",
 	"openapi":  "msgmock openapi conversations|workspace|admin",
 	"schema":   "msgmock schema",
-	"record":   "msgmock record --upstream URL --out DIR [--addr HOST:PORT] [--timeout 30s]",
+	"record":   "msgmock record --upstream URL --out DIR [--force] [--addr HOST:PORT] [--timeout 30s]",
 	"verify":   "msgmock verify --upstream URL [--fixtures DIR | --mock URL] [--scenario NAME] SCRIPT",
 	"version":  "msgmock version",
 }
@@ -162,16 +163,19 @@ func versionString() string {
 }
 
 type serveFlags struct {
-	fs         *flag.FlagSet
-	addr       string
-	fixtures   string
-	scenario   string
-	seed       uint64
-	now        string
-	watch      bool
-	logFormat  string
-	adminToken string
-	clock      string
+	fs             *flag.FlagSet
+	given          map[string]bool // flags given on the command line
+	addr           string
+	fixtures       string
+	scenario       string
+	seed           uint64
+	now            string
+	watch          bool
+	logFormat      string
+	adminToken     string
+	clock          string
+	allowedHosts   []string
+	maxConnections int
 }
 
 func newServeFlags(out io.Writer) *serveFlags {
@@ -187,8 +191,23 @@ func newServeFlags(out io.Writer) *serveFlags {
 	f.fs.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
 	f.fs.StringVar(&f.adminToken, "admin-token", "", "if set, /__mock/* requires Authorization: Bearer <it>")
 	f.fs.StringVar(&f.clock, "clock", "", "wall, or virtual: every wait runs on a clock only POST /__mock/clock moves (default: settings.clock, else wall)")
+	f.fs.Func("allowed-host", "a Host accepted besides loopback and the listen address (repeatable, or comma-separated; * accepts any)", func(v string) error {
+		for _, h := range strings.Split(v, ",") {
+			host, err := scenarios.AllowedHost(strings.TrimSpace(h))
+			if err != nil {
+				return err
+			}
+			f.allowedHosts = append(f.allowedHosts, host)
+		}
+		return nil
+	})
+	f.fs.IntVar(&f.maxConnections, "max-connections", defaultMaxConnections, "connections open at once; past it the longest idle one is closed, or the new one refused")
 	return f
 }
+
+// defaultMaxConnections is --max-connections' default: far more than a
+// test suite or a browser opens, far fewer than the file-descriptor limit.
+const defaultMaxConnections = 1024
 
 // parse reads the flags, then fills each one not given from its
 // MSGMOCK_<FLAG> environment variable.
@@ -201,6 +220,7 @@ func (f *serveFlags) parse(args []string, getenv func(string) string) error {
 	}
 	given := map[string]bool{}
 	f.fs.Visit(func(fl *flag.Flag) { given[fl.Name] = true })
+	f.given = given
 	var err error
 	f.fs.VisitAll(func(fl *flag.Flag) {
 		if given[fl.Name] || err != nil {
@@ -221,6 +241,9 @@ func (f *serveFlags) parse(args []string, getenv func(string) string) error {
 	}
 	if f.clock != "" && f.clock != "wall" && f.clock != "virtual" {
 		return fmt.Errorf("--clock must be wall or virtual, got %q", f.clock)
+	}
+	if f.maxConnections < 1 {
+		return fmt.Errorf("--max-connections must be at least 1, got %d", f.maxConnections)
 	}
 	return nil
 }
@@ -318,6 +341,15 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
+	guard := decideProtections(f, getenv, ln.Addr(), store.Current().Settings.Security)
+	if guard.generated {
+		token, err := generateToken()
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("admin token: %w", err)
+		}
+		f.adminToken = token
+	}
 	clk := clock.New(frozen)
 	mode := f.clock
 	if mode == "" {
@@ -331,18 +363,29 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		clk = clock.NewVirtual(start)
 	}
 	m := mock.NewServer(ctx, mock.Options{
-		Fixtures:   store,
-		Clock:      clk,
-		Seed:       f.seed,
-		Scenario:   f.scenario,
-		AdminToken: f.adminToken,
-		Logger:     logger,
-		Version:    versionString(),
+		Fixtures:     store,
+		Clock:        clk,
+		Seed:         f.seed,
+		Scenario:     f.scenario,
+		AdminToken:   f.adminToken,
+		Logger:       logger,
+		Version:      versionString(),
+		AllowedHosts: f.allowedHosts,
 	})
+	limited := newConnLimiter(ln, f.maxConnections, logger)
 	httpSrv := &http.Server{
-		Handler:           m,
+		Handler: m,
+		// Time limits, so that slow and idle clients cannot hold memory
+		// and connections (README: Security): headers must arrive in 10s,
+		// an idle keep-alive connection closes after idleTimeout. A body's
+		// read and an answer's write are timed per request by the server
+		// itself (package wire), because a server-wide read deadline would
+		// end the context of a request held on purpose (latency, fault:
+		// timeout) when it passed.
 		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       idleTimeout,
 		MaxHeaderBytes:    1 << 20,
+		ConnState:         limited.ConnState,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
 	// Streams and reply timers end as soon as shutdown starts; in-flight
@@ -375,9 +418,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	<-watching
 	fmt.Fprintf(stdout, "msgmock %s listening on http://%s (fixtures: %s; %s%s)\n", versionString(), ln.Addr(), source,
 		counts(store.Current()), builtinNote(source))
+	guard.print(stdout, f.adminToken)
 
 	errc := make(chan error, 1)
-	go func() { errc <- httpSrv.Serve(ln) }()
+	go func() { errc <- httpSrv.Serve(limited) }()
 	select {
 	case err := <-errc:
 		m.Close()

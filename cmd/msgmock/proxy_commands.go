@@ -9,12 +9,14 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"time"
 
 	"github.com/msgmock/msgmock/mock"
 	"github.com/msgmock/msgmock/mock/clock"
 	"github.com/msgmock/msgmock/mock/record"
+	"github.com/msgmock/msgmock/mock/secret"
 	"github.com/msgmock/msgmock/mock/upstream"
 	"github.com/msgmock/msgmock/mock/verify"
 	"github.com/msgmock/msgmock/scenarios"
@@ -29,6 +31,7 @@ func recordCmd(ctx context.Context, args []string, getenv func(string) string, s
 	out := fl.String("out", "", "directory to write the recorded fixtures into")
 	addr := fl.String("addr", "127.0.0.1:8080", "listen address (:0 picks a free port)")
 	timeout := fl.Duration("timeout", 30*time.Second, "how long to wait for the upstream (then 504)")
+	force := fl.Bool("force", false, "replace a recording --out already holds")
 	if err := fl.Parse(args); err != nil || fl.NArg() > 0 {
 		if err == nil {
 			err = fmt.Errorf("unexpected argument %q", fl.Arg(0))
@@ -45,7 +48,10 @@ func recordCmd(ctx context.Context, args []string, getenv func(string) string, s
 	logOut := newLogWriter(stderr)
 	defer logOut.Close()
 	logger := slog.New(slog.NewTextHandler(logOut, nil))
-	rec, err := record.New(client, *out, logger)
+	rec, err := record.New(client, *out, record.Options{Logger: logger, Force: *force, UpstreamURL: *up})
+	if errors.Is(err, record.ErrRecordingExists) {
+		return usageError(stderr, "record: "+err.Error(), commands["record"])
+	}
 	if err != nil {
 		return fmt.Errorf("record: %w", err)
 	}
@@ -143,8 +149,21 @@ func verifyCmd(ctx context.Context, args []string, getenv func(string) string, s
 	}
 	client := &http.Client{Timeout: *timeout, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	results := verify.Run(ctx, script, *up, base, client)
-	if verify.Report(stdout, *up, base, results) {
+	for i := range results {
+		results[i].Err = redactedErr(results[i].Err)
+	}
+	if verify.Report(stdout, secret.RedactURL(*up), secret.RedactURL(base), results) {
 		return exitCode(1)
 	}
 	return nil
+}
+
+// redactedErr is err with the URL a *url.Error names redacted: net/http
+// names the whole request URL, whose query may hold a key.
+func redactedErr(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		ue.URL = secret.RedactURL(ue.URL)
+	}
+	return err
 }

@@ -117,7 +117,10 @@ type status struct {
 	Waiting        int                  `json:"waiting"`   // responses waiting out their latency on a virtual clock
 	Memory         memory               `json:"memory"`
 	Scheduler      schedulerStats       `json:"scheduler"`
-	Evicted        state.EvictionCounts `json:"evicted"` // what retention limits and the memory budget evicted since start
+	Streams        int                  `json:"streams"`           // event streams open
+	TemplateFails  int64                `json:"template_failures"` // reply templates that broke their budget
+	Warnings       []string             `json:"warnings"`          // what loads but cannot be meant (rules no request reaches)
+	Evicted        state.EvictionCounts `json:"evicted"`           // what retention limits and the memory budget evicted since start
 	Runtime        runtimeStats         `json:"runtime"`
 	Loaded         loaded               `json:"loaded"` // what the fixtures in use hold
 }
@@ -199,6 +202,9 @@ func (a *API) Status(x *wire.Exchange, r *http.Request) *wire.Problem {
 		Waiting:        stats.Waiting,
 		Memory:         memory{Bytes: mem.Bytes, Budget: set.Settings.Retention.MessageBytes, Sessions: mem.Sessions},
 		Scheduler:      schedulerStats{Pending: sched.Pending, Bytes: sched.Bytes, Refused: sched.Refused, Panics: sched.Panics},
+		Streams:        stats.Streams,
+		TemplateFails:  stats.TemplateFailures,
+		Warnings:       set.Warnings(),
 		Evicted:        mem.Evicted,
 		Runtime:        readRuntime(),
 		Loaded:         loaded{Files: len(set.Files), Scenarios: len(set.Names), Conversations: len(set.Conversations)},
@@ -337,7 +343,7 @@ func (a *API) PutScenario(x *wire.Exchange, r *http.Request) *wire.Problem {
 	}
 	session := r.Header.Get("X-Mock-Session")
 	if err := a.e.AddScenario(x.Set, session, state.AddedScenario{Scenario: sc, Body: body}); err != nil {
-		return problem(http.StatusConflict, "at most "+strconv.Itoa(engine.MaxAddedScenarios)+" added scenarios are kept; delete one first")
+		return problem(http.StatusConflict, "at most "+strconv.Itoa(engine.MaxAddedScenarios)+" added scenarios, and 4 MiB of them for every session, are kept; delete one first")
 	}
 	wire.WriteJSON(x, http.StatusOK, addedScenario{Name: name, Session: session, Rules: len(sc.Rules)})
 	return nil

@@ -231,6 +231,12 @@ func (a *API) send(x *wire.Exchange, r *http.Request, req sendRequest) *wire.Pro
 		ReplyTo: req.ReplyTo, CreatedAt: now,
 	}
 	stored := tx.Commit(r.Context(), conv, m, out.Rule, req.AutoReply, r.Header)
+	if stored.Err != nil {
+		if r.Context().Err() != nil {
+			return nil
+		}
+		return wire.Status(http.StatusInternalServerError)
+	}
 	if !a.e.Sleep(r.Context(), out.Latency) {
 		return nil
 	}

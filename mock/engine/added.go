@@ -14,7 +14,13 @@ import (
 // for every session) may hold added at run time.
 const MaxAddedScenarios = 100
 
-// ErrTooManyScenarios refuses an added scenario past MaxAddedScenarios.
+// MaxServerAddedBytes bounds what the scenarios added for every session
+// hold, by scenarios.Scenario.Cost and their bodies; a session's own count
+// against the memory budget with the rest of the session.
+const MaxServerAddedBytes = 4 << 20
+
+// ErrTooManyScenarios refuses an added scenario past MaxAddedScenarios or
+// MaxServerAddedBytes.
 var ErrTooManyScenarios = errors.New("too many added scenarios")
 
 // addedScenarios are the server-wide ones. Requests read them on every
@@ -90,7 +96,13 @@ func (e *Engine) AddScenario(set *scenarios.Set, session string, added state.Add
 	} else {
 		e.added.update(func(m map[string]state.AddedScenario) bool {
 			_, replacing := m[name]
-			if full = !replacing && len(m) >= MaxAddedScenarios; !full {
+			bytes := added.Scenario.Cost() + int64(len(added.Body))
+			for n, a := range m {
+				if n != name {
+					bytes += a.Scenario.Cost() + int64(len(a.Body))
+				}
+			}
+			if full = (!replacing && len(m) >= MaxAddedScenarios) || bytes > MaxServerAddedBytes; !full {
 				m[name] = added
 			}
 			return !full

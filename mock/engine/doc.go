@@ -64,6 +64,8 @@
 //     and answered as usual, auto_reply_enqueued is false, and the refusal is
 //     counted (a log line for the 1st, 2nd, 4th, 8th… one). A full scheduler
 //     refuses plain replies before they are rendered.
-//   - A template that fails when run produces the reply text "[msgmock:
-//     reply template failed: …]" and a log line.
+//   - A template that breaks its budget when run (scenarios.ErrTemplateBudget)
+//     makes no reply: the message is stored, the request is answered the
+//     API's own 500, and the failure is logged and counted (/__mock/status
+//     template_failures). A request whose client left stops its rendering.
 package engine

@@ -4,8 +4,10 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/binary"
+	"fmt"
 	"io"
 	"log/slog"
+	"sort"
 	"sync/atomic"
 	"time"
 
@@ -48,6 +50,8 @@ type Engine struct {
 	added         addedScenarios         // scenarios added at run time for every session
 	passthrough   atomic.Pointer[passthroughClient]
 	streams       atomic.Int32 // open event streams, all sessions together
+	// templateFailures counts reply templates that broke their budget.
+	templateFailures atomic.Int64
 
 	ctx    context.Context // ends with Close: held requests and streams watch it
 	cancel context.CancelFunc
@@ -88,6 +92,7 @@ func New(ctx context.Context, opts Options) *Engine {
 		OnEvent: func(ev *state.Event, set *scenarios.Set) { e.hooks.Publish(set, ev) },
 		Logger:  e.log,
 	})
+	e.fixtures.SetGuard(e.keepActiveScenarios)
 	e.ctx, e.cancel = context.WithCancel(ctx)
 	e.hooks.Start(e.ctx)
 	e.jobs.Start(e.ctx)
@@ -133,14 +138,17 @@ func (e *Engine) Sessions() []string { return e.store.SessionIDs() }
 
 // Stats is what /__mock/status shows of the engine.
 type Stats struct {
-	Scheduler clock.Stats
-	Store     state.Stats
-	Waiting   int // responses waiting out their latency on a virtual clock
+	Scheduler        clock.Stats
+	Store            state.Stats
+	Waiting          int   // responses waiting out their latency on a virtual clock
+	TemplateFailures int64 // reply templates that broke their budget (each answered 500)
+	Streams          int   // event streams open
 }
 
 // Stats returns the engine's counts.
 func (e *Engine) Stats() Stats {
-	return Stats{Scheduler: e.jobs.Stats(), Store: e.store.Stats(), Waiting: e.clock.Waiting()}
+	return Stats{Scheduler: e.jobs.Stats(), Store: e.store.Stats(), Waiting: e.clock.Waiting(),
+		TemplateFailures: e.templateFailures.Load(), Streams: int(e.streams.Load())}
 }
 
 // Record appends a captured journal entry to session's journal.
@@ -222,4 +230,39 @@ func (e *Engine) Upstream(set *scenarios.Set) *upstream.Client {
 	}
 	e.passthrough.Store(&passthroughClient{settings: want, client: c})
 	return c
+}
+
+// keepActiveScenarios refuses a reload that would make a scenario some
+// session (or the server) has active vanish without a word: requests would
+// silently fall back to the default scenario, and with pass-through on,
+// even go to the real service. Switch scenario first, or restore the file.
+func (e *Engine) keepActiveScenarios(cur, next *scenarios.Set) scenarios.Problems {
+	active := map[string]bool{}
+	if name := e.ServerScenario(); name != "" {
+		active[name] = true
+	}
+	e.store.Each(func(s *state.Session) {
+		if name := s.ActiveScenario(); name != "" {
+			if _, added := s.AddedScenario(name); !added {
+				active[name] = true
+			}
+		}
+	})
+	var probs scenarios.Problems
+	for name := range active {
+		if name == "default" || next.Scenario(name) != nil {
+			continue
+		}
+		if _, added := e.added.get(name); added {
+			continue
+		}
+		file := "fixtures"
+		if sc := cur.Scenario(name); sc != nil {
+			file = sc.File
+		}
+		probs = append(probs, scenarios.Problem{File: file, Line: 1, Col: 1,
+			Msg: fmt.Sprintf("scenario %q is active (PUT /__mock/scenario or --scenario) and this change removes it; the last good configuration keeps serving — switch to another scenario first, or restore it", name)})
+	}
+	sort.Slice(probs, func(i, j int) bool { return probs[i].Msg < probs[j].Msg })
+	return probs
 }

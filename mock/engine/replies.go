@@ -14,6 +14,10 @@ import (
 type Stored struct {
 	Inline    []*state.Message // replies stored with the message (the Workspace API's inline replies)
 	Scheduled int              // replies handed to the scheduler, to be stored after their delay
+	// Err is why the replies could not be made: a template that broke its
+	// budget (scenarios.ErrTemplateBudget, logged and counted) or the
+	// request's context ending. The message itself is stored.
+	Err error
 }
 
 // Commit stores m in conv and, when replies is true, the replies rule
@@ -53,7 +57,9 @@ func (tx *Tx) Commit(ctx context.Context, conv *state.Conversation, m *state.Mes
 		if tx.e.jobs.RefuseIfFull(len(planned), limit) {
 			return Stored{}
 		}
-		tx.e.renderReplies(ctx, planned, rule, m, header)
+		if err := tx.e.renderReplies(ctx, planned, rule, m, header); err != nil {
+			return Stored{Err: err}
+		}
 		scheduled := 0
 		for i := range planned {
 			// deliver checks, when the reply is due, that the session was
@@ -64,7 +70,9 @@ func (tx *Tx) Commit(ctx context.Context, conv *state.Conversation, m *state.Mes
 		}
 		return Stored{Scheduled: scheduled}
 	}
-	tx.e.renderReplies(ctx, planned, rule, m, header)
+	if err := tx.e.renderReplies(ctx, planned, rule, m, header); err != nil {
+		return Stored{Err: err}
+	}
 	sess.Lock()
 	defer sess.Unlock()
 	return tx.e.scheduleReplies(sess, epoch, conv, planned, m.CreatedAt, limit)
@@ -130,8 +138,9 @@ func allPlain(planned []plannedReply) bool {
 }
 
 // renderReplies renders each planned reply's text from its seed, with no
-// lock held.
-func (e *Engine) renderReplies(ctx context.Context, planned []plannedReply, rule *scenarios.Rule, m *state.Message, header map[string][]string) {
+// lock held. A template that breaks its budget, or a request gone, stops it:
+// no reply of the rule is made then.
+func (e *Engine) renderReplies(ctx context.Context, planned []plannedReply, rule *scenarios.Rule, m *state.Message, header map[string][]string) error {
 	data := scenarios.RequestData{
 		Text: m.Text, SenderID: m.SenderID, SenderType: m.Role, Role: m.Role,
 		ConversationID: m.ConversationID, MessageID: m.ID,
@@ -147,16 +156,20 @@ func (e *Engine) renderReplies(ctx context.Context, planned []plannedReply, rule
 				data.Headers[k] = vs[0]
 			}
 		}
-		text, err := p.reply.Text.RenderSeeded(p.seed, p.seed^0x9e3779b97f4a7c15, data)
+		text, err := p.reply.Text.RenderSeeded(ctx, p.seed, p.seed^0x9e3779b97f4a7c15, data)
 		if err != nil {
-			e.log.Warn("reply template failed", "rule", rule.Name, "error", err.Error())
-			text = "[msgmock: reply template failed: " + err.Error() + "]"
+			if ctx.Err() == nil {
+				e.templateFailures.Add(1)
+				e.log.Error("reply template failed", "rule", rule.Name, "error", err.Error())
+			}
+			return err
 		}
 		p.msg.Text = text
 		if p.msg.API == scenarios.APIWorkspace {
 			p.msg.Checksum = state.Checksum(text)
 		}
 	}
+	return nil
 }
 
 // scheduleReplies stores the inline replies now and hands the others to the

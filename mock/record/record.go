@@ -2,22 +2,47 @@
 // that answers every client with the real answer and writes what it saw as
 // fixtures — the conversations and their messages, and for every distinct
 // error answer to a send a rule of a `recorded` scenario that gives it
-// again. Credentials seen in requests never reach the disk: every
-// occurrence in what is written becomes <redacted>. Files are replaced
-// atomically (a hidden temporary file renamed over the old one), so a
-// msgmock serving the directory picks each version up whole.
+// again. Files are replaced atomically (a hidden temporary file renamed
+// over the old one), so a msgmock serving the directory picks each version
+// up whole.
+//
+// # Credentials
+//
+// Credentials never reach the disk: every occurrence of one in what is
+// written becomes <redacted>, in any case (an upstream that echoes a key
+// upper-cased is caught too). They are those of the upstream URL (its
+// password, a lone user name, its query's credential values) and, from
+// every request, the values of credential headers (secret.IsCredentialHeader:
+// Authorization and the token after its scheme, a Basic pair decoded and
+// its password, x-api-key, …), each cookie's value, and the query's
+// credential values (secret.IsCredentialKey: access_token, api_key, …).
+// Values shorter than 4 characters are not hunted for: they would redact
+// ordinary words. URLs written or logged are redacted with
+// secret.RedactURL.
+//
+// # One recording per directory
+//
+// A directory holding a recording (either file) is refused unless Force
+// is set, which replaces it: recording does not add to an earlier one,
+// because what it writes is rebuilt from what this run saw (the order of
+// messages, each error rule's count), which an earlier run's files no
+// longer tell. Record into a new directory and keep both.
 package record
 
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -26,6 +51,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/msgmock/msgmock/mock/conversations"
+	"github.com/msgmock/msgmock/mock/secret"
 	"github.com/msgmock/msgmock/mock/upstream"
 	"github.com/msgmock/msgmock/mock/wire"
 	"github.com/msgmock/msgmock/mock/workspace"
@@ -48,14 +74,15 @@ type Recorder struct {
 	dir string
 	log *slog.Logger
 
-	mu      sync.Mutex
-	convs   map[string]*conversation // by api + " " + id
-	order   []*conversation
-	rules   map[string]*errorRule // by what identifies the error
-	ruleSeq []*errorRule
-	secrets map[string]bool
-	dirty   bool
-	wake    chan struct{}
+	mu       sync.Mutex
+	convs    map[string]*conversation // by api + " " + id
+	order    []*conversation
+	rules    map[string]*errorRule // by what identifies the error
+	ruleSeq  []*errorRule
+	secrets  map[string]bool
+	redactor *redactor // every secret, in any case; nil: to rebuild
+	dirty    bool
+	wake     chan struct{}
 }
 
 type conversation struct {
@@ -103,16 +130,77 @@ type errorRule struct {
 	times  int
 }
 
+// Options tune a Recorder.
+type Options struct {
+	Logger *slog.Logger // default: discard
+	// Force replaces a recording the directory already holds; without it
+	// New refuses the directory (ErrRecordingExists).
+	Force bool
+	// UpstreamURL is the upstream's URL as given, credentials included,
+	// so that they are redacted wherever the upstream echoes them.
+	UpstreamURL string
+}
+
+// ErrRecordingExists is New's refusal of a directory that holds a
+// recording, when Options.Force is not set.
+var ErrRecordingExists = errors.New("the directory holds a recording already")
+
 // New returns a Recorder writing into dir, which it creates.
-func New(up *upstream.Client, dir string, log *slog.Logger) (*Recorder, error) {
+func New(up *upstream.Client, dir string, opts Options) (*Recorder, error) {
+	if !opts.Force {
+		for _, name := range []string{ConversationsFile, ScenarioFile} {
+			if _, err := os.Lstat(filepath.Join(dir, name)); err == nil {
+				return nil, fmt.Errorf("%w (%s): give --force to replace it, or record into another directory", ErrRecordingExists, filepath.Join(dir, name))
+			}
+		}
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
+	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	return &Recorder{up: up, dir: dir, log: log, convs: map[string]*conversation{}, rules: map[string]*errorRule{},
-		secrets: map[string]bool{}, wake: make(chan struct{}, 1)}, nil
+	rc := &Recorder{up: up, dir: dir, log: log, convs: map[string]*conversation{}, rules: map[string]*errorRule{},
+		secrets: map[string]bool{}, wake: make(chan struct{}, 1)}
+	rc.addSecrets(urlSecrets(opts.UpstreamURL))
+	return rc, nil
+}
+
+// minSecret is the shortest value hunted for: shorter ones would redact
+// ordinary words.
+const minSecret = 4
+
+// urlSecrets are the credentials of a URL: its password (and the
+// user:password pair, plain and as Basic auth sends it), a lone user name,
+// and its query's credential values.
+func urlSecrets(raw string) []string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil
+	}
+	var found []string
+	if u.User != nil {
+		name := u.User.Username()
+		if pw, ok := u.User.Password(); ok {
+			// net/http sends the pair as Basic auth, which an upstream may echo.
+			pair := name + ":" + pw
+			found = append(found, pw, pair, u.User.String(), base64.StdEncoding.EncodeToString([]byte(pair)))
+		} else {
+			found = append(found, name, u.User.String())
+		}
+	}
+	return append(found, querySecrets(u.Query())...)
+}
+
+func querySecrets(q url.Values) []string {
+	var found []string
+	for k, vs := range q {
+		if secret.IsCredentialKey(k) {
+			found = append(found, vs...)
+		}
+	}
+	return found
 }
 
 // dialectOf is the API's own way of answering, for the 502 and 504 of an
@@ -143,40 +231,73 @@ func (rc *Recorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		body = b
 	}
-	rc.noteSecrets(r)
+	rc.addSecrets(requestSecrets(r))
 	res, err := wire.Forward(w, r, dialectOf(api), rc.up, body)
 	if err != nil {
 		rc.log.Warn("record: no answer from the upstream", "upstream", rc.up.Base(), "path", r.URL.Path, "error", err.Error())
+	}
+	if res != nil {
+		// What the upstream sets as a cookie is a credential too.
+		for _, v := range res.Header.Values("Set-Cookie") {
+			if name, value, ok := strings.Cut(strings.SplitN(v, ";", 2)[0], "="); ok && strings.TrimSpace(name) != "" {
+				rc.addSecrets([]string{strings.TrimSpace(value)})
+			}
+		}
 	}
 	rc.log.Info("recorded", "method", r.Method, "path", r.URL.Path, "status", res.Status)
 	rc.observe(api, r, body, res)
 }
 
-// noteSecrets keeps the request's credentials, to be redacted wherever
-// they would be written.
-func (rc *Recorder) noteSecrets(r *http.Request) {
+// requestSecrets are the credentials a request carries: the values of its
+// credential headers (and, for an auth scheme, the token after it; for
+// Basic, the decoded pair and its password), each cookie's value, and its
+// query's credential values.
+func requestSecrets(r *http.Request) []string {
 	var found []string
-	if v := r.Header.Get("Authorization"); v != "" {
-		found = append(found, v)
-		if _, tok, ok := strings.Cut(v, " "); ok {
-			found = append(found, strings.TrimSpace(tok))
+	for name, vs := range r.Header {
+		if !secret.IsCredentialHeader(name) {
+			continue
+		}
+		for _, v := range vs {
+			if strings.EqualFold(name, "Cookie") {
+				for _, c := range strings.Split(v, ";") {
+					if _, value, ok := strings.Cut(c, "="); ok {
+						found = append(found, strings.TrimSpace(value))
+					}
+				}
+				continue
+			}
+			found = append(found, strings.TrimSpace(v))
+			scheme, tok, ok := strings.Cut(strings.TrimSpace(v), " ")
+			if !ok {
+				continue
+			}
+			tok = strings.TrimSpace(tok)
+			found = append(found, tok)
+			if strings.EqualFold(scheme, "Basic") {
+				if pair, err := base64.StdEncoding.DecodeString(tok); err == nil {
+					found = append(found, string(pair))
+					if _, pw, ok := strings.Cut(string(pair), ":"); ok {
+						found = append(found, pw)
+					}
+				}
+			}
 		}
 	}
-	for _, k := range []string{"X-Api-Key", "Api-Key", "X-Auth-Token"} {
-		if v := r.Header.Get(k); v != "" {
-			found = append(found, v)
-		}
-	}
-	if v := r.URL.Query().Get("access_token"); v != "" {
-		found = append(found, v)
-	}
+	return append(found, querySecrets(r.URL.Query())...)
+}
+
+// addSecrets keeps credentials, to be redacted wherever they would be
+// written.
+func (rc *Recorder) addSecrets(found []string) {
 	rc.mu.Lock()
+	defer rc.mu.Unlock()
 	for _, s := range found {
-		if len(s) >= 4 { // shorter ones would redact ordinary words
+		if len(s) >= minSecret && !rc.secrets[s] {
 			rc.secrets[s] = true
+			rc.redactor = nil // rebuilt with the new one by the next write
 		}
 	}
-	rc.mu.Unlock()
 }
 
 // observe records what an exchange shows: messages from successful
@@ -401,28 +522,101 @@ func (rc *Recorder) writeIfDirty() error {
 func (rc *Recorder) Flush() error {
 	rc.mu.Lock()
 	convs, scen := rc.render()
-	secrets := make([]string, 0, len(rc.secrets))
-	for s := range rc.secrets {
-		secrets = append(secrets, s)
-	}
+	redactor := rc.redactorLocked()
 	rc.dirty = false
 	rc.mu.Unlock()
-	// Longer first: a token inside an "Authorization: Bearer …" value goes
-	// with it.
-	sort.Slice(secrets, func(i, j int) bool { return len(secrets[i]) > len(secrets[j]) })
 	for _, f := range []struct {
 		name string
 		data []byte
 	}{{ConversationsFile, convs}, {ScenarioFile, scen}} {
-		text := string(f.data)
-		for _, s := range secrets {
-			text = strings.ReplaceAll(text, s, redacted)
-		}
-		if err := writeAtomic(filepath.Join(rc.dir, f.name), []byte(text)); err != nil {
+		data := redactor.redact(f.data)
+		if err := writeAtomic(filepath.Join(rc.dir, f.name), data); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// redactorLocked returns what redacts every secret seen so far. Called
+// with rc.mu held.
+func (rc *Recorder) redactorLocked() *redactor {
+	if rc.redactor == nil {
+		rc.redactor = newRedactor(rc.secrets)
+	}
+	return rc.redactor
+}
+
+// redactor replaces secrets in any case, longer ones first (so that a
+// token inside an "Authorization: Bearer …" value goes with it): one
+// regexp for them all, or, should that be too large to compile, a scan
+// for each, folding ASCII case.
+type redactor struct {
+	re      *regexp.Regexp
+	secrets []string // longest first; set when re is nil
+}
+
+func newRedactor(set map[string]bool) *redactor {
+	secrets := make([]string, 0, len(set))
+	for s := range set {
+		secrets = append(secrets, s)
+	}
+	sort.Slice(secrets, func(i, j int) bool {
+		if len(secrets[i]) != len(secrets[j]) {
+			return len(secrets[i]) > len(secrets[j])
+		}
+		return secrets[i] < secrets[j]
+	})
+	if len(secrets) == 0 {
+		return &redactor{}
+	}
+	quoted := make([]string, len(secrets))
+	for i, s := range secrets {
+		quoted[i] = regexp.QuoteMeta(s)
+	}
+	if re, err := regexp.Compile("(?i)" + strings.Join(quoted, "|")); err == nil {
+		return &redactor{re: re}
+	}
+	return &redactor{secrets: secrets}
+}
+
+func (rd *redactor) redact(data []byte) []byte {
+	if rd.re != nil {
+		return rd.re.ReplaceAllLiteral(data, []byte(redacted))
+	}
+	for _, s := range rd.secrets {
+		data = replaceFold(data, []byte(s))
+	}
+	return data
+}
+
+// replaceFold replaces every occurrence of s in data, folding ASCII case.
+func replaceFold(data, s []byte) []byte {
+	lower := func(b []byte) []byte {
+		out := make([]byte, len(b))
+		for i, c := range b {
+			if c >= 'A' && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			out[i] = c
+		}
+		return out
+	}
+	hay, needle := lower(data), lower(s)
+	var out []byte
+	last := 0
+	for i := 0; ; {
+		j := bytes.Index(hay[i:], needle)
+		if j < 0 {
+			break
+		}
+		out = append(append(out, data[last:i+j]...), redacted...)
+		i += j + len(needle)
+		last = i
+	}
+	if out == nil {
+		return data
+	}
+	return append(out, data[last:]...)
 }
 
 // writeAtomic replaces path with data: a hidden temporary file (which

@@ -4,6 +4,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/msgmock/msgmock/mock/secret"
 )
 
 // What one journal entry keeps of a request, so that the journal's memory
@@ -50,6 +52,16 @@ type JournalEntry struct {
 	RespHeaderTruncated bool
 	RespBodyTruncated   bool // more than JournalBodyLimit bytes were written
 
+	// KeepCredentials keeps credentials as they came (settings
+	// security.mask_credentials: false). By default Capture masks them
+	// (secret.MaskHeader, secret.MaskQuery): the values of credential
+	// headers of the request and the response (Authorization, X-Api-Key,
+	// Cookie, Set-Cookie …) and of credential keys of the query
+	// (access_token, api_key …), so that the journal, the inspector and
+	// everything built from them show a key's scheme, a few characters and
+	// its fingerprint, never the key.
+	KeepCredentials bool
+
 	size     int64
 	captured bool
 }
@@ -61,6 +73,9 @@ type HeaderField struct{ Name, Value string }
 // with a string and a slice per value, would cost several times its bytes),
 // copies the bodies, cuts what is over the limits, and sizes the entry.
 //
+// Unless KeepCredentials is set, credentials are masked before anything is
+// kept: the fingerprint is that of the whole value, even one the limits cut.
+//
 // Capture needs no lock: call it before locking the session, so that the
 // copying is not done while other requests of the session wait. Record
 // calls it for an entry that has not been captured.
@@ -69,6 +84,10 @@ func (e *JournalEntry) Capture() {
 		return
 	}
 	e.captured = true
+	mask := !e.KeepCredentials
+	if mask && e.Query != "" {
+		e.Query = secret.MaskQuery(e.Query)
+	}
 	if len(e.Body) > JournalBodyLimit {
 		e.Body = append([]byte(nil), e.Body[:JournalBodyLimit]...)
 		e.BodyTruncated = true
@@ -85,8 +104,8 @@ func (e *JournalEntry) Capture() {
 	}
 	// Both header sets in one slice and one block of text: two
 	// allocations for all of them.
-	reqFields, n, reqCut := pickHeaders(e.Header, nil, 0)
-	fields, rn, respCut := pickHeaders(e.RespHeader, reqFields, n)
+	reqFields, n, reqCut := pickHeaders(e.Header, nil, 0, mask)
+	fields, rn, respCut := pickHeaders(e.RespHeader, reqFields, n, mask)
 	fields = compact(fields, n+rn)
 	e.Headers, e.RespHeaders = fields[:len(reqFields):len(reqFields)], fields[len(reqFields):]
 	if len(e.RespHeaders) == 0 {
@@ -100,9 +119,10 @@ func (e *JournalEntry) Capture() {
 
 // pickHeaders appends to fields what the journal keeps of h: up to
 // JournalHeaderLimit bytes (n counts from used), each value cut at
-// JournalHeaderValueLimit. The fields still point into h; compact copies
-// them. One pass over the map: its order changes between passes.
-func pickHeaders(h map[string][]string, fields []HeaderField, used int) (_ []HeaderField, n int, truncated bool) {
+// JournalHeaderValueLimit, credentials masked first when mask is set. The
+// fields still point into h (or a masked copy); compact copies them. One
+// pass over the map: its order changes between passes.
+func pickHeaders(h map[string][]string, fields []HeaderField, used int, mask bool) (_ []HeaderField, n int, truncated bool) {
 	if len(h) == 0 {
 		return fields, 0, false
 	}
@@ -110,7 +130,11 @@ func pickHeaders(h map[string][]string, fields []HeaderField, used int) (_ []Hea
 		fields = make([]HeaderField, 0, 2*len(h)+4)
 	}
 	for k, vs := range h {
+		credential := mask && secret.IsCredentialHeader(k)
 		for _, v := range vs {
+			if credential {
+				v = secret.MaskHeader(k, v)
+			}
 			if len(v) > JournalHeaderValueLimit {
 				v = v[:JournalHeaderValueLimit] + "…[" + strconv.Itoa(len(v)) + " bytes]"
 				truncated = true

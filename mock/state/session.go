@@ -359,6 +359,7 @@ func (s *Session) ClearJournal() {
 type AddedScenario struct {
 	Scenario *scenarios.Scenario
 	Body     []byte
+	size     int64 // what it counts against the budget, set by AddScenario
 }
 
 // AddScenario adds (or replaces) a scenario for this session only; Reset removes it.
@@ -366,7 +367,15 @@ func (s *Session) AddScenario(a AddedScenario) {
 	if s.added == nil {
 		s.added = map[string]AddedScenario{}
 	}
+	if old, ok := s.added[a.Scenario.Name]; ok {
+		s.account(-old.size, 0)
+	}
+	// A scenario added at run time counts against the memory budget like
+	// the session's messages: its rules, templates and the body it came as.
+	a.size = a.Scenario.Cost() + int64(len(a.Body))
+	s.account(a.size, 0)
 	s.added[a.Scenario.Name] = a
+	s.fitBudget(keep{})
 }
 
 // AddedScenario returns the session's scenario added as name.
@@ -377,7 +386,10 @@ func (s *Session) AddedScenario(name string) (AddedScenario, bool) {
 
 // RemoveScenario removes the session's scenario added as name.
 func (s *Session) RemoveScenario(name string) bool {
-	_, ok := s.added[name]
+	a, ok := s.added[name]
+	if ok {
+		s.account(-a.size, 0)
+	}
 	delete(s.added, name)
 	return ok
 }

@@ -305,6 +305,22 @@ func (s *Session) largestConversation(m *Message) *Conversation {
 	return big
 }
 
+// Each calls fn for every live session, the default one included, each
+// locked for the call. fn must not lock another session.
+func (st *Store) Each(fn func(*Session)) {
+	st.mu.RLock()
+	all := make([]*Session, 0, len(st.all))
+	for _, s := range st.all {
+		all = append(all, s)
+	}
+	st.mu.RUnlock()
+	for _, s := range all {
+		s.Lock()
+		fn(s)
+		s.Unlock()
+	}
+}
+
 // SessionIDs returns the ids of the named sessions, most recently used first.
 func (st *Store) SessionIDs() []string {
 	st.mu.RLock()

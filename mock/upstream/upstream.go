@@ -2,6 +2,10 @@
 // in for: `msgmock record` (a recording proxy) and the passthrough setting
 // use it. It knows nothing of either API: the callers turn its failures
 // into the API's own 502 and 504.
+//
+// The base URL may carry credentials (https://user:password@host, or an
+// api_key in its query): they are sent, never shown. Base and every error
+// show the URL as secret.RedactURL does.
 package upstream
 
 import (
@@ -14,6 +18,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/msgmock/msgmock/mock/secret"
 )
 
 // maxBody bounds what is read of an upstream's answer.
@@ -40,7 +46,7 @@ type Client struct {
 func New(base string, timeout time.Duration) (*Client, error) {
 	u, err := url.Parse(strings.TrimSuffix(base, "/"))
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("upstream %q: want an absolute http or https URL", base)
+		return nil, fmt.Errorf("upstream %q: want an absolute http or https URL", secret.RedactURL(base))
 	}
 	transport := http.DefaultTransport.(*http.Transport).Clone()
 	transport.MaxIdleConnsPerHost = 32
@@ -51,8 +57,9 @@ func New(base string, timeout time.Duration) (*Client, error) {
 	}}, nil
 }
 
-// Base is the upstream's base URL.
-func (c *Client) Base() string { return c.base.String() }
+// Base is the upstream's base URL, fit to print: its password and query
+// credentials redacted.
+func (c *Client) Base() string { return secret.RedactURL(c.base.String()) }
 
 // Response is an upstream's answer, read whole.
 type Response struct {
@@ -95,7 +102,7 @@ func (c *Client) Do(ctx context.Context, r *http.Request, body []byte) (*Respons
 	}
 	req, err := http.NewRequestWithContext(ctx, r.Method, target.String(), rd)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrUnreachable, err)
+		return nil, classify(ctx, err)
 	}
 	for k, vs := range r.Header {
 		if forwarded(k) {
@@ -120,7 +127,14 @@ func (c *Client) Do(ctx context.Context, r *http.Request, body []byte) (*Respons
 	return &Response{Status: res.StatusCode, Header: h, Body: data}, nil
 }
 
+// classify sorts a failure into ErrUnreachable or ErrTimeout; the URL it
+// names (net/http's *url.Error holds the request's, query included) is
+// redacted.
 func classify(ctx context.Context, err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		ue.URL = secret.RedactURL(ue.URL)
+	}
 	var ne net.Error
 	if errors.Is(err, context.DeadlineExceeded) || ctx.Err() == context.DeadlineExceeded || errors.As(err, &ne) && ne.Timeout() {
 		return fmt.Errorf("%w: %v", ErrTimeout, err)

@@ -49,6 +49,7 @@ import (
 	"time"
 
 	"github.com/msgmock/msgmock/mock/clock"
+	"github.com/msgmock/msgmock/mock/secret"
 	"github.com/msgmock/msgmock/mock/state"
 	"github.com/msgmock/msgmock/scenarios"
 )
@@ -304,14 +305,14 @@ func (d *Dispatcher) hand(dl *delivery, retry bool) {
 func (d *Dispatcher) finish(dl *delivery) { d.held.Add(-dl.size()) }
 
 func (d *Dispatcher) dropped(dl *delivery, why string) {
-	d.record(Attempt{EventID: dl.eventID, URL: dl.url, Attempt: dl.attempt, At: d.now().UTC().Format(time.RFC3339Nano), Error: why})
+	d.record(Attempt{EventID: dl.eventID, URL: secret.RedactURL(dl.url), Attempt: dl.attempt, At: d.now().UTC().Format(time.RFC3339Nano), Error: why})
 }
 
 func (d *Dispatcher) attempt(ctx context.Context, dl *delivery) {
 	start := d.now()
 	ts := start.Unix()
-	rec := d.record(Attempt{EventID: dl.eventID, URL: dl.url, Attempt: dl.attempt, At: start.UTC().Format(time.RFC3339Nano), Pending: true})
-	done := Attempt{EventID: dl.eventID, URL: dl.url, Attempt: dl.attempt, At: rec.At}
+	rec := d.record(Attempt{EventID: dl.eventID, URL: secret.RedactURL(dl.url), Attempt: dl.attempt, At: start.UTC().Format(time.RFC3339Nano), Pending: true})
+	done := Attempt{EventID: dl.eventID, URL: secret.RedactURL(dl.url), Attempt: dl.attempt, At: rec.At}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, dl.url, bytes.NewReader(dl.body))
 	if err == nil {
 		req.Header.Set("Content-Type", "application/json")

@@ -306,6 +306,12 @@ func (a *API) create(x *wire.Exchange, r *http.Request, req createRequest, ws st
 		Tags: req.Tags, ToolCalls: req.ToolCalls, Attachments: req.Attachments, SentAt: sentAt, SentNaive: naive, Checksum: state.Checksum(req.Content),
 	}
 	stored := tx.Commit(r.Context(), conv, m, out.Rule, true, r.Header)
+	if stored.Err != nil {
+		if r.Context().Err() != nil {
+			return nil
+		}
+		return wire.Status(http.StatusInternalServerError)
+	}
 	if !a.e.Sleep(r.Context(), out.Latency) {
 		return nil
 	}

@@ -392,11 +392,24 @@ const NOT_REPLAYED = new Set(['host', 'content-length', 'connection', 'keep-aliv
 
 const shellQuote = (s) => `'${String(s).replace(/'/g, "'\\''")}'`;
 
+// A credential the journal masked ("Bearer sk_t…3456 (fp 1a2b3c4d)") is
+// replayed from a shell variable, which bash refuses to leave unset with a
+// message naming the key it stands for.
+const MASKED = /^((?:Bearer|Basic|Token) )?(\S*…\S* )?\(fp ([0-9a-f]{8})\)$/i;
+
+function headerArg(k, v) {
+  const m = MASKED.exec(v);
+  if (!m) return `-H ${shellQuote(`${k}: ${v}`)}`;
+  const name = k.toLowerCase() === 'authorization' ? 'API_KEY' : k.toUpperCase().replace(/[^A-Z0-9]/g, '_');
+  const hint = `set ${name} to the credential ${(m[2] || '').trim()} (fp ${m[3]})`.replace(/[^\w .…()-]/g, '');
+  return `-H "${k}: ${m[1] || ''}\${${name}:?${hint}}"`;
+}
+
 async function curlFor(r) {
   const url = `${location.origin}${r.path}${r.query ? '?' + r.query : ''}`;
   const parts = [`curl -i -X ${r.method} ${shellQuote(url)}`];
   for (const k of Object.keys(r.headers).sort()) {
-    if (!NOT_REPLAYED.has(k.toLowerCase())) parts.push(`-H ${shellQuote(`${k}: ${r.headers[k]}`)}`);
+    if (!NOT_REPLAYED.has(k.toLowerCase())) parts.push(headerArg(k, r.headers[k]));
   }
   if (r.body !== null && r.body !== undefined) {
     // The body exactly as it arrived (JSON re-encoded here could change
