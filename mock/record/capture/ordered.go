@@ -1,4 +1,4 @@
-package record
+package capture
 
 import (
 	"bytes"
@@ -120,10 +120,4 @@ func toNode(v any) *yaml.Node {
 	var n yaml.Node
 	_ = n.Encode(v)
 	return &n
-}
-
-// canonical is v's YAML text: equal values, equal text.
-func canonical(v any) string {
-	b, _ := yaml.Marshal(toNode(v))
-	return string(b)
 }
