@@ -28,6 +28,7 @@ package capture
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"net/url"
 	"sort"
@@ -78,6 +79,16 @@ func (m Message) Get(key string) any {
 
 // String is the value at key when it is a string, else "".
 func (m Message) String(key string) string { s, _ := m.Get(key).(string); return s }
+
+// JSON is the value at key as JSON (keys in the service's order), or nil.
+func (m Message) JSON(key string) json.RawMessage {
+	for _, f := range m {
+		if f.Key == key {
+			return encodeOrdered(f.Value)
+		}
+	}
+	return nil
+}
 
 // ID is the message's id.
 func (m Message) ID() string { return m.String("id") }
@@ -231,6 +242,16 @@ func fixtureMessage(api scenarios.API, m *omap) Message {
 // HasConversation reports whether the answers showed conversation id of api.
 func (b *Book) HasConversation(api scenarios.API, id string) bool {
 	return b.convs[string(api)+" "+id] != nil
+}
+
+// HasMessage reports whether the answers showed message id of api.
+func (b *Book) HasMessage(api scenarios.API, id string) bool {
+	for _, c := range b.order {
+		if _, ok := c.messages[id]; ok && c.api == api {
+			return true
+		}
+	}
+	return false
 }
 
 // Messages are the messages of a conversation, in the file's order.

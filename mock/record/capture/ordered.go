@@ -121,3 +121,39 @@ func toNode(v any) *yaml.Node {
 	_ = n.Encode(v)
 	return &n
 }
+
+// encodeOrdered is v as JSON, keys in order.
+func encodeOrdered(v any) []byte {
+	var b bytes.Buffer
+	var write func(v any)
+	write = func(v any) {
+		switch x := v.(type) {
+		case *omap:
+			b.WriteByte('{')
+			for i, k := range x.keys {
+				if i > 0 {
+					b.WriteByte(',')
+				}
+				kb, _ := json.Marshal(k)
+				b.Write(kb)
+				b.WriteByte(':')
+				write(x.vals[k])
+			}
+			b.WriteByte('}')
+		case []any:
+			b.WriteByte('[')
+			for i, e := range x {
+				if i > 0 {
+					b.WriteByte(',')
+				}
+				write(e)
+			}
+			b.WriteByte(']')
+		default:
+			vb, _ := json.Marshal(x)
+			b.Write(vb)
+		}
+	}
+	write(v)
+	return b.Bytes()
+}
