@@ -17,7 +17,7 @@ import (
 // importCmd is `msgmock import har …` and `msgmock import curl …`.
 func importCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return usageError(stderr, "import needs what to import: har or curl", commands["import"])
+		return usageError(stderr, "import needs what to import: har or curl", "msgmock import --help")
 	}
 	switch args[0] {
 	case "har":
@@ -25,7 +25,7 @@ func importCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	case "curl":
 		return importCurl(args[1:], stdin, stdout, stderr)
 	}
-	return usageError(stderr, fmt.Sprintf("import %q: msgmock imports a har or a curl command", args[0]), commands["import"])
+	return usageError(stderr, fmt.Sprintf("import %q: msgmock imports a har or a curl command", args[0]), "msgmock import --help")
 }
 
 // parseInterspersed parses flags that may come before or after the
@@ -55,7 +55,7 @@ func parseInterspersed(fl *flag.FlagSet, args []string) (positional, afterDashes
 
 // importHAR is `msgmock import har FILE.har --out DIR [--scenario NAME] [--force]`.
 func importHAR(args []string, stdout, stderr io.Writer) error {
-	usage := commands["import"]
+	usage := "msgmock import --help"
 	fl := flag.NewFlagSet("import har", flag.ContinueOnError)
 	fl.SetOutput(io.Discard)
 	out := fl.String("out", "", "directory to write the fixtures and the scenario into")
@@ -185,7 +185,7 @@ func (h *headerList) Set(v string) error {
 // [--fault F] -- 'curl …'` (or the command's words after --, or the
 // command on stdin).
 func importCurl(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	usage := commands["import"]
+	usage := "msgmock import --help"
 	fl := flag.NewFlagSet("import curl", flag.ContinueOnError)
 	fl.SetOutput(io.Discard)
 	out := fl.String("out", "fixtures", "fixtures directory holding the scenario")

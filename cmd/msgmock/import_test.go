@@ -10,9 +10,11 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -456,5 +458,127 @@ func TestImportHARWritesAllOrNothing(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(parent, "none")); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("something was written for a HAR without API entries: %v", err)
+	}
+}
+
+// Commands as Chromium's "Copy as cURL (bash)" and the inspector's "copy as
+// curl" write them.
+const (
+	chromiumCopiedCurl = `curl 'https://api.example-ai.com/v1/messages' \
+  -H 'accept: */*' \
+  -H 'authorization: Bearer sk_live_CURL_TOKEN_42' \
+  -H 'content-type: application/json' \
+  -b 'session=CURL_COOKIE_43' \
+  -H 'origin: https://app.example.com' \
+  --data-raw $'{"conversation_id":"con_9s2kd81","sender_id":"usr_82hd92","sender_type":"user","text":"it\'s broken"}'`
+	inspectorCopiedCurl = `curl -i -X POST 'http://127.0.0.1:8080/v1/messages' \
+  -H 'Authorization: Bearer sk_live_CURL_TOKEN_42' \
+  -H 'Content-Type: application/json' \
+  -H 'Prefer: code=503' \
+  --data-raw '{"sender_id":"usr_1","sender_type":"user","text":"it'\''s down"}'`
+)
+
+func importCurlCmd(t *testing.T, args ...string) (string, string, error) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	err := run(context.Background(), append([]string{"import", "curl"}, args...), func(string) string { return "" }, &out, &errOut)
+	return out.String(), errOut.String(), err
+}
+
+// runCurl runs a copied command with the real curl against base, adding
+// the options given, and returns status, headers and body.
+func runCurl(t *testing.T, command, base string, extra ...string) (int, http.Header, string) {
+	t.Helper()
+	for _, host := range []string{"https://api.example-ai.com", "http://127.0.0.1:8080"} {
+		command = strings.ReplaceAll(command, host, base)
+	}
+	command = strings.Replace(command, " -i ", " ", 1) + " -s -D " + filepath.Join(t.TempDir(), "headers") + " " + strings.Join(extra, " ")
+	cmd := exec.Command("bash", "-c", command+` -w '\n%{http_code}'`)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("%s: %v", command, err)
+	}
+	text := string(out)
+	i := strings.LastIndex(text, "\n")
+	status, _ := strconv.Atoi(text[i+1:])
+	head := http.Header{}
+	if m := regexp.MustCompile(`-D (\S+)`).FindStringSubmatch(command); m != nil {
+		raw, _ := os.ReadFile(m[1])
+		for _, line := range strings.Split(string(raw), "\r\n") {
+			if k, v, ok := strings.Cut(line, ":"); ok {
+				head.Add(k, strings.TrimSpace(v))
+			}
+		}
+	}
+	return status, head, text[:i]
+}
+
+func TestImportCurlAddsARuleThatAnswersTheCommand(t *testing.T) {
+	if _, err := exec.LookPath("curl"); err != nil {
+		t.Skip("curl is not installed: the test replays the commands with it")
+	}
+	dir := filepath.Join(t.TempDir(), "fixtures")
+	if err := run(context.Background(), []string{"init", dir}, os.Getenv, io.Discard, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	stdout, stderr, err := importCurlCmd(t, "--out", dir, "--scenario", "bug", "--status", "429", "--header", "Retry-After: 7",
+		"--body", `{"status":"error","message":"Slow down.","data":null}`, "--times", "1", "--", chromiumCopiedCurl)
+	if err != nil {
+		t.Fatalf("import: %v %s", err, stderr)
+	}
+	want := "read 1 curl command: POST /v1/messages\nadded rule curl-1 (answers 429) to scenario bug in " + filepath.Join(dir, "bug.yaml") +
+		"\nreplay it: msgmock --fixtures " + dir + " --scenario bug\n"
+	if stdout != want {
+		t.Errorf("stdout:\n%s\nwant:\n%s", stdout, want)
+	}
+	// The inspector's copy of a request sent with Prefer: code=503, on
+	// stdin: the rule answers 503 to it without the header.
+	r, w, _ := os.Pipe()
+	oldStdin := os.Stdin
+	os.Stdin = r
+	go func() { io.WriteString(w, inspectorCopiedCurl); w.Close() }()
+	stdout, stderr, err = importCurlCmd(t, "--out", dir, "--scenario", "bug")
+	os.Stdin = oldStdin
+	if err != nil || !strings.Contains(stdout, "added rule curl-2 (answers 503)") {
+		t.Fatalf("import from stdin: %v\n%s%s", err, stdout, stderr)
+	}
+	for _, secret := range []string{"sk_live_CURL_TOKEN_42", "CURL_COOKIE_43"} {
+		assertNoSecret(t, dir, secret)
+	}
+
+	srv := start(t, nil, "--fixtures", dir, "--scenario", "bug")
+	status, head, body := runCurl(t, chromiumCopiedCurl, srv.url)
+	if status != 429 || body != `{"status":"error","message":"Slow down.","data":null}` || head.Get("Retry-After") != "7" {
+		t.Errorf("the copied command: %d %s (Retry-After %q), want 429 with the given body and Retry-After: 7", status, body, head.Get("Retry-After"))
+	}
+	if status, _, body := runCurl(t, chromiumCopiedCurl, srv.url); status != 200 {
+		t.Errorf("the command again, after --times 1: %d %s", status, body)
+	}
+	// curl's -H 'Prefer:' takes the header away.
+	status, _, body = runCurl(t, inspectorCopiedCurl, srv.url, "-H", "'Prefer:'")
+	if status != 503 || body != `{"status":"error","message":"Service temporarily unavailable. Please retry.","data":null}` {
+		t.Errorf("the inspector's command without Prefer: %d %s", status, body)
+	}
+
+	// What a curl import cannot do is refused on one line, nothing written.
+	before, _ := os.ReadFile(filepath.Join(dir, "bug.yaml"))
+	for _, tt := range []struct {
+		args []string
+		says string
+	}{
+		{[]string{"--out", dir, "--", chromiumCopiedCurl}, "a curl command is a request without an answer"},
+		{[]string{"--out", dir, "--status", "500", "--", "curl https://h/v1/messages -d @body.json"}, "reads the body from a file"},
+		{[]string{"--out", dir, "--status", "500", "--", "curl https://h/healthz"}, "GET /healthz is not a path of either API"},
+		{[]string{"--out", dir, "--status", "500", "--body", "{oops", "--", chromiumCopiedCurl}, "--body must be JSON"},
+		{[]string{"--out", dir, "--status", "99", "--", chromiumCopiedCurl}, "--status is 200–599"},
+	} {
+		_, stderr, err := importCurlCmd(t, tt.args...)
+		var code exitCode
+		if !errors.As(err, &code) || code != 2 || !strings.Contains(stderr, tt.says) || strings.Count(stderr, "\n") != 1 {
+			t.Errorf("%v: exit %v, stderr %q; want 2 and %q", tt.args, err, stderr, tt.says)
+		}
+	}
+	if after, _ := os.ReadFile(filepath.Join(dir, "bug.yaml")); !bytes.Equal(before, after) {
+		t.Error("a refused import changed the scenario file")
 	}
 }

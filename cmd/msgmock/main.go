@@ -90,8 +90,9 @@ var commands = map[string]string{
 	"record":   "msgmock record --upstream URL --out DIR [--addr HOST:PORT] [--timeout 30s]",
 	"verify":   "msgmock verify --upstream URL [--fixtures DIR | --mock URL] [--scenario NAME] SCRIPT",
 	"version":  "msgmock version",
-	"import": "msgmock import har FILE.har --out DIR [--scenario NAME] [--force] [--json] | " +
-		"msgmock import curl [--out DIR] [--scenario NAME] [--status N] [--body JSON] [--header 'K: V'] [--latency D] [--times N] [--fault F] -- 'curl …'",
+	"import": "msgmock import har FILE.har --out DIR [--scenario NAME] [--force] [--json]\n" +
+		"       msgmock import curl [--out DIR] [--scenario NAME] [--status N] [--body JSON] [--header 'K: V']\n" +
+		"                           [--latency D] [--times N] [--fault F] -- 'curl …'   (or the command on stdin)",
 }
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {

@@ -113,11 +113,11 @@ func HAR(data []byte, opts Options) (*Result, error) {
 			Creator: strings.TrimSpace(log.Creator.Name + " " + log.Creator.Version), Used: []EntryNote{}, Skipped: []EntryNote{}},
 	}
 	im.read(*log.Entries)
-	if len(im.exchanges) == 0 {
-		return &Result{Scenario: name, Summary: im.finish()}, ErrNothingToImport
-	}
 	im.learn()
 	rules := im.plan(name)
+	if im.usedNone() {
+		return &Result{Scenario: name, Summary: im.finish()}, ErrNothingToImport
+	}
 	sc := capture.Scenario{Name: name, Rules: rules,
 		Description: fmt.Sprintf("The errors and unusual answers of %s's API requests, in the order it shows them.", sourceName(opts.Source))}
 	if !im.readRules {
@@ -149,6 +149,16 @@ type harImport struct {
 	apiHosts  map[string]bool
 }
 
+// usedNone reports whether no entry of either API could be used.
+func (im *harImport) usedNone() bool {
+	for _, x := range im.exchanges {
+		if !x.skipped {
+			return false
+		}
+	}
+	return true
+}
+
 // finish lists every entry, used or skipped, in the HAR's order.
 func (im *harImport) finish() Summary {
 	for _, x := range im.exchanges {
@@ -175,9 +185,7 @@ func scenarioName(opts Options) (string, error) {
 		return opts.Scenario, nil
 	}
 	base := path.Base(strings.ReplaceAll(opts.Source, "\\", "/"))
-	for _, ext := range []string{".har", ".json"} {
-		base = strings.TrimSuffix(base, ext)
-	}
+	base = strings.TrimSuffix(strings.TrimSuffix(base, ".json"), ".har")
 	var b strings.Builder
 	for _, r := range strings.ToLower(base) {
 		switch {

@@ -1,0 +1,163 @@
+package importer
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/msgmock/msgmock/scenarios"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files of testdata/")
+
+// TestHARGolden imports each HAR of testdata/ and compares the summary and
+// both files with testdata/NAME.golden (go test -update rewrites them).
+// The replay of these files against a real msgmock is cmd/msgmock's
+// TestImportHARReplaysTheRecordedAnswers.
+func TestHARGolden(t *testing.T) {
+	hars, _ := filepath.Glob("testdata/*.har")
+	if len(hars) < 3 {
+		t.Fatalf("testdata holds %d HARs", len(hars))
+	}
+	for _, har := range hars {
+		t.Run(filepath.Base(har), func(t *testing.T) {
+			data, err := os.ReadFile(har)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := HAR(data, Options{Source: filepath.Base(har), NoReadRules: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got bytes.Buffer
+			sum, _ := json.MarshalIndent(res.Summary, "", "  ")
+			got.Write(sum)
+			for _, f := range res.Files {
+				got.WriteString("\n--- " + f.Name + "\n")
+				got.Write(f.Data)
+			}
+			golden := strings.TrimSuffix(har, ".har") + ".golden"
+			if *update {
+				if err := os.WriteFile(golden, got.Bytes(), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%v (go test -update writes it)", err)
+			}
+			if !bytes.Equal(got.Bytes(), want) {
+				t.Errorf("%s differs (go test -update rewrites it):\n%s", golden, got.String())
+			}
+		})
+	}
+}
+
+// har builds a HAR of the given entries (JSON objects).
+func har(entries ...string) []byte {
+	return []byte(`{"log":{"version":"1.2","creator":{"name":"test","version":"1"},"entries":[` + strings.Join(entries, ",") + `]}}`)
+}
+
+func TestRedactsCredentialsHoweverTheyAreWritten(t *testing.T) {
+	// A token with characters YAML and JSON escape, echoed by the error
+	// body; a cookie; a token inside a message's metadata and text.
+	tok := `tok"en\with\u00e9-SECRET1`
+	authJSON, _ := json.Marshal("Bearer " + tok)
+	echo, _ := json.Marshal(map[string]any{"status": "error", "message": "Invalid token " + tok + ".", "data": nil})
+	echoText, _ := json.Marshal(string(echo))
+	listing, _ := json.Marshal(string(`{"status":"success","message":"Messages retrieved successfully.","data":{"conversation_id":"con_1","messages":[` +
+		`{"id":"msg_aaaaaa","sender_id":"u","sender_type":"user","text":"my key is COOKIE-SECRET2, right?","metadata":{"api_key":"META-SECRET3"},"created_at":"2026-03-15T14:00:00Z"}]}}`))
+	data := har(
+		`{"request":{"method":"POST","url":"https://u:PASS-SECRET4@api.example.com/v1/messages","headers":[{"name":"Authorization","value":`+string(authJSON)+`},{"name":"Content-Type","value":"application/json"},{"name":"Cookie","value":"sid=COOKIE-SECRET2"}],
+		  "postData":{"mimeType":"application/json","text":"{\"sender_id\":\"u\",\"sender_type\":\"user\",\"text\":\"hi\"}"}},
+		 "response":{"status":401,"headers":[{"name":"Content-Type","value":"application/json"}],"content":{"size":0,"mimeType":"application/json","text":`+string(echoText)+`}},"timings":{"wait":5}}`,
+		`{"request":{"method":"GET","url":"https://api.example.com/v1/conversations/con_1/messages?token=QUERY-SECRET5","headers":[{"name":"Authorization","value":"Bearer x1234"}]},
+		 "response":{"status":200,"headers":[],"content":{"size":0,"mimeType":"application/json","text":`+string(listing)+`}},"timings":{"wait":5}}`,
+	)
+	res, err := HAR(data, Options{Source: "creds.har"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range res.Files {
+		for _, secret := range []string{"SECRET1", "COOKIE-SECRET2", "META-SECRET3", "PASS-SECRET4", "QUERY-SECRET5", "x1234"} {
+			if bytes.Contains(f.Data, []byte(secret)) {
+				t.Errorf("%s holds %s:\n%s", f.Name, secret, f.Data)
+			}
+		}
+		if !bytes.Contains(f.Data, []byte("<redacted>")) {
+			t.Errorf("%s redacts nothing:\n%s", f.Name, f.Data)
+		}
+	}
+	if !bytes.Contains(res.Files[1].Data, []byte("message: Invalid token <redacted>.")) {
+		t.Errorf("the error body is not kept with the token redacted:\n%s", res.Files[1].Data)
+	}
+}
+
+func TestHARSkipsWhatItCannotUse(t *testing.T) {
+	ok := `"response":{"status":200,"headers":[],"content":{"size":2,"mimeType":"application/json","text":"{}"}},"timings":{"wait":1}`
+	data := har(
+		`{"request":{"method":"GET","url":"https://api.example.com/api/v1/messages/msg_1"},"response":{"status":200,"headers":[],"content":{"size":5000,"mimeType":"application/json","text":"{\"id\":"}}}`,
+		`{"request":{"method":"GET","url":"https://api.example.com/api/v1/messages/msg_2"},"response":{"status":200,"headers":[],"content":{"size":4,"mimeType":"application/json","encoding":"base64","text":"%%%"}}}`,
+		`{"request":{"method":"GET","url":"https://api.example.com/api/v1/messages/msg_3"},"response":{"status":200,"headers":[],"content":{"size":4,"mimeType":"application/json"}}}`,
+		`{"request":{"method":"DELETE","url":"https://api.example.com/api/v1/messages"},`+ok+`}`,
+		`{"request":{"method":"GET","url":"https://api.example.com/v2/other"},`+ok+`}`,
+		`{"request":{"method":"GET","url":"blob:https://app.example.com/0c1f"},`+ok+`}`,
+		`{"request":{"method":"GET","url":"https://api.example.com/v1/events/stream"},"response":{"status":200,"headers":[{"name":"Content-Type","value":"text/event-stream"}],"content":{"size":0,"mimeType":"text/event-stream","text":""}}}`,
+		`{"request":"not an object"}`,
+		`{"request":{"method":"POST","url":"https://api.example.com/v1/messages","headers":[{"name":"Authorization","value":"Bearer k"},{"name":"Content-Type","value":"application/json"}],"postData":{"mimeType":"application/json","text":"{\"sender_id\":\"u\",\"sender_type\":\"user\",\"text\":\"hi\"}"}},"response":{"status":0,"headers":[],"content":{"size":0,"mimeType":""},"_error":"net::ERR_BLOCKED_BY_CLIENT"}}`,
+	)
+	res, err := HAR(data, Options{Source: "x.har"})
+	if !errors.Is(err, ErrNothingToImport) {
+		t.Fatalf("err %v, want ErrNothingToImport", err)
+	}
+	want := []string{
+		"#1 the HAR truncated its body (6 of 5000 bytes)",
+		"#2 its body is base64 that does not decode",
+		"#3 the HAR holds no body for it",
+		"#4 DELETE is not a method of /api/v1/messages",
+		"#5 not a path of either API",
+		"#6 not an HTTP request (blob:)",
+		"#7 a stream whose events the HAR did not record",
+		"#8 not a HAR entry: request is JSON string, a HAR has an object there",
+		"#9 no answer was recorded (net::ERR_BLOCKED_BY_CLIENT)",
+	}
+	var got []string
+	for _, n := range res.Summary.Skipped {
+		got = append(got, "#"+itoa(n.Index)+" "+n.Note)
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("skipped:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+func itoa(n int) string { b, _ := json.Marshal(n); return string(b) }
+
+func TestScenarioNameFromTheFile(t *testing.T) {
+	for source, want := range map[string]string{
+		"bug-1234.har":                  "bug-1234",
+		"/tmp/Support Chat (2).har":     "support-chat-2",
+		`C:\Users\qa\checkout.har.json`: "checkout",
+		"default.har":                   "har",
+		".har":                          "har",
+	} {
+		got, err := scenarioName(Options{Source: source})
+		if err != nil || got != want {
+			t.Errorf("scenarioName(%q) = %q, %v; want %q", source, got, err, want)
+		}
+	}
+	if _, err := scenarioName(Options{Scenario: "../etc"}); err == nil {
+		t.Error("a scenario name with a path is accepted")
+	}
+}
+
+func TestReadRulesSupportedAsksTheLoader(t *testing.T) {
+	_, err := scenarios.ParseScenario("x", []byte("rules: [{when: {method: GET, path: /v1/events}, respond: {status: 500}}]"))
+	if ReadRulesSupported() != (err == nil) {
+		t.Fatalf("ReadRulesSupported() = %v, but the loader says %v", ReadRulesSupported(), err)
+	}
+}
