@@ -582,3 +582,79 @@ func TestImportCurlAddsARuleThatAnswersTheCommand(t *testing.T) {
 		t.Error("a refused import changed the scenario file")
 	}
 }
+
+// TestREADMEHarDraft runs the README draft for QA (testdata/README-har-draft.md)
+// as a reader would, in one directory: the HAR of the bug report is
+// testdata's send-errors-firefox.har, named bug-1234.har. Its blocks are
+// marked skip for the README's own test, which starts each msgmock in an
+// empty directory and has no HAR to import.
+func TestREADMEHarDraft(t *testing.T) {
+	if _, err := exec.LookPath("curl"); err != nil {
+		t.Skip("curl is not installed: the draft's examples use it")
+	}
+	blocks := readmeBlocksOf(t, filepath.Join("testdata", "README-har-draft.md"))
+	har, err := os.ReadFile(filepath.Join(harDir, "send-errors-firefox.har"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	inTempDir(t)
+	if err := os.WriteFile("bug-1234.har", har, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var srv *running
+	var last string
+	ran := 0
+	for _, blk := range blocks {
+		switch {
+		case blk.lang == "sh":
+			for _, cmd := range shellCommands(blk.body) {
+				words := shellSplit(t, cmd.text)
+				switch {
+				case words[0] == "msgmock" && words[1] == "import":
+					var out, errOut bytes.Buffer
+					if err := run(context.Background(), words[1:], os.Getenv, &out, &errOut); err != nil {
+						t.Fatalf("README-har-draft.md:%d: %s: %v\n%s", blk.line, cmd.text, err, errOut.String())
+					}
+					last = out.String()
+				case words[0] == "msgmock":
+					srv = start(t, nil, words[1:]...)
+				case words[0] == "curl":
+					text := strings.ReplaceAll(cmd.text, "http://127.0.0.1:8080", srv.url)
+					out, err := exec.Command("bash", "-c", text).Output()
+					if err != nil {
+						t.Fatalf("README-har-draft.md:%d: %s: %v", blk.line, cmd.text, err)
+					}
+					last = string(out)
+				default:
+					t.Fatalf("README-har-draft.md:%d: the test does not know how to run %q", blk.line, cmd.text)
+				}
+				ran++
+			}
+		case blk.lang == "json" && blk.marker == "output":
+			if !jsonSubset(t, blk.body, last) {
+				t.Errorf("README-har-draft.md:%d: shown %s, printed %s", blk.line, blk.body, last)
+			}
+			ran++
+		}
+	}
+	if ran < 5 {
+		t.Errorf("only %d commands and outputs of the draft ran", ran)
+	}
+	// The serving msgmock reloads the scenario file the curl import
+	// edited: the rule it added answers.
+	waitFor(t, "the rule of the draft's curl import to answer 503", func() bool {
+		status, _ := post(t, srv.url+"/v1/messages", `{"sender_id":"usr_82hd92","sender_type":"user","text":"Refund please"}`,
+			"Authorization: Bearer any", "Content-Type: application/json")
+		return status == 503
+	})
+}
+
+// shellSplit splits a command line into words as bash does.
+func shellSplit(t *testing.T, command string) []string {
+	t.Helper()
+	out, err := exec.Command("bash", "-c", `f() { printf '%s\0' "$@"; }; f `+command).Output()
+	if err != nil {
+		t.Fatalf("%s: %v", command, err)
+	}
+	return strings.Split(strings.TrimSuffix(string(out), "\x00"), "\x00")
+}

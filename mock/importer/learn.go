@@ -93,6 +93,18 @@ func (im *harImport) learn() {
 	for _, f := range forgets {
 		im.book.Forget(f.api, f.conv, f.messages...)
 	}
+	for _, x := range im.exchanges {
+		if x.ep.kind != kindRead || x.skipped || x.note.Note != "fixtures" {
+			continue
+		}
+		id := x.url.Query().Get("conversation_id")
+		if m := idInPath.FindStringSubmatch(x.url.Path); m != nil {
+			id = m[2]
+		}
+		if id != "" && im.minted[string(x.ep.api)+" "+id] {
+			x.use("a read of what the replayed sends create again: nothing to preload")
+		}
+	}
 }
 
 // sent is what a successful send created.
