@@ -98,14 +98,21 @@
 //
 // # Credentials
 //
-// Every credential any entry carries — Authorization (and its token, and
-// a Basic one's user and password), cookies (Cookie, Set-Cookie, the
-// cookies lists), any header, query or form parameter or JSON field whose
+// Every credential any entry carries, used or not — Authorization (and
+// its token, and a Basic one's user and password), cookies (Cookie,
+// Set-Cookie and the cookies lists: a value whose name says so, or that
+// is token-long), any header, query or form parameter or JSON field whose
 // name says auth, token, key, secret, password, session, csrf, signature
-// or credential, a URL's user information — from every entry, used or
-// not, is replaced by <redacted> wherever the output would hold it: an
-// error body that echoes the key, a message's text or metadata, a
-// header. Request headers are never written.
+// or credential, a URL's user information — is replaced by <redacted>
+// wherever the output would hold it: an error body that echoes the key, a
+// message's text or metadata, a header (package capture says exactly
+// what is noted). Request headers are never written.
+//
+// Chromium's default export ("sanitized") leaves Authorization and
+// cookies out. A request without credentials that the service did not
+// answer 401 is taken as authorized, so its rules are made as for the
+// full HAR, and the summary says the replay must send a key (any: the
+// imported directory has no settings, so msgmock accepts every key).
 //
 // # Output
 //

@@ -146,7 +146,9 @@ type harImport struct {
 	minted    map[string]bool // ids the replay gives new values: api + " " + id
 	readRules bool
 	sum       Summary
-	apiHosts  map[string]bool
+	// strippedNoted: the summary warns once of requests without credentials.
+	strippedNoted bool
+	apiHosts      map[string]bool
 }
 
 // usedNone reports whether no entry of either API could be used.
@@ -334,7 +336,7 @@ func (im *harImport) noteSecrets(e harEntry) {
 	b.NoteHeaders(headerMap(e.Request.Headers))
 	b.NoteHeaders(headerMap(e.Response.Headers))
 	for _, c := range append(append([]harPair(nil), e.Request.Cookies...), e.Response.Cookies...) {
-		b.NoteSecret(c.Value)
+		b.NoteCookie(c.Name, c.Value)
 	}
 	for _, q := range e.Request.QueryString {
 		if capture.SensitiveName(q.Name) {

@@ -161,3 +161,45 @@ func TestReadRulesSupportedAsksTheLoader(t *testing.T) {
 		t.Fatalf("ReadRulesSupported() = %v, but the loader says %v", ReadRulesSupported(), err)
 	}
 }
+
+// TestSanitizedHAR: Chromium's default export leaves Authorization and
+// cookies out. The requests the service answered were authorized all the
+// same: their rules are made as for the full HAR, with a warning.
+func TestSanitizedHAR(t *testing.T) {
+	data, err := os.ReadFile("testdata/send-errors-firefox.har")
+	if err != nil {
+		t.Fatal(err)
+	}
+	full, err := HAR(data, Options{Source: "full.har", NoReadRules: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(data, &doc); err != nil {
+		t.Fatal(err)
+	}
+	stripped := 0
+	for _, e := range doc["log"].(map[string]any)["entries"].([]any) {
+		req := e.(map[string]any)["request"].(map[string]any)
+		var kept []any
+		for _, h := range req["headers"].([]any) {
+			if name := h.(map[string]any)["name"].(string); strings.EqualFold(name, "Authorization") {
+				stripped++
+				continue
+			}
+			kept = append(kept, h)
+		}
+		req["headers"] = kept
+	}
+	sanitized, _ := json.Marshal(doc)
+	res, err := HAR(sanitized, Options{Source: "full.har", NoReadRules: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stripped < 10 || res.Summary.Rules != full.Summary.Rules || !bytes.Equal(res.Files[1].Data, full.Files[1].Data) {
+		t.Errorf("stripped %d Authorization headers: %d rules, want the full HAR's %d\n%s", stripped, res.Summary.Rules, full.Summary.Rules, res.Files[1].Data)
+	}
+	if len(res.Summary.Warnings) != 1 || !strings.Contains(res.Summary.Warnings[0], "exported without them") {
+		t.Errorf("warnings %q", res.Summary.Warnings)
+	}
+}

@@ -88,11 +88,15 @@ func Write(dir string, files []File, force bool) ([]string, error) {
 // writeNewDir writes files into a hidden directory beside dir, then
 // renames it to dir.
 func writeNewDir(dir string, files []File) ([]string, error) {
-	parent := filepath.Dir(filepath.Clean(dir))
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, err
+	}
+	parent := filepath.Dir(abs)
 	if err := os.MkdirAll(parent, 0o755); err != nil {
 		return nil, err
 	}
-	tmp, err := os.MkdirTemp(parent, "."+filepath.Base(dir)+".import-*")
+	tmp, err := os.MkdirTemp(parent, "."+filepath.Base(abs)+".import-*")
 	if err != nil {
 		return nil, err
 	}
@@ -113,11 +117,11 @@ func writeNewDir(dir string, files []File) ([]string, error) {
 		return nil, err
 	}
 	// rename(2) replaces an empty directory; elsewhere, remove it first.
-	if err := os.Rename(tmp, dir); err != nil {
-		if rmErr := os.Remove(dir); rmErr != nil {
+	if err := os.Rename(tmp, abs); err != nil {
+		if rmErr := os.Remove(abs); rmErr != nil {
 			return nil, err
 		}
-		if err := os.Rename(tmp, dir); err != nil {
+		if err := os.Rename(tmp, abs); err != nil {
 			return nil, err
 		}
 	}

@@ -18,12 +18,19 @@
 //
 // # Redaction
 //
-// Every credential noted (Authorization values and their token, API keys,
-// ?access_token=, and whatever else a caller notes) is replaced by
-// <redacted> in every string the files hold — values, keys and comments —
-// before the YAML is written, so that quoting or escaping cannot hide one;
-// then once more in the written text. Values shorter than four characters
-// are not noted: they would redact ordinary words.
+// Every credential noted is replaced by <redacted> in every string the
+// files hold — values, keys and comments — before the YAML is written, so
+// that quoting or escaping cannot hide one; then once more in the written
+// text. Noted are: the values of headers, query parameters and JSON
+// fields whose name says auth, token, key, secret, password, session,
+// csrf, signature or credential (not WWW-Authenticate, a challenge, nor
+// the CORS headers that merely name such headers); the token of an
+// Authorization value and a Basic one's user and password; a URL's user
+// information; a cookie's value when its name is one of those or the
+// value is token-long (16 characters or more: theme=dark is not a
+// secret). Values shorter than four characters, and the words true,
+// false, null, bearer, basic, are never noted: they would redact ordinary
+// words.
 package capture
 
 import (

@@ -40,7 +40,7 @@ func SensitiveName(name string) bool {
 		return false
 	}
 	switch n {
-	case "key", "sig", "pass", "pwd", "jwt":
+	case "key", "sig", "pass", "pwd", "jwt", "sid":
 		return true
 	}
 	for _, part := range []string{"auth", "token", "secret", "passw", "cookie", "session", "csrf", "xsrf",
@@ -67,14 +67,14 @@ func (b *Book) NoteHeaders(h map[string][]string) {
 			switch {
 			case lower == "cookie":
 				for _, part := range strings.Split(v, ";") {
-					if _, val, ok := strings.Cut(part, "="); ok {
-						b.NoteSecret(val)
+					if name, val, ok := strings.Cut(part, "="); ok {
+						b.NoteCookie(name, val)
 					}
 				}
 			case lower == "set-cookie":
 				first, _, _ := strings.Cut(v, ";")
-				if _, val, ok := strings.Cut(first, "="); ok {
-					b.NoteSecret(val)
+				if name, val, ok := strings.Cut(first, "="); ok {
+					b.NoteCookie(name, val)
 				}
 			default:
 				scheme, tok, ok := strings.Cut(strings.TrimSpace(v), " ")
@@ -93,6 +93,20 @@ func (b *Book) NoteHeaders(h map[string][]string) {
 				}
 			}
 		}
+	}
+}
+
+// tokenLength is the length from which a cookie's value is taken for a
+// token whatever its name: sessions and tokens are long, preferences
+// (theme=dark, lang=en-US) short.
+const tokenLength = 16
+
+// NoteCookie keeps a cookie's value when its name is sensitive or the
+// value is as long as a token.
+func (b *Book) NoteCookie(name, value string) {
+	value = strings.Trim(strings.TrimSpace(value), `"`)
+	if SensitiveName(strings.TrimSpace(name)) || len(value) >= tokenLength {
+		b.NoteSecret(value)
 	}
 }
 
