@@ -433,8 +433,13 @@ func TestImportHARWritesAllOrNothing(t *testing.T) {
 		t.Error("a refused import changed the file")
 	}
 	os.Remove(filepath.Join(out, "clash.yaml"))
-	if _, stderr, err := importHARCmd(t, har, "--out", out, "--scenario", "bug", "--force"); err != nil {
+	stdout, stderr, err := importHARCmd(t, har, "--out", out, "--scenario", "bug", "--force", "--json")
+	if err != nil {
 		t.Fatalf("--force: %v %s", err, stderr)
+	}
+	var sum importer.Summary // --json: the summary an admin endpoint would answer
+	if err := json.Unmarshal([]byte(stdout), &sum); err != nil || sum.Entries != 18 || sum.Rules != 8 || len(sum.Used)+len(sum.Skipped) != 18 {
+		t.Errorf("--json: %v %+v\n%s", err, sum, stdout)
 	}
 	entries, _ := os.ReadDir(parent)
 	if len(entries) != 1 {
@@ -451,7 +456,7 @@ func TestImportHARWritesAllOrNothing(t *testing.T) {
 		{"request":{"method":"GET","url":"https://cdn.example.net/app.js","headers":[]},"response":{"status":200,"headers":[],"content":{"size":2,"mimeType":"application/javascript","text":"//"}},"timings":{"wait":3}}]}}`), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	stdout, stderr, err := importHARCmd(t, onlyAssets, "--out", filepath.Join(parent, "none"))
+	stdout, stderr, err = importHARCmd(t, onlyAssets, "--out", filepath.Join(parent, "none"))
 	if !errors.As(err, &code) || code != 1 || !strings.Contains(stdout, "another site (cdn.example.net)") ||
 		!strings.Contains(stderr, "no entry of the HAR belongs to either API; nothing written") {
 		t.Fatalf("a HAR without API entries: %v\n%s%s", err, stdout, stderr)

@@ -316,9 +316,8 @@ func CurlRule(req *CurlRequest, a Answer) (capture.Rule, *capture.Book, error) {
 			return capture.Rule{}, nil, errors.New("the command's body is not a JSON object: rules match a send by its fields")
 		}
 	}
-	im := &harImport{book: book, minted: map[string]bool{}}
 	var when []capture.Field
-	for _, f := range im.when(x) {
+	for _, f := range whenOf(x, nil) {
 		if f.Key == "conversation_id" && f.Value == "" {
 			continue // a curl command stands for itself in any conversation
 		}

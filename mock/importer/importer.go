@@ -164,6 +164,9 @@ func (im *harImport) usedNone() bool {
 // finish lists every entry, used or skipped, in the HAR's order.
 func (im *harImport) finish() Summary {
 	for _, x := range im.exchanges {
+		if x.note.Note == "" {
+			x.note.Note = "msgmock answers it as usual"
+		}
 		if x.skipped {
 			im.sum.Skipped = append(im.sum.Skipped, x.note)
 		} else {

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/msgmock/msgmock/mock/record/capture"
 	"github.com/msgmock/msgmock/scenarios"
 )
 
@@ -201,5 +202,41 @@ func TestSanitizedHAR(t *testing.T) {
 	}
 	if len(res.Summary.Warnings) != 1 || !strings.Contains(res.Summary.Warnings[0], "exported without them") {
 		t.Errorf("warnings %q", res.Summary.Warnings)
+	}
+}
+
+// TestReadRulesShape: the rules for errors of reads, which the loader
+// takes once when.method and when.path exist (HAR then writes them):
+// method and path, a regex where the path holds an id the replay mints.
+func TestReadRulesShape(t *testing.T) {
+	data := har(
+		`{"request":{"method":"POST","url":"https://api.example.com/v1/messages","headers":[{"name":"Authorization","value":"Bearer k"},{"name":"Content-Type","value":"application/json"}],
+		  "postData":{"mimeType":"application/json","text":"{\"sender_id\":\"u\",\"sender_type\":\"user\",\"text\":\"hi\"}"}},
+		 "response":{"status":200,"headers":[],"content":{"size":0,"mimeType":"application/json","text":"{\"status\":\"success\",\"message\":\"Message sent successfully.\",\"data\":{\"conversation_id\":\"con_new1234\",\"message\":{\"id\":\"msg_new123\",\"sender_id\":\"u\",\"sender_type\":\"user\",\"text\":\"hi\",\"created_at\":\"2026-03-15T14:00:00Z\"},\"auto_reply_enqueued\":false}}"}},"timings":{"wait":3}}`,
+		`{"request":{"method":"GET","url":"https://api.example.com/v1/conversations/con_new1234/messages","headers":[{"name":"Authorization","value":"Bearer k"}]},
+		 "response":{"status":503,"headers":[{"name":"Retry-After","value":"4"}],"content":{"size":0,"mimeType":"application/json","text":"{\"status\":\"error\",\"message\":\"Busy.\",\"data\":null}"}},"timings":{"wait":7}}`,
+		`{"request":{"method":"GET","url":"https://api.example.com/v1/events?after=evt_1","headers":[{"name":"Authorization","value":"Bearer k"}]},
+		 "response":{"status":200,"headers":[],"content":{"size":0,"mimeType":"application/json","text":"{\"status\":\"success\",\"data\":{\"events\":[],\"has_more\":false}}"}},"timings":{"wait":3}}`,
+		`{"request":{"method":"GET","url":"https://api.example.com/v1/events?after=evt_2","headers":[{"name":"Authorization","value":"Bearer k"}]},
+		 "response":{"status":500,"headers":[],"content":{"size":0,"mimeType":"application/json","text":"{\"status\":\"error\",\"message\":\"Oops.\",\"data\":null}"}},"timings":{"wait":9}}`,
+	)
+	log, err := parseHAR(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	im := &harImport{book: capture.NewBook(), minted: map[string]bool{}, readRules: true}
+	im.read(*log.Entries)
+	im.learn()
+	rules := im.plan("reads")
+	got := string(im.book.ScenarioFile(capture.Scenario{Name: "reads", Rules: rules}))
+	for _, want := range []string{
+		"    - name: entry-2-503\n      when:\n        api: conversations\n        method: GET\n        path:\n          regex: ^/v1/conversations/[^/]+/messages$\n      times: 1\n",
+		"    - name: entry-3-ok\n      when:\n        api: conversations\n        method: GET\n        path: /v1/events\n      times: 1\n      respond:\n        status: 200\n",
+		"    - name: entry-4-500\n      when:\n        api: conversations\n        method: GET\n        path: /v1/events\n      times: 1\n",
+		"          Retry-After: \"4\"\n",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("the scenario lacks\n%s\nin\n%s", want, got)
+		}
 	}
 }

@@ -227,13 +227,16 @@ func answerOf(x *exchange) string {
 // when is the condition that picks out x's request: for a send, its API
 // and the body fields rules match (a conversation the replay creates anew
 // is not named: its id will differ); for a read, its method and path.
-func (im *harImport) when(x *exchange) []capture.Field {
+func (im *harImport) when(x *exchange) []capture.Field { return whenOf(x, im.minted) }
+
+// whenOf is when, minted holding the ids the replay gives new values.
+func whenOf(x *exchange, minted map[string]bool) []capture.Field {
 	api := x.ep.api
 	w := []capture.Field{{Key: "api", Value: string(api)}}
 	if x.ep.kind != kindSend {
 		w = append(w, capture.Field{Key: "method", Value: x.ep.method})
 		path := x.url.Path
-		if m := idInPath.FindStringSubmatch(path); m != nil && im.minted[string(api)+" "+m[2]] {
+		if m := idInPath.FindStringSubmatch(path); m != nil && minted[string(api)+" "+m[2]] {
 			// The replay's id differs: match the path's shape.
 			pattern := "^" + regexp.QuoteMeta(m[1]) + "[^/]+" + regexp.QuoteMeta(path[len(m[0]):]) + "$"
 			return append(w, capture.Field{Key: "path", Value: capture.Matcher{Op: "regex", Value: pattern}})
@@ -255,7 +258,7 @@ func (im *harImport) when(x *exchange) []capture.Field {
 			capture.Field{Key: "sender_id", Value: fieldStr(req, "sender_id")},
 			capture.Field{Key: "sender_type", Value: fieldStr(req, "sender_type")})
 	}
-	if !im.minted[string(api)+" "+conv] {
+	if !minted[string(api)+" "+conv] {
 		// "" matches a send that names no conversation, and only that.
 		w = append(w, capture.Field{Key: "conversation_id", Value: conv})
 	}
