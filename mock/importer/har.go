@@ -21,8 +21,10 @@ var ErrNotHAR = errors.New("not a HAR")
 
 // HAR 1.2 (http://www.softwareishard.com/blog/har-12-spec/) as Chromium's
 // DevTools ("Save all as HAR") and Firefox export it. Only what the import
-// reads is declared; DevTools' own keys (_initiator, _priority,
-// _resourceType, …) are ignored, except _error.
+// reads is declared, so that a field it does not use cannot make an entry
+// unreadable; DevTools' own keys (_initiator, _priority, _resourceType, …)
+// are ignored, except _error. Entries are taken in the file's order
+// (startedDateTime is not read: browsers list entries by it already).
 type harFile struct {
 	Log *harLog `json:"log"`
 }
@@ -43,22 +45,19 @@ type harCreator struct {
 type harEntryJSON = json.RawMessage
 
 type harEntry struct {
-	StartedDateTime string      `json:"startedDateTime"`
-	Time            float64     `json:"time"`
-	Request         harRequest  `json:"request"`
-	Response        harResponse `json:"response"`
-	Timings         harTimings  `json:"timings"`
-	Error           string      `json:"_error"` // some exporters put it here
+	Request  harRequest  `json:"request"`
+	Response harResponse `json:"response"`
+	Timings  harTimings  `json:"timings"`
+	Error    string      `json:"_error"` // some exporters put it here
 }
 
 type harRequest struct {
-	Method      string      `json:"method"`
-	URL         string      `json:"url"`
-	Headers     []harPair   `json:"headers"`
-	QueryString []harPair   `json:"queryString"`
-	Cookies     []harPair   `json:"cookies"`
-	PostData    *harPost    `json:"postData"`
-	BodySize    json.Number `json:"bodySize"`
+	Method      string    `json:"method"`
+	URL         string    `json:"url"`
+	Headers     []harPair `json:"headers"`
+	QueryString []harPair `json:"queryString"`
+	Cookies     []harPair `json:"cookies"`
+	PostData    *harPost  `json:"postData"`
 }
 
 type harPair struct {
