@@ -114,7 +114,7 @@ func HAR(data []byte, opts Options) (*Result, error) {
 	}
 	im.read(*log.Entries)
 	im.learn()
-	rules := im.plan(name)
+	rules := im.plan()
 	if im.usedNone() {
 		return &Result{Scenario: name, Summary: im.finish()}, ErrNothingToImport
 	}

@@ -227,7 +227,7 @@ func TestReadRulesShape(t *testing.T) {
 	im := &harImport{book: capture.NewBook(), minted: map[string]bool{}, readRules: true}
 	im.read(*log.Entries)
 	im.learn()
-	rules := im.plan("reads")
+	rules := im.plan()
 	got := string(im.book.ScenarioFile(capture.Scenario{Name: "reads", Rules: rules}))
 	for _, want := range []string{
 		"    - name: entry-2-503\n      when:\n        api: conversations\n        method: GET\n        path:\n          regex: ^/v1/conversations/[^/]+/messages$\n      times: 1\n",

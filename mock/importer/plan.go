@@ -33,7 +33,7 @@ func (s step) needsRule() bool {
 // path and the body fields rules match), the answers the HAR shows for it
 // in order, each with times; passes where a usual answer came between
 // unusual ones. Requests msgmock answers by its own checks get no rule.
-func (im *harImport) plan(scenario string) []capture.Rule {
+func (im *harImport) plan() []capture.Rule {
 	type sequence struct {
 		when  []capture.Field
 		steps []step
@@ -102,7 +102,9 @@ func (im *harImport) plan(scenario string) []capture.Rule {
 		}
 	}
 	// In the order the HAR shows them: each request's rules are in its own
-	// order already, and no two requests' rules match the same request.
+	// order already, and two requests' rules match the same request only
+	// when one is a send into a conversation the replay creates (matched
+	// without its id) and the other the same text elsewhere.
 	idx := make([]int, len(rules))
 	for i := range idx {
 		idx[i] = i
