@@ -65,13 +65,18 @@ Usage:
                                (--force replaces a recording DIR already holds)
   msgmock verify --upstream URL [--fixtures DIR | --mock URL] SCRIPT
                                replay SCRIPT against the upstream and msgmock; exit 1 on drift
+  msgmock import har FILE.har --out DIR [--scenario NAME] [--force]
+                               turn a browser's HAR into fixtures and a scenario that replays its answers
+  msgmock import curl [--out DIR] [--scenario NAME] --status N [--body JSON] -- 'curl …'
+                               add a rule for a copied curl command to a scenario of DIR (./fixtures)
   msgmock version              print the version (also --version)
 
 Every command takes -h or --help. Every serve flag can also be set as
 MSGMOCK_<FLAG> (upper case, dashes as underscores); the flag wins.
 
 Exit codes: 0 done; 1 the check failed (validate found problems, health got
-no answer); 2 the command line or the fixtures could not be used.
+no answer, a HAR held nothing of either API); 2 the command line, the
+fixtures or the file to import could not be used.
 
 Serve flags:
 `
@@ -87,6 +92,9 @@ var commands = map[string]string{
 	"record":   "msgmock record --upstream URL --out DIR [--force] [--addr HOST:PORT] [--timeout 30s]",
 	"verify":   "msgmock verify --upstream URL [--fixtures DIR | --mock URL] [--scenario NAME] SCRIPT",
 	"version":  "msgmock version",
+	"import": "msgmock import har FILE.har --out DIR [--scenario NAME] [--force] [--json]\n" +
+		"       msgmock import curl [--out DIR] [--scenario NAME] [--status N] [--body JSON] [--header 'K: V']\n" +
+		"                           [--latency D] [--times N] [--fault F] -- 'curl …'   (or the command on stdin)",
 }
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -118,6 +126,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return recordCmd(ctx, args, getenv, stdout, stderr)
 	case "verify":
 		return verifyCmd(ctx, args, getenv, stdout, stderr)
+	case "import":
+		return importCmd(args, os.Stdin, stdout, stderr)
 	case "schema":
 		if len(args) > 0 {
 			return usageError(stderr, "schema takes no arguments", commands["schema"])

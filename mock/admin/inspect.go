@@ -145,7 +145,7 @@ func (a *API) Stream(x *wire.Exchange, r *http.Request) *wire.Problem {
 	defer feed.Close()
 	id := r.URL.Query().Get("conversation_id")
 	keep := func(ev *state.Event) bool { return id == "" || ev.Message.ConversationID == id }
-	wire.Stream(x, r, a.e, feed, keep, a.streamData)
+	wire.Stream(x, r, a.e, feed, keep, a.streamData, nil)
 	return nil
 }
 

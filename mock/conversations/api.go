@@ -260,15 +260,26 @@ func (a *API) Messages(x *wire.Exchange, r *http.Request) *wire.Problem {
 		return p
 	}
 	id := x.PathVar("id")
-	tx := a.e.Begin(x.Set, wire.SessionID(r))
-	defer tx.End()
-	conv := tx.Session().Conversation(scenarios.APIConversations, id)
-	if conv == nil {
-		tx.End()
+	notFound := func() *wire.Problem {
 		if wire.PassThrough(x, r, a.e, Dialect{}) {
 			return nil
 		}
 		return problem(http.StatusNotFound, "Conversation not found: "+id+".")
+	}
+	if !a.holds(x, r, id) {
+		return notFound()
+	}
+	facts := wire.ReadFacts(scenarios.APIConversations, r, id, "")
+	resp, p, done := wire.Decide(x, r, a.e, Dialect{}, &facts, id)
+	if done {
+		return p
+	}
+	tx := a.e.Begin(x.Set, wire.SessionID(r))
+	defer tx.End()
+	conv := tx.Session().Conversation(scenarios.APIConversations, id)
+	if conv == nil { // evicted while the rules' latency ran
+		tx.End()
+		return notFound()
 	}
 	msgs := conv.Messages()
 	if len(msgs) > limit {
@@ -279,8 +290,15 @@ func (a *API) Messages(x *wire.Exchange, r *http.Request) *wire.Problem {
 		out.Messages[i] = messageOf(m)
 	}
 	tx.End()
-	writeEnvelope(x, http.StatusOK, msgRetrieved, out)
+	writeEnvelope(x, wire.RespondStatus(resp, http.StatusOK), msgRetrieved, out)
 	return nil
+}
+
+// holds reports whether the request's session holds conversation id.
+func (a *API) holds(x *wire.Exchange, r *http.Request, id string) bool {
+	tx := a.e.Begin(x.Set, wire.SessionID(r))
+	defer tx.End()
+	return tx.Session().Conversation(scenarios.APIConversations, id) != nil
 }
 
 // queryLimit reads ?limit=N (1–1000).

@@ -71,14 +71,23 @@ func (a *API) Events(x *wire.Exchange, r *http.Request) *wire.Problem {
 		return p
 	}
 	q := r.URL.Query()
-	keep := ofConversation(q.Get("conversation_id"))
+	convID, cursor := q.Get("conversation_id"), q.Get("after")
+	keep := ofConversation(convID)
+	if cursor != "" && !a.knowsEvent(x, r, cursor) {
+		return problem(http.StatusNotFound, "Event not found: "+cursor+".")
+	}
+	facts := wire.ReadFacts(scenarios.APIConversations, r, convID, "")
+	resp, p, done := wire.Decide(x, r, a.e, Dialect{}, &facts, convID)
+	if done {
+		return p
+	}
 	tx := a.e.Begin(x.Set, wire.SessionID(r))
 	defer tx.End()
 	sess := tx.Session()
 	start := 0
-	if cursor := q.Get("after"); cursor != "" {
+	if cursor != "" {
 		seq, known := sess.EventSeq(cursor)
-		if !known {
+		if !known { // gone while the rules' latency ran
 			return problem(http.StatusNotFound, "Event not found: "+cursor+".")
 		}
 		start = sess.After(seq)
@@ -95,8 +104,16 @@ func (a *API) Events(x *wire.Exchange, r *http.Request) *wire.Problem {
 		page.Events = append(page.Events, eventOf(ev))
 	}
 	tx.End()
-	writeEnvelope(x, http.StatusOK, msgEventsRetrieved, page)
+	writeEnvelope(x, wire.RespondStatus(resp, http.StatusOK), msgEventsRetrieved, page)
 	return nil
+}
+
+// knowsEvent reports whether the session's event log holds event id.
+func (a *API) knowsEvent(x *wire.Exchange, r *http.Request, id string) bool {
+	tx := a.e.Begin(x.Set, wire.SessionID(r))
+	defer tx.End()
+	_, ok := tx.Session().EventSeq(id)
+	return ok
 }
 
 // Stream serves GET /v1/events/stream: Server-Sent Events of the
@@ -105,11 +122,17 @@ func (a *API) Stream(x *wire.Exchange, r *http.Request) *wire.Problem {
 	if !authorized(r, x.Set, true) {
 		return problem(http.StatusUnauthorized, msgInvalidToken)
 	}
+	convID := r.URL.Query().Get("conversation_id")
+	facts := wire.ReadFacts(scenarios.APIConversations, r, convID, "")
+	resp, p, done := wire.Decide(x, r, a.e, Dialect{}, &facts, convID)
+	if done {
+		return p
+	}
 	feed, err := a.e.Follow(x.Set, wire.SessionID(r), wire.LastEventID(r))
 	if err != nil {
 		return wire.Status(http.StatusServiceUnavailable)
 	}
 	defer feed.Close()
-	wire.Stream(x, r, a.e, feed, ofConversation(r.URL.Query().Get("conversation_id")), Dialect{}.StreamData)
+	wire.Stream(x, r, a.e, feed, ofConversation(convID), Dialect{}.StreamData, resp)
 	return nil
 }

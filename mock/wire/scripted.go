@@ -87,3 +87,43 @@ func DropConnection(w http.ResponseWriter, reset bool) {
 	}
 	_ = conn.Close()
 }
+
+// Decide is the scenario step of a request that is not a send — a read, or
+// an event stream's connect — after its own checks (auth, validation,
+// existence): Prefer: code=NNN first, then the rules that match it (rules
+// that name a method or a path). It answers what they script — an error in
+// the API's shape (the problem returned), a fault, a raw body — and
+// reports done; or it waits the rules' latency, sets their headers and
+// returns their respond (its status and drop_after are the caller's to
+// apply) with done false. done with no problem: answered, or the client
+// left.
+func Decide(x *Exchange, r *http.Request, e *engine.Engine, d Dialect, facts *scenarios.Facts, subject string) (resp *scenarios.Respond, p *Problem, done bool) {
+	if code := PreferredCode(r.Header); code != 0 {
+		return nil, &Problem{Status: code, Subject: subject}, true
+	}
+	tx := e.Begin(x.Set, SessionID(r))
+	out := tx.Decide(facts, r.Header.Get("X-Mock-Scenario"))
+	tx.End()
+	if out.Action == engine.UnknownScenario {
+		return nil, &Problem{Status: http.StatusBadRequest, Kind: UnknownScenario, Subject: out.Scenario}, true
+	}
+	x.Scenario, x.Rule = out.Scenario, out.RuleName()
+	if out.Action == engine.Scripted {
+		return nil, Scripted(x, r, e, d, out, subject), true
+	}
+	if !e.Sleep(r.Context(), out.Latency) {
+		return nil, nil, true
+	}
+	ApplyHeaders(x, out.Respond)
+	if out.Respond != nil && out.Respond.Body != nil {
+		WriteRaw(x, RespondStatus(out.Respond, http.StatusOK), out.Respond.Body)
+		return nil, nil, true
+	}
+	return out.Respond, nil, false
+}
+
+// ReadFacts are the matchable facts of a request that is not a send.
+func ReadFacts(api scenarios.API, r *http.Request, conversationID, workspaceID string) scenarios.Facts {
+	return scenarios.Facts{API: api, Method: r.Method, Path: r.URL.Path, ConversationID: conversationID,
+		WorkspaceID: workspaceID, Header: r.Header}
+}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/msgmock/msgmock/mock/engine"
 	"github.com/msgmock/msgmock/mock/state"
+	"github.com/msgmock/msgmock/scenarios"
 )
 
 const (
@@ -36,7 +37,15 @@ const (
 //     ends its streams with a ": session evicted" comment.
 //   - EventSource cannot send headers: the streams take ?access_token= and
 //     ?session= (for X-Mock-Session).
-func Stream(x *Exchange, r *http.Request, e *engine.Engine, feed *engine.Feed, keep func(*state.Event) bool, data func(*state.Event) any) {
+//   - A rule's drop_after N (resp) closes the connection abruptly once N
+//     events were written, as a network that fails would, so that a
+//     client's reconnection with Last-Event-ID can be tested.
+func Stream(x *Exchange, r *http.Request, e *engine.Engine, feed *engine.Feed, keep func(*state.Event) bool, data func(*state.Event) any, resp *scenarios.Respond) {
+	dropAfter := 0
+	if resp != nil {
+		dropAfter = resp.DropAfter
+	}
+	sent := 0
 	rc := http.NewResponseController(x)
 	h := x.Header()
 	h.Set("Content-Type", "text/event-stream")
@@ -62,11 +71,21 @@ func Stream(x *Exchange, r *http.Request, e *engine.Engine, feed *engine.Feed, k
 		}
 		if len(batch) > 0 {
 			buf.Reset()
+			dropping := false
 			for _, ev := range batch {
 				writeSSE(&buf, enc, ev, data(ev))
+				if sent++; dropAfter > 0 && sent >= dropAfter {
+					dropping = true
+					break
+				}
 			}
 			if !sseWrite(x, rc, buf.Bytes()) {
 				return
+			}
+			if dropping {
+				// Abort: net/http closes the connection without ending the
+				// chunked body, which a client sees as a dropped stream.
+				panic(http.ErrAbortHandler)
 			}
 		}
 		if more {

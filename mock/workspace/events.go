@@ -54,11 +54,16 @@ func (a *API) Stream(x *wire.Exchange, r *http.Request) *wire.Problem {
 		m := ev.Message
 		return m.API == scenarios.APIWorkspace && (id == "" || m.ConversationID == id) && m.WorkspaceID == ws
 	}
+	facts := wire.ReadFacts(scenarios.APIWorkspace, r, id, ws)
+	resp, p, done := wire.Decide(x, r, a.e, Dialect{}, &facts, id)
+	if done {
+		return p
+	}
 	feed, err := a.e.Follow(set, wire.SessionID(r), wire.LastEventID(r))
 	if err != nil {
 		return wire.Status(http.StatusServiceUnavailable)
 	}
 	defer feed.Close()
-	wire.Stream(x, r, a.e, feed, keep, Dialect{}.StreamData)
+	wire.Stream(x, r, a.e, feed, keep, Dialect{}.StreamData, resp)
 	return nil
 }

@@ -103,18 +103,24 @@ func (a *API) List(x *wire.Exchange, r *http.Request) *wire.Problem {
 	if p != nil {
 		return p
 	}
-	tx := a.e.Begin(set, wire.SessionID(r))
-	defer tx.End()
-	conv := tx.Session().Conversation(scenarios.APIWorkspace, convID)
-	if conv == nil || conv.WorkspaceID != ws {
-		tx.End()
+	notFound := func() *wire.Problem {
 		if wire.PassThrough(x, r, a.e, Dialect{}) {
 			return nil
 		}
 		return problem(http.StatusNotFound, detailConvNotFound)
 	}
-	msgs := append([]*state.Message(nil), conv.Messages()...)
-	tx.End()
+	if a.messagesOf(x, r, convID, ws) == nil {
+		return notFound()
+	}
+	facts := wire.ReadFacts(scenarios.APIWorkspace, r, convID, ws)
+	resp, p, done := wire.Decide(x, r, a.e, Dialect{}, &facts, convID)
+	if done {
+		return p
+	}
+	msgs := a.messagesOf(x, r, convID, ws)
+	if msgs == nil { // evicted while the rules' latency ran
+		return notFound()
+	}
 	key := func(m *state.Message) time.Time {
 		if orderBy == "sent_at" {
 			return m.SentAt // by the moment, not the text: offsets differ
@@ -133,8 +139,20 @@ func (a *API) List(x *wire.Exchange, r *http.Request) *wire.Problem {
 	for i := skip; i < len(msgs) && len(out) < limit; i++ {
 		out = append(out, messageOf(msgs[i]))
 	}
-	writeFastAPI(x, http.StatusOK, out)
+	writeFastAPI(x, wire.RespondStatus(resp, http.StatusOK), out)
 	return nil
+}
+
+// messagesOf is a copy of conversation id's messages, or nil when the
+// request's session holds no such conversation in workspace ws.
+func (a *API) messagesOf(x *wire.Exchange, r *http.Request, id, ws string) []*state.Message {
+	tx := a.e.Begin(x.Set, wire.SessionID(r))
+	defer tx.End()
+	conv := tx.Session().Conversation(scenarios.APIWorkspace, id)
+	if conv == nil || conv.WorkspaceID != ws {
+		return nil
+	}
+	return append(make([]*state.Message, 0, len(conv.Messages())), conv.Messages()...)
 }
 
 // Get serves GET /api/v1/messages/{message_id}.
@@ -157,7 +175,12 @@ func (a *API) Get(x *wire.Exchange, r *http.Request) *wire.Problem {
 		}
 		return problem(http.StatusNotFound, detailMessageNotFound)
 	}
-	writeFastAPI(x, http.StatusOK, messageOf(m))
+	facts := wire.ReadFacts(scenarios.APIWorkspace, r, m.ConversationID, ws)
+	resp, p, done := wire.Decide(x, r, a.e, Dialect{}, &facts, m.ConversationID)
+	if done {
+		return p
+	}
+	writeFastAPI(x, wire.RespondStatus(resp, http.StatusOK), messageOf(m))
 	return nil
 }
 
@@ -192,6 +215,11 @@ func (a *API) Conversations(x *wire.Exchange, r *http.Request) *wire.Problem {
 	if p != nil {
 		return p
 	}
+	facts := wire.ReadFacts(scenarios.APIWorkspace, r, "", ws)
+	resp, p, done := wire.Decide(x, r, a.e, Dialect{}, &facts, "")
+	if done {
+		return p
+	}
 	tx := a.e.Begin(set, wire.SessionID(r))
 	defer tx.End()
 	var all []conversation
@@ -217,7 +245,7 @@ func (a *API) Conversations(x *wire.Exchange, r *http.Request) *wire.Problem {
 	for i := skip; i < len(all) && len(out.Data) < limit; i++ {
 		out.Data = append(out.Data, all[i])
 	}
-	writeFastAPI(x, http.StatusOK, out)
+	writeFastAPI(x, wire.RespondStatus(resp, http.StatusOK), out)
 	return nil
 }
 

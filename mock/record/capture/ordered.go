@@ -1,4 +1,4 @@
-package record
+package capture
 
 import (
 	"bytes"
@@ -122,8 +122,38 @@ func toNode(v any) *yaml.Node {
 	return &n
 }
 
-// canonical is v's YAML text: equal values, equal text.
-func canonical(v any) string {
-	b, _ := yaml.Marshal(toNode(v))
-	return string(b)
+// encodeOrdered is v as JSON, keys in order.
+func encodeOrdered(v any) []byte {
+	var b bytes.Buffer
+	var write func(v any)
+	write = func(v any) {
+		switch x := v.(type) {
+		case *omap:
+			b.WriteByte('{')
+			for i, k := range x.keys {
+				if i > 0 {
+					b.WriteByte(',')
+				}
+				kb, _ := json.Marshal(k)
+				b.Write(kb)
+				b.WriteByte(':')
+				write(x.vals[k])
+			}
+			b.WriteByte('}')
+		case []any:
+			b.WriteByte('[')
+			for i, e := range x {
+				if i > 0 {
+					b.WriteByte(',')
+				}
+				write(e)
+			}
+			b.WriteByte(']')
+		default:
+			vb, _ := json.Marshal(x)
+			b.Write(vb)
+		}
+	}
+	write(v)
+	return b.Bytes()
 }
