@@ -29,16 +29,18 @@ var (
 	binaryOnce sync.Once
 	binaryPath string
 	binaryErr  error
-	binaryDir  string // removed by TestMain
 )
+
+// afterAllTests are removed by TestMain once every test has run: what
+// tests built once for the whole run.
+var afterAllTests []string
 
 // TestMain removes what tests built once for the whole run.
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if binaryDir != "" {
-		os.RemoveAll(binaryDir)
+	for _, dir := range afterAllTests {
+		os.RemoveAll(dir)
 	}
-	removePackagesBuild()
 	os.Exit(code)
 }
 
@@ -50,10 +52,12 @@ func msgmockBinary(t *testing.T) string {
 		t.Skip("builds the binary")
 	}
 	binaryOnce.Do(func() {
+		var binaryDir string
 		binaryDir, binaryErr = os.MkdirTemp("", "msgmock-bin-")
 		if binaryErr != nil {
 			return
 		}
+		afterAllTests = append(afterAllTests, binaryDir)
 		binaryPath = filepath.Join(binaryDir, "msgmock")
 		build := exec.Command("go", "build", "-trimpath", "-ldflags", "-X main.version=exectest", "-o", binaryPath, ".")
 		build.Env = append(os.Environ(), "CGO_ENABLED=0")
@@ -383,5 +387,3 @@ func TestExecJournalOut(t *testing.T) {
 		})
 	}
 }
-
-func removePackagesBuild() {}
