@@ -654,23 +654,6 @@ func sortedKeys[V any](m map[string]V) []string {
 	return keys
 }
 
-// npmReadmeFiles are the blocks of a README marked <!-- readme: file PATH -->.
-func npmReadmeFiles(t *testing.T, readme string) map[string]string {
-	t.Helper()
-	files := map[string]string{}
-	for _, blk := range readmeBlocksOf(t, readme) {
-		if path, ok := strings.CutPrefix(blk.marker, "file "); ok {
-			files[path] = blk.body
-		} else if !strings.HasPrefix(blk.marker, "skip (") {
-			t.Errorf("%s:%d: a block is either a file of the tests (<!-- readme: file PATH -->) or skipped with a reason", readme, blk.line)
-		}
-	}
-	if len(files) < 7 {
-		t.Fatalf("%s: %d recipe files, want the quickstart, Vitest's four and Playwright's three", readme, len(files))
-	}
-	return files
-}
-
 // linkModules links packages installed in from/node_modules into
 // project/node_modules: the test runners, which npm installed (with npm ci)
 // elsewhere, resolve their own dependencies from there.
