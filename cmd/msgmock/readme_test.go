@@ -26,10 +26,6 @@ type readmeBlock struct {
 
 var readmeMarker = regexp.MustCompile(`^<!-- readme: (.*) -->$`)
 
-func readmeBlocks(t *testing.T) []readmeBlock {
-	return readmeBlocksOf(t, filepath.Join("..", "..", "README.md"))
-}
-
 // readmeBlocksOf reads the fenced blocks of a Markdown file.
 func readmeBlocksOf(t *testing.T, path string) []readmeBlock {
 	b, err := os.ReadFile(path)
