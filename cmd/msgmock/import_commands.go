@@ -98,9 +98,9 @@ func importHAR(args []string, stdout, stderr io.Writer) error {
 		return nil
 	}
 	sum := res.Summary
-	fmt.Fprintf(stdout, "wrote %s (%d %s, %d %s)\n", written[0], sum.Conversations, plural(sum.Conversations, "conversation"),
-		sum.Messages, plural(sum.Messages, "message"))
-	fmt.Fprintf(stdout, "wrote %s (scenario %s, %d %s)\n", written[1], res.Scenario, sum.Rules, plural(sum.Rules, "rule"))
+	fmt.Fprintf(stdout, "wrote %s (%d %s, %d %s)\n", written[0], sum.Conversations, pluralWord(sum.Conversations, "conversation"),
+		sum.Messages, pluralWord(sum.Messages, "message"))
+	fmt.Fprintf(stdout, "wrote %s (scenario %s, %d %s)\n", written[1], res.Scenario, sum.Rules, pluralWord(sum.Rules, "rule"))
 	fmt.Fprintf(stdout, "replay it: msgmock --fixtures %s --scenario %s\n", *out, res.Scenario)
 	return nil
 }
@@ -137,7 +137,7 @@ func printHARSummary(w io.Writer, sum importer.Summary, asJSON bool) {
 	if sum.Creator != "" {
 		from += " (" + sum.Creator + ")"
 	}
-	fmt.Fprintf(w, "read %d %s of %s\n", sum.Entries, plural(sum.Entries, "entry"), from)
+	fmt.Fprintf(w, "read %d %s of %s\n", sum.Entries, pluralWord(sum.Entries, "entry"), from)
 	list := func(title string, notes []importer.EntryNote) {
 		fmt.Fprintf(w, "%s %d:\n", title, len(notes))
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
@@ -157,7 +157,8 @@ func printHARSummary(w io.Writer, sum importer.Summary, asJSON bool) {
 	}
 }
 
-func plural(n int, word string) string {
+// pluralWord is word, or its plural when n is not 1.
+func pluralWord(n int, word string) string {
 	if n == 1 {
 		return word
 	}

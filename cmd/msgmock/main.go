@@ -69,6 +69,9 @@ Usage:
                                turn a browser's HAR into fixtures and a scenario that replays its answers
   msgmock import curl [--out DIR] [--scenario NAME] --status N [--body JSON] -- 'curl …'
                                add a rule for a copied curl command to a scenario of DIR (./fixtures)
+  msgmock exec [flags] -- CMD [ARGS...]
+                               serve on a free port, run CMD with MSGMOCK_URL set, stop,
+                               exit with CMD's status (--journal-out FILE: the journal if it failed)
   msgmock version              print the version (also --version)
 
 Every command takes -h or --help. Every serve flag can also be set as
@@ -76,7 +79,8 @@ MSGMOCK_<FLAG> (upper case, dashes as underscores); the flag wins.
 
 Exit codes: 0 done; 1 the check failed (validate found problems, health got
 no answer, a HAR held nothing of either API); 2 the command line, the
-fixtures or the file to import could not be used.
+fixtures or the file to import could not be used. exec exits with its
+command's status (128+N if a signal N ended it; 127: not found).
 
 Serve flags:
 `
@@ -91,6 +95,7 @@ var commands = map[string]string{
 	"schema":   "msgmock schema",
 	"record":   "msgmock record --upstream URL --out DIR [--force] [--addr HOST:PORT] [--timeout 30s]",
 	"verify":   "msgmock verify --upstream URL [--fixtures DIR | --mock URL] [--scenario NAME] SCRIPT",
+	"exec":     "msgmock exec [serve flags] [--journal-out FILE] [--log-out FILE] -- CMD [ARGS...]",
 	"version":  "msgmock version",
 	"import": "msgmock import har FILE.har --out DIR [--scenario NAME] [--force] [--json]\n" +
 		"       msgmock import curl [--out DIR] [--scenario NAME] [--status N] [--body JSON] [--header 'K: V']\n" +
@@ -128,6 +133,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return verifyCmd(ctx, args, getenv, stdout, stderr)
 	case "import":
 		return importCmd(args, os.Stdin, stdout, stderr)
+	case "exec":
+		return execCmd(ctx, args, getenv, stdout, stderr)
 	case "schema":
 		if len(args) > 0 {
 			return usageError(stderr, "schema takes no arguments", commands["schema"])
@@ -145,9 +152,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	return usageError(stderr, fmt.Sprintf("unknown command %q", cmd), "msgmock --help")
 }
 
-// wantsHelp reports whether args ask for a command's usage.
+// wantsHelp reports whether args ask for a command's usage. What follows
+// "--" is not msgmock's (exec's command has flags of its own).
 func wantsHelp(args []string) bool {
 	for _, a := range args {
+		if a == "--" {
+			return false
+		}
 		if a == "-h" || a == "--help" || a == "-help" {
 			return true
 		}
@@ -222,11 +233,20 @@ const defaultMaxConnections = 1024
 // parse reads the flags, then fills each one not given from its
 // MSGMOCK_<FLAG> environment variable.
 func (f *serveFlags) parse(args []string, getenv func(string) string) error {
-	if err := f.fs.Parse(args); err != nil {
+	if err := f.parseUpTo(args, getenv); err != nil {
 		return err
 	}
 	if f.fs.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q", f.fs.Arg(0))
+	}
+	return nil
+}
+
+// parseUpTo is parse for a command line that goes on after the flags (at
+// "--" or the first argument that is not a flag): f.fs.Args() is the rest.
+func (f *serveFlags) parseUpTo(args []string, getenv func(string) string) error {
+	if err := f.fs.Parse(args); err != nil {
+		return err
 	}
 	given := map[string]bool{}
 	f.fs.Visit(func(fl *flag.Flag) { given[fl.Name] = true })
@@ -290,38 +310,65 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		}
 		return usageError(stderr, err.Error(), "msgmock --help")
 	}
-	// Log lines go out through a buffer (logwriter.go): no request waits
-	// on a write to the terminal.
-	logOut := newLogWriter(stderr)
-	defer logOut.Close()
-	var logger *slog.Logger
-	if f.logFormat == "json" {
-		logger = slog.New(slog.NewJSONHandler(logOut, nil))
-	} else {
-		logger = slog.New(slog.NewTextHandler(logOut, nil))
+	s, err := startServing(ctx, f, getenv, serveOutput{announce: stdout, problems: stderr, log: stderr, level: slog.LevelInfo})
+	if err != nil {
+		return err
 	}
+	select {
+	case err := <-s.served:
+		s.close()
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	return s.shutdown()
+}
+
+// serveOutput is where a serving msgmock writes: its start line, the
+// problems that keep it from starting, and its log from level on.
+type serveOutput struct {
+	announce, problems, log io.Writer
+	level                   slog.Leveler
+}
+
+// serving is a msgmock listening and serving on its own goroutine, as
+// started by startServing for serve and exec alike.
+type serving struct {
+	url    string     // http://HOST:PORT with the real port; loopback when listening on every interface
+	served chan error // what http.Server.Serve returned, if it stops on its own
+
+	httpSrv *http.Server
+	mock    *mock.Server
+	logger  *slog.Logger
+	stop    func() // ends the watcher and flushes the log; once, last
+	closed  sync.Once
+}
+
+// startServing loads the fixtures, binds the listener (synchronously, so
+// that a busy address is an error here) and serves until shutdown. The
+// start line is written before it returns.
+func startServing(ctx context.Context, f *serveFlags, getenv func(string) string, out serveOutput) (*serving, error) {
 	var frozen *time.Time
 	if f.now != "" {
 		t, err := time.Parse(time.RFC3339Nano, f.now)
 		if err != nil {
-			return fmt.Errorf("--now must be an RFC 3339 time such as 2026-03-15T14:22:11Z: %q", f.now)
+			return nil, fmt.Errorf("--now must be an RFC 3339 time such as 2026-03-15T14:22:11Z: %q", f.now)
 		}
 		frozen = &t
 	}
 	source, fsys, prefix, err := fixturesSource(f.fixtures)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	store, err := scenarios.NewFSStore(source, fsys, prefix, time.Now)
 	if err != nil {
 		var probs scenarios.Problems
 		if errors.As(err, &probs) {
 			for _, line := range probs.Strings() {
-				fmt.Fprintln(stderr, line)
+				fmt.Fprintln(out.problems, line)
 			}
-			return fmt.Errorf("fixtures %s: %d problem(s); nothing served", source, len(probs))
+			return nil, fmt.Errorf("fixtures %s: %d problem(s); nothing served", source, len(probs))
 		}
-		return fmt.Errorf("fixtures %s: %w", source, err)
+		return nil, fmt.Errorf("fixtures %s: %w", source, err)
 	}
 	if f.fixtures == "" && source != "built-in" && isBuiltin(store.Current()) {
 		// Run from a checkout of msgmock: ./fixtures is the built-in set's
@@ -329,11 +376,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		source = "built-in (./" + source + ")"
 		store, err = scenarios.NewFSStore(source, fsys, prefix, time.Now)
 		if err != nil {
-			return err
+			return nil, err
 		}
 	}
 	if f.scenario != "default" && store.Current().Scenario(f.scenario) == nil {
-		return fmt.Errorf("--scenario %q: no such scenario in %s (have: %s)", f.scenario, source, strings.Join(store.Current().Names, ", "))
+		return nil, fmt.Errorf("--scenario %q: no such scenario in %s (have: %s)", f.scenario, source, strings.Join(store.Current().Names, ", "))
 	}
 	if getenv("GOMEMLIMIT") == "" {
 		// Keep the heap near what the budget allows instead of letting the
@@ -349,14 +396,24 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	ln, err := net.Listen("tcp", f.addr)
 	if err != nil {
-		return fmt.Errorf("listen: %w", err)
+		return nil, fmt.Errorf("listen: %w", err)
+	}
+	// Log lines go out through a buffer (logwriter.go): no request waits
+	// on a write to the terminal.
+	logOut := newLogWriter(out.log)
+	handlerOpts := &slog.HandlerOptions{Level: out.level}
+	var logger *slog.Logger
+	if f.logFormat == "json" {
+		logger = slog.New(slog.NewJSONHandler(logOut, handlerOpts))
+	} else {
+		logger = slog.New(slog.NewTextHandler(logOut, handlerOpts))
 	}
 	guard := decideProtections(f, getenv, ln.Addr(), store.Current().Settings.Security)
 	if guard.generated {
 		token, err := generateToken()
 		if err != nil {
 			ln.Close()
-			return fmt.Errorf("admin token: %w", err)
+			return nil, fmt.Errorf("admin token: %w", err)
 		}
 		f.adminToken = token
 	}
@@ -401,9 +458,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	// Streams and reply timers end as soon as shutdown starts; in-flight
 	// requests are then drained by Shutdown.
 	httpSrv.RegisterOnShutdown(m.Close)
-	// The watcher ends with the server: watchCtx is cancelled before run
-	// returns. The start line waits until the tree is watched, so that a
-	// change made as soon as msgmock says it listens is picked up.
+	// The watcher ends with the server: watchCtx is cancelled before the
+	// log is flushed. The start line waits until the tree is watched, so
+	// that a change made as soon as msgmock says it listens is picked up.
 	watchCtx, stopWatch := context.WithCancel(ctx)
 	watchDone, watching := make(chan struct{}), make(chan struct{})
 	if f.watch && source != "built-in" {
@@ -421,32 +478,60 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		close(watchDone)
 		close(watching)
 	}
-	defer func() {
-		stopWatch()
-		<-watchDone
-	}()
 	<-watching
-	fmt.Fprintf(stdout, "msgmock %s listening on http://%s (fixtures: %s; %s%s)\n", versionString(), ln.Addr(), source,
+	fmt.Fprintf(out.announce, "msgmock %s listening on http://%s (fixtures: %s; %s%s)\n", versionString(), ln.Addr(), source,
 		counts(store.Current()), builtinNote(source))
-	guard.print(stdout, f.adminToken)
+	guard.print(out.announce, f.adminToken)
 
-	errc := make(chan error, 1)
-	go func() { errc <- httpSrv.Serve(limited) }()
-	select {
-	case err := <-errc:
-		m.Close()
-		return fmt.Errorf("serve: %w", err)
-	case <-ctx.Done():
+	s := &serving{
+		url:     "http://" + loopbackAddr(ln.Addr().String()),
+		served:  make(chan error, 1),
+		httpSrv: httpSrv,
+		mock:    m,
+		logger:  logger,
+		stop: func() {
+			stopWatch()
+			<-watchDone
+			logOut.Close()
+		},
 	}
-	logger.Info("shutting down")
+	go func() { s.served <- httpSrv.Serve(limited) }()
+	return s, nil
+}
+
+// shutdown stops serving gracefully: in-flight requests finish (for up to
+// 10 s), open streams end, then the watcher stops and the log is flushed.
+func (s *serving) shutdown() error {
+	s.logger.Info("shutting down")
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	err = httpSrv.Shutdown(shutdownCtx)
-	m.Close()
+	err := s.httpSrv.Shutdown(shutdownCtx)
+	s.close()
 	if err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	return nil
+}
+
+// close releases what serving holds once Serve has returned.
+func (s *serving) close() {
+	s.closed.Do(func() {
+		s.mock.Close()
+		s.stop()
+	})
+}
+
+// loopbackAddr is addr as a client on this machine dials it: an address on
+// every interface (0.0.0.0, ::) is asked on loopback.
+func loopbackAddr(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "127.0.0.1"
+	}
+	return net.JoinHostPort(host, port)
 }
 
 // isBuiltin reports whether set was loaded from files identical to the
@@ -486,13 +571,15 @@ func validate(args []string, stdout, stderr io.Writer) error {
 
 // counts says how much a fixtures set holds, for the start line.
 func counts(set *scenarios.Set) string {
-	plural := func(n int, what string) string {
-		if n == 1 {
-			return "1 " + what
-		}
-		return strconv.Itoa(n) + " " + what + "s"
-	}
 	return plural(len(set.Files), "file") + ", " + plural(len(set.Names), "scenario") + ", " + plural(len(set.Conversations), "conversation")
+}
+
+// plural is "1 file", "2 files".
+func plural(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return strconv.Itoa(n) + " " + what + "s"
 }
 
 // builtinNote tells a user serving their own ./fixtures that the built-in

@@ -72,7 +72,34 @@ func TestReadmeExamples(t *testing.T) {
 	if _, err := exec.LookPath("curl"); err != nil {
 		t.Skip("curl is not installed: the README's examples use it")
 	}
-	blocks := readmeBlocks(t)
+	ran := runReadme(t, filepath.Join("..", "..", "README.md"))
+	if ran["sh"] < 5 || ran["yaml"] < 5 || ran["output"] < 2 {
+		t.Errorf("too few README blocks ran: %v", ran)
+	}
+	t.Logf("README blocks: %v", ran)
+}
+
+// TestReadmeInstallDraft runs the draft of the README's install and CI
+// sections (issue 29) as TestReadmeExamples runs the README, until it is
+// merged there.
+func TestReadmeInstallDraft(t *testing.T) {
+	draft := filepath.Join(testdataDir(t), "README-install-draft.md")
+	if _, err := os.Stat(draft); err != nil {
+		t.Skip("no draft: merged into README.md")
+	}
+	if _, err := exec.LookPath("curl"); err != nil {
+		t.Skip("curl is not installed: the examples use it")
+	}
+	ran := runReadme(t, draft)
+	if ran["sh"] < 1 || ran["output"] < 1 {
+		t.Errorf("too few blocks ran: %v", ran)
+	}
+	t.Logf("draft blocks: %v", ran)
+}
+
+// runReadme runs a Markdown file's blocks and counts them by kind.
+func runReadme(t *testing.T, path string) map[string]int {
+	blocks := readmeBlocksOf(t, path)
 	root, err := filepath.Abs(filepath.Join("..", ".."))
 	if err != nil {
 		t.Fatal(err)
@@ -93,7 +120,7 @@ func TestReadmeExamples(t *testing.T) {
 			ran["sh"]++
 		case blk.lang == "json" && blk.marker == "output":
 			if !jsonSubset(t, blk.body, lastOutput) {
-				t.Errorf("README.md:%d: the output shown is not what the command before it printed\nshown:   %s\nprinted: %s", blk.line, blk.body, lastOutput)
+				t.Errorf("%s:%d: the output shown is not what the command before it printed\nshown:   %s\nprinted: %s", filepath.Base(path), blk.line, blk.body, lastOutput)
 			}
 			ran["output"]++
 		case blk.lang == "yaml":
@@ -101,10 +128,7 @@ func TestReadmeExamples(t *testing.T) {
 			ran["yaml"]++
 		}
 	}
-	if ran["sh"] < 5 || ran["yaml"] < 5 || ran["output"] < 2 {
-		t.Errorf("too few README blocks ran: %v", ran)
-	}
-	t.Logf("README blocks: %v", ran)
+	return ran
 }
 
 // runShellBlock runs one sh block's commands and returns the last one's output.
@@ -146,7 +170,7 @@ func runShellBlock(t *testing.T, blk readmeBlock, srv **running) string {
 			out = stdout.String()
 		case strings.HasPrefix(cmd.text, "msgmock "):
 			var stdout, stderr bytes.Buffer
-			if err := run(context.Background(), strings.Fields(strings.TrimPrefix(cmd.text, "msgmock ")), os.Getenv, &stdout, &stderr); err != nil {
+			if err := run(context.Background(), shellWords(strings.TrimPrefix(cmd.text, "msgmock ")), os.Getenv, &stdout, &stderr); err != nil {
 				t.Errorf("README.md:%d: %s: %v\n%s", blk.line, cmd.text, err, stderr.String())
 			}
 			out = stdout.String()
@@ -155,6 +179,38 @@ func runShellBlock(t *testing.T, blk readmeBlock, srv **running) string {
 		}
 	}
 	return out
+}
+
+// shellWords splits a command line as sh does, quotes included, without
+// expanding anything: what `msgmock exec -- sh -c '…'` passes on.
+func shellWords(line string) []string {
+	var words []string
+	var word strings.Builder
+	inWord := false
+	var quote rune
+	for _, r := range line {
+		switch {
+		case quote != 0 && r == quote:
+			quote = 0
+		case quote != 0:
+			word.WriteRune(r)
+		case r == '\'' || r == '"':
+			quote, inWord = r, true
+		case r == ' ' || r == '\t' || r == '\n':
+			if inWord {
+				words = append(words, word.String())
+				word.Reset()
+				inWord = false
+			}
+		default:
+			word.WriteRune(r)
+			inWord = true
+		}
+	}
+	if inWord {
+		words = append(words, word.String())
+	}
+	return words
 }
 
 // repoRoot is the checkout's top; the test changes directory as it goes.
