@@ -122,9 +122,13 @@ func (r *reader) matcherOf(n *yaml.Node, what string, absence bool) *Matcher {
 	if absence {
 		allowed = append(allowed, "absent")
 	}
+	before := len(*r.probs)
 	f := r.fields(n, what, allowed...)
 	if f == nil {
 		return nil
+	}
+	if len(*r.probs) > before {
+		return nil // an unknown or repeated key, reported: nothing more to say
 	}
 	if v := f["absent"]; v != nil {
 		if len(f) > 1 {

@@ -97,7 +97,7 @@ func ParseVerification(body []byte) ([]Expectation, error) {
 	if top := r.resolve(doc); top != nil && top.Kind == yaml.MappingNode && mappingValue(top, "expect") != nil {
 		f := r.fields(doc, "the body", "expect")
 		items := r.seq(f["expect"], "expect")
-		if items != nil && len(items) == 0 {
+		if emptyList(f["expect"]) {
 			r.errorf(f["expect"], "expect lists no expectation")
 		}
 		for i, item := range items {
@@ -146,7 +146,7 @@ func (r *reader) expectation(n *yaml.Node, what string) (Expectation, bool) {
 		r.errorf(f["sequence"], "%s: give request (with count) or sequence, not both", what)
 	case f["sequence"] != nil:
 		items := r.seq(f["sequence"], prefix+"sequence")
-		if items != nil && len(items) == 0 {
+		if emptyList(f["sequence"]) {
 			r.errorf(f["sequence"], "%ssequence lists no pattern", prefix)
 		}
 		for i, item := range items {
@@ -166,6 +166,14 @@ func (r *reader) expectation(n *yaml.Node, what string) (Expectation, bool) {
 		r.errorf(n, `%s needs request (a pattern, with count) or sequence (a list of patterns)`, what)
 	}
 	return e, len(*r.probs) == before
+}
+
+// emptyList reports whether n is a list with nothing in it.
+func emptyList(n *yaml.Node) bool {
+	for depth := 0; n != nil && n.Kind == yaml.AliasNode && depth < 100; depth++ {
+		n = n.Alias
+	}
+	return n != nil && n.Kind == yaml.SequenceNode && len(n.Content) == 0
 }
 
 // count reads {exactly: N}, {at_least: N}, {at_most: N} (the two may go

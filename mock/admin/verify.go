@@ -138,13 +138,14 @@ type unmatchedAnswer struct {
 	Report   string         `json:"report"`
 }
 
-// Unmatched serves GET /__mock/unmatched: the session's requests that
-// reached their scenario's rules and that none answered, oldest first,
-// each with its near misses.
+// Unmatched serves GET /__mock/unmatched[?path=…]: the session's
+// requests that reached their scenario's rules and that none answered,
+// oldest first, each with its near misses.
 func (a *API) Unmatched(x *wire.Exchange, r *http.Request) *wire.Problem {
+	path := r.URL.Query().Get("path")
 	var picked []*state.JournalEntry
 	for _, e := range a.journalOf(x)(wire.SessionID(r)) {
-		if e.Unmatched {
+		if e.Unmatched && (path == "" || e.Path == path) {
 			picked = append(picked, e)
 		}
 	}
