@@ -42,8 +42,10 @@ func factsOf(e *state.JournalEntry, k keys) scenarios.Facts {
 	for _, h := range e.Headers {
 		f.Header[h.Name] = append(f.Header[h.Name], h.Value)
 	}
-	query, _ := url.ParseQuery(e.Query)
-	f.ConversationID = query.Get("conversation_id")
+	if strings.Contains(e.Query, "conversation_id") {
+		query, _ := url.ParseQuery(e.Query)
+		f.ConversationID = query.Get("conversation_id")
+	}
 	if id, ok := conversationInPath(e.Path); ok {
 		f.ConversationID = id
 	}

@@ -217,6 +217,19 @@ func (c *compiled) distance(e *state.JournalEntry, f *scenarios.Facts, out *[]sc
 	return n
 }
 
+// matches reports whether e matches the pattern. What the entry itself
+// holds (API, method, path, status, scenario, rule) is checked first, so
+// that the body of a request the pattern cannot match is never decoded.
+func (c *compiled) matches(j *journal, i int, k keys) bool {
+	e, p := j.entries[i], c.p
+	w := &p.When
+	if w.API != "" && w.API != apiOf(e.Path) || w.Method != nil && !w.Method.Match(e.Method) || w.Path != nil && !w.Path.Match(e.Path) ||
+		p.Status != 0 && p.Status != e.Status || p.Scenario != nil && !p.Scenario.Match(e.Scenario) || p.Rule != nil && !scenarios.MatchRule(p.Rule, e.Rule) {
+		return false
+	}
+	return c.distance(e, j.factsAt(i, k), nil) == 0
+}
+
 func orNil(s string) any {
 	if s == "" {
 		return nil
@@ -229,7 +242,7 @@ func (v *verifier) count(p *scenarios.Pattern, count scenarios.Count) ([]*state.
 	j, c := v.journal(p), compile(p)
 	var found []*state.JournalEntry
 	for i, e := range j.entries {
-		if c.distance(e, j.factsAt(i, v.keys), nil) == 0 {
+		if c.matches(j, i, v.keys) {
 			found = append(found, e)
 		}
 	}
@@ -254,7 +267,7 @@ func (v *verifier) sequence(seq []*scenarios.Pattern) ([]*state.JournalEntry, *F
 		c := compile(p)
 		next := -1
 		for i := pos + 1; i < len(j.entries); i++ {
-			if c.distance(j.entries[i], j.factsAt(i, v.keys), nil) == 0 {
+			if c.matches(j, i, v.keys) {
 				next = i
 				break
 			}
@@ -268,7 +281,7 @@ func (v *verifier) sequence(seq []*scenarios.Pattern) ([]*state.JournalEntry, *F
 			Expected: fmt.Sprintf("%d requests in order, sequence[%d] after %s", len(seq), k, afterWhat(found))}
 		var before []*state.JournalEntry
 		for i := 0; i <= pos; i++ {
-			if c.distance(j.entries[i], j.factsAt(i, v.keys), nil) == 0 {
+			if c.matches(j, i, v.keys) {
 				before = append(before, j.entries[i])
 			}
 		}
