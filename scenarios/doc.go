@@ -12,12 +12,10 @@
 //     in either API), as text covers both text and content.content: a rule
 //     for both APIs needs no duplicate. In a reply, sender_type is the
 //     Conversations API's and role the Workspace API's.
-//
 //   - A rule with both an error respond and a reply is refused (the reply
 //     would never be sent). inline belongs to the Workspace API: a rule with
 //     an inline reply needs when: {api: workspace} and cannot have after or
 //     stream.
-//
 //   - A reply template names only fields the data has (.Request.Text,
 //     .SenderID, .SenderType, .Role, .ConversationID, .MessageID and any key
 //     of .Request.Metadata or .Request.Headers): .Request.Nope is a load
@@ -27,10 +25,8 @@
 //     nested ranges ask for at most 100,000 turns in all. Output is capped at
 //     64 KiB; functions that take counts are bounded; the image, Template and
 //     struct-filling functions are not offered.
-//
 //   - Templates render with no lock shared between requests: the fake values
 //     of a reply come from a seed the caller draws, so --seed fixes them.
-//
 //   - {absent: true} and {absent: false} test that a field a request may
 //     leave out — a body field, a header, a metadata key — is missing (or
 //     empty) or there; they stand alone (no ignore_case). method and path
