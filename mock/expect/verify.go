@@ -218,16 +218,31 @@ func (c *compiled) distance(e *state.JournalEntry, f *scenarios.Facts, out *[]sc
 }
 
 // matches reports whether e matches the pattern. What the entry itself
-// holds (API, method, path, status, scenario, rule) is checked first, so
-// that the body of a request the pattern cannot match is never decoded.
+// holds is checked first (headDistance), so that the body of a request the
+// pattern cannot match is never decoded.
 func (c *compiled) matches(j *journal, i int, k keys) bool {
-	e, p := j.entries[i], c.p
+	return c.headDistance(j.entries[i]) == 0 && c.distance(j.entries[i], j.factsAt(i, k), nil) == 0
+}
+
+// headDistance counts the conditions on what the entry itself holds — API,
+// method, path, status, scenario, rule — that it misses: a lower bound of
+// distance that reads no body.
+func (c *compiled) headDistance(e *state.JournalEntry) int {
+	p, n := c.p, 0
 	w := &p.When
-	if w.API != "" && w.API != apiOf(e.Path) || w.Method != nil && !w.Method.Match(e.Method) || w.Path != nil && !w.Path.Match(e.Path) ||
-		p.Status != 0 && p.Status != e.Status || p.Scenario != nil && !p.Scenario.Match(e.Scenario) || p.Rule != nil && !scenarios.MatchRule(p.Rule, e.Rule) {
-		return false
+	for _, missed := range [...]bool{
+		w.API != "" && w.API != apiOf(e.Path),
+		w.Method != nil && !w.Method.Match(e.Method),
+		w.Path != nil && !w.Path.Match(e.Path),
+		p.Status != 0 && p.Status != e.Status,
+		p.Scenario != nil && !p.Scenario.Match(e.Scenario),
+		p.Rule != nil && !scenarios.MatchRule(p.Rule, e.Rule),
+	} {
+		if missed {
+			n++
+		}
 	}
-	return c.distance(e, j.factsAt(i, k), nil) == 0
+	return n
 }
 
 func orNil(s string) any {
@@ -321,6 +336,9 @@ func (v *verifier) closest(j *journal, c *compiled, from, to int) []Closest {
 	var best [MaxClosest]near
 	n := 0
 	for i := from; i < to; i++ {
+		if n == len(best) && c.headDistance(j.entries[i]) >= best[n-1].d {
+			continue // it cannot come closer than those kept: its body stays unread
+		}
 		d := c.distance(j.entries[i], j.factsAt(i, v.keys), nil)
 		if d == 0 || n == len(best) && d >= best[n-1].d {
 			continue
