@@ -565,6 +565,11 @@ func validate(args []string, stdout, stderr io.Writer) error {
 		}
 		return exitCode(1)
 	}
+	// Warnings (a rule no request can reach) do not fail the check: the
+	// directory loads and serves as it is.
+	for _, w := range set.Warnings() {
+		fmt.Fprintln(stdout, "warning: "+w)
+	}
 	fmt.Fprintf(stdout, "%s: ok (%d files, %d conversations, %d scenarios)\n", dir, len(set.Files), len(set.Conversations), len(set.Names))
 	return nil
 }
