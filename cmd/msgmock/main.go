@@ -438,6 +438,9 @@ func startServing(ctx context.Context, f *serveFlags, getenv func(string) string
 		Logger:       logger,
 		Version:      versionString(),
 		AllowedHosts: f.allowedHosts,
+		// The line every request logs, written in the handler's format
+		// without slog's cost (mock.RequestLog).
+		RequestLog: &mock.RequestLog{W: logOut, JSON: f.logFormat == "json"},
 	})
 	limited := newConnLimiter(ln, f.maxConnections, logger)
 	httpSrv := &http.Server{
