@@ -1,7 +1,6 @@
 package mock
 
 import (
-	"net"
 	"net/http"
 	"net/netip"
 	"strings"
@@ -64,13 +63,18 @@ func (s *Server) hostAllowed(host string, set *scenarios.Set) bool {
 
 // splitHost splits a Host header into a lower-case name, without brackets
 // or a trailing dot, and its port ("" when none).
+// It allocates nothing for a lower-case Host, the usual one: it runs on
+// every request.
 func splitHost(host string) (name, port string) {
 	name = host
-	if h, p, err := net.SplitHostPort(host); err == nil {
-		name, port = h, p
+	if strings.HasPrefix(host, "[") {
+		if end := strings.IndexByte(host, ']'); end > 0 {
+			name, port = host[1:end], strings.TrimPrefix(host[end+1:], ":")
+		}
+	} else if i := strings.LastIndexByte(host, ':'); i >= 0 && strings.IndexByte(host, ':') == i {
+		name, port = host[:i], host[i+1:]
 	}
-	name = strings.TrimSuffix(strings.ToLower(strings.Trim(name, "[]")), ".")
-	return name, port
+	return strings.TrimSuffix(strings.ToLower(name), "."), port
 }
 
 // hostListed reports whether name:port is in list, whose entries are as

@@ -36,7 +36,8 @@ func BenchmarkDefaultPath(b *testing.B) {
 		b.Run(c.name, func(b *testing.B) {
 			start := time.Date(2026, 3, 15, 14, 22, 11, 0, time.UTC)
 			clk := clock.NewVirtual(start)
-			s := NewServer(context.Background(), Options{Fixtures: store, Clock: clk, Seed: 1, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+			s := NewServer(context.Background(), Options{Fixtures: store, Clock: clk, Seed: 1, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+				RequestLog: &RequestLog{W: io.Discard}}) // as msgmock runs
 			defer s.Close()
 			w := &benchWriter{h: http.Header{}}
 			rd := strings.NewReader(c.body)

@@ -140,6 +140,10 @@ func (s *Server) logRequest(r *http.Request, x *wire.Exchange, elapsed time.Dura
 	if !s.log.Enabled(r.Context(), slog.LevelInfo) {
 		return
 	}
+	if s.requestLog != nil {
+		s.requestLog.write(time.Now(), r.Method, r.URL.Path, x.FinalStatus(r), elapsed, x.Scenario, x.Rule)
+		return
+	}
 	s.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
 		slog.String("method", r.Method),
 		slog.String("path", r.URL.Path),

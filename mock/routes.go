@@ -65,6 +65,7 @@ func (s *Server) router() *mux.Router {
 	a.handle("/sessions", adm.Guard(adm.Sessions), http.MethodGet)
 	a.handle("/conversations", adm.Guard(adm.Conversations), http.MethodGet)
 	a.handle("/events/stream", adm.Guard(adm.Stream), http.MethodGet)
+	a.handle("/import/har", adm.Guard(adm.ImportHAR), http.MethodPost)
 	// The inspector's page and files and the documents hold no data: they
 	// load without the admin token, and the page asks for it when the API
 	// answers 401.

@@ -31,6 +31,11 @@ type Options struct {
 	// delivered; default 100,000. Past it a reply is refused and counted.
 	MaxScheduled int
 
+	// RequestLog, when set, writes each request's log line by hand, in the
+	// format of Logger's handler (see RequestLog); Logger still decides
+	// whether Info lines are written and carries every other line.
+	RequestLog *RequestLog
+
 	// AllowedHosts are Host header names accepted besides loopback names and
 	// IP addresses (--allowed-host; the settings' security.allowed_hosts add
 	// to them), as scenarios.AllowedHost normalises them: lower case, each
@@ -48,6 +53,7 @@ type Server struct {
 	admin         *admin.API
 	bodies        wire.BodyBudget // request bodies being read, all requests together
 	allowedHosts  []string        // Options.AllowedHosts
+	requestLog    *RequestLog     // Options.RequestLog
 }
 
 // dialects are the two APIs' ways of answering, by API.
@@ -88,7 +94,7 @@ func NewServer(ctx context.Context, opts Options) *Server {
 		admin: admin.New(admin.Options{Engine: e, Token: opts.AdminToken, Version: version,
 			Dialects: []wire.Dialect{dialects[scenarios.APIConversations], dialects[scenarios.APIWorkspace]}}),
 	}
-	s.allowedHosts = opts.AllowedHosts
+	s.allowedHosts, s.requestLog = opts.AllowedHosts, opts.RequestLog
 	s.handler = s.middleware(s.routes())
 	return s
 }

@@ -23,6 +23,7 @@ type Scenario struct {
 	// Warnings are what loads but cannot be meant: a rule no request can
 	// reach. msgmock validate and /__mock/status show them.
 	Warnings []Problem
+	index    *ruleIndex // see Candidates; nil: try every rule
 }
 
 // Rule is one scripted behaviour: when its condition holds and it is
@@ -180,6 +181,7 @@ func (r *reader) scenario(n *yaml.Node, file, digest string) *Scenario {
 			}
 		}
 	}
+	sc.index = buildIndex(sc.Rules)
 	return sc
 }
 

@@ -134,7 +134,32 @@ func TestSoakConnections(t *testing.T) {
 	}
 	time.Sleep(time.Second)
 	healthy("after the uploads")
-	_, peak := mem("after the uploads closed")
+	mem("after the uploads closed")
+
+	// 2,000 scenarios added at run time: 20 sessions of 100 each, every
+	// one with a reply template (which once cost a template engine each).
+	const sessions, perSession = 20, 100
+	scenario := "rules:\n  - when: {text: {regex: '(?i)invoice [0-9]+'}}\n    reply: {text: 'Invoice {{ Number 1000 9999 }}: {{ Sentence 12 }}'}\n"
+	added, refused := 0, 0
+	for sess := 0; sess < sessions; sess++ {
+		for i := 0; i < perSession; i++ {
+			req, _ := http.NewRequest("PUT", fmt.Sprintf("%s/__mock/scenarios/s%d", srv.url, i), strings.NewReader(scenario))
+			req.Header.Set("X-Mock-Session", fmt.Sprintf("soak-%d", sess))
+			res, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res.Body.Close()
+			if res.StatusCode == 200 {
+				added++
+			} else {
+				refused++
+			}
+		}
+	}
+	healthy("with the scenarios added")
+	mem(fmt.Sprintf("%d scenarios added at run time (%d refused)", added, refused))
+	_, peak := mem("at the end")
 	t.Logf("peak RSS %.1f MiB; the default budget (48 MiB) + 20 MiB = 68 MiB", float64(peak)/(1<<20))
 	if *rssLimitMiB > 0 && peak > int64(*rssLimitMiB)<<20 {
 		t.Errorf("peak RSS %.1f MiB, over %d MiB", float64(peak)/(1<<20), *rssLimitMiB)

@@ -522,3 +522,32 @@ func TestInspectorVerifyAndNearMisses(t *testing.T) {
 	p.run(setValue("#verify-body", `{"request":{"colour":"red"}}`), click("#verify-run"))
 	p.waitFor("a bad pattern's problem", `document.querySelector('#verify-report').textContent.startsWith('body:1:13: unknown key "colour" in request')`)
 }
+
+// TestInspectorImportsADroppedHAR: a HAR given to the page's import panel
+// is summarised (entries read, used, skipped with why), its two files are
+// offered for download, and one click adds its scenario to the session and
+// makes it active: the next send gets the HAR's first error.
+func TestInspectorImportsADroppedHAR(t *testing.T) {
+	srv := start(t, nil)
+	p := openInspector(t, srv, 1280, 800)
+	har, err := filepath.Abs("../../mock/importer/testdata/send-errors-firefox.har")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.run(chromedp.SetUploadFiles(chromedp.CSS("#har-file"), []string{har}))
+	p.waitFor("the import's summary", `document.querySelector('#har-summary').textContent.includes('18 entries read')`)
+	summary := eval[string](p, `document.querySelector('#har-summary').textContent`)
+	if !strings.Contains(summary, "scenario send-errors-firefox") || !strings.Contains(eval[string](p, `document.querySelector('#har-notes').textContent`), "no answer was recorded") {
+		t.Errorf("summary %q, notes %q", summary, eval[string](p, `document.querySelector('#har-notes').textContent`))
+	}
+	if n := eval[int](p, `document.querySelectorAll('#har-actions a[download]').length`); n != 2 {
+		t.Errorf("%d files offered for download, want 2", n)
+	}
+	p.run(click(`#har-actions button`))
+	p.waitFor("the scenario active", `document.querySelector('#server-scenario').textContent === 'send-errors-firefox'`)
+	status, body := post(t, srv.url+"/v1/messages", `{"conversation_id":"con_9s2kd81","sender_id":"usr_82hd92","sender_type":"user","text":"Cancel my order"}`,
+		"Authorization: Bearer k", "Content-Type: application/json")
+	if status != 429 {
+		t.Errorf("the send after the import: %d %s, want the HAR's 429", status, body)
+	}
+}

@@ -438,6 +438,9 @@ func startServing(ctx context.Context, f *serveFlags, getenv func(string) string
 		Logger:       logger,
 		Version:      versionString(),
 		AllowedHosts: f.allowedHosts,
+		// The line every request logs, written in the handler's format
+		// without slog's cost (mock.RequestLog).
+		RequestLog: &mock.RequestLog{W: logOut, JSON: f.logFormat == "json"},
 	})
 	limited := newConnLimiter(ln, f.maxConnections, logger)
 	httpSrv := &http.Server{
@@ -564,6 +567,11 @@ func validate(args []string, stdout, stderr io.Writer) error {
 			fmt.Fprintln(stdout, err)
 		}
 		return exitCode(1)
+	}
+	// Warnings (a rule no request can reach) do not fail the check: the
+	// directory loads and serves as it is.
+	for _, w := range set.Warnings() {
+		fmt.Fprintln(stdout, "warning: "+w)
 	}
 	fmt.Fprintf(stdout, "%s: ok (%d files, %d conversations, %d scenarios)\n", dir, len(set.Files), len(set.Conversations), len(set.Names))
 	return nil

@@ -322,6 +322,16 @@ func TestValidate(t *testing.T) {
 	if out.String() != want {
 		t.Errorf("validate output\ngot:\n%s\nwant:\n%s", out.String(), want)
 	}
+	// A rule an earlier one always pre-empts is a warning, not a failure.
+	warn := t.TempDir()
+	_ = os.WriteFile(filepath.Join(warn, "s.yaml"), []byte("scenario:\n  rules:\n    - respond: {status: 503}\n    - {when: {text: x}, respond: {status: 500}}\n"), 0o644)
+	out.Reset()
+	if err := run(context.Background(), []string{"validate", warn}, os.Getenv, &out, io.Discard); err != nil {
+		t.Fatalf("a directory with a warning: %v", err)
+	}
+	if want := "warning: " + warn + "/s.yaml:4:7: rules[1] \"rule-2\" can never fire: rule \"rule-1\" before it always answers the requests it matches\n"; !strings.HasPrefix(out.String(), want) {
+		t.Errorf("validate output\ngot:\n%s\nwant first:\n%s", out.String(), want)
+	}
 }
 
 // TestValidateRefusesWhatCouldNotFinishOrDeliver: through the real CLI, a

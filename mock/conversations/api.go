@@ -246,7 +246,7 @@ func (a *API) send(x *wire.Exchange, r *http.Request, req sendRequest) *wire.Pro
 		wire.WriteRaw(x, wire.RespondStatus(resp, http.StatusOK), resp.Body)
 		return nil
 	}
-	writeEnvelope(x, wire.RespondStatus(resp, http.StatusOK), msgSent, sent{ConversationID: conv.ID, Message: messageOf(m), AutoReplyEnqueued: stored.Scheduled > 0})
+	writeSent(x, wire.RespondStatus(resp, http.StatusOK), &sent{ConversationID: conv.ID, Message: messageOf(m), AutoReplyEnqueued: stored.Scheduled > 0})
 	return nil
 }
 

@@ -167,3 +167,41 @@ type conversationMessages struct {
 	ConversationID string    `json:"conversation_id"`
 	Messages       []message `json:"messages"`
 }
+
+// appendJSON appends m as encoding/json would encode it (see
+// wire.AppendJSONString).
+func (m *message) appendJSON(b []byte) []byte {
+	b = append(b, `{"id":`...)
+	b = wire.AppendJSONString(b, m.ID)
+	b = append(b, `,"sender_id":`...)
+	b = wire.AppendJSONString(b, m.SenderID)
+	b = append(b, `,"sender_type":`...)
+	b = wire.AppendJSONString(b, m.SenderType)
+	b = append(b, `,"text":`...)
+	b = wire.AppendJSONString(b, m.Text)
+	if len(m.Metadata) > 0 {
+		b = append(b, `,"metadata":`...)
+		b = wire.AppendJSONRaw(b, m.Metadata)
+	}
+	if m.ReplyTo != "" {
+		b = append(b, `,"reply_to_message_id":`...)
+		b = wire.AppendJSONString(b, m.ReplyTo)
+	}
+	b = append(b, `,"created_at":`...)
+	b = wire.AppendJSONString(b, m.CreatedAt)
+	return append(b, '}')
+}
+
+// writeSent answers a stored message: the envelope of sent, by hand.
+func writeSent(w http.ResponseWriter, status int, s *sent) {
+	wire.WriteAppended(w, status, func(b []byte) []byte {
+		b = append(b, `{"status":"success","message":"`+msgSent+`","data":{"conversation_id":`...)
+		b = wire.AppendJSONString(b, s.ConversationID)
+		b = append(b, `,"message":`...)
+		b = s.Message.appendJSON(b)
+		if s.AutoReplyEnqueued {
+			return append(b, `,"auto_reply_enqueued":true}}`...)
+		}
+		return append(b, `,"auto_reply_enqueued":false}}`...)
+	}, nil)
+}

@@ -150,7 +150,7 @@ func (tx *Tx) try(sc *scenarios.Scenario, facts *scenarios.Facts, out *Outcome) 
 		return false
 	}
 	var rt *state.RuleRuntime
-	for _, rule := range sc.Rules {
+	for rule := range sc.Candidates(facts) {
 		if !rule.When.Match(facts) {
 			continue
 		}

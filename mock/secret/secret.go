@@ -52,10 +52,13 @@
 package secret
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"hash/maphash"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"unicode/utf8"
 )
 
@@ -106,12 +109,35 @@ func Fingerprint(secret string) string {
 // short prefix and suffix of the secret (none for a short one) and its
 // fingerprint, such as "Bearer sk_l…3456 (fp 1a2b3c4d)". An empty value,
 // or a scheme alone, is returned as it is: there is nothing to hide.
+//
+// The same key comes with every request of a test run: the last masks made
+// are kept in a small cache keyed by a hash of the value (never the value
+// itself), so a repeated key costs a hash and no allocation.
 func Mask(value string) string {
+	h := maphash.String(maskSeed, value)
+	slot := &maskCache[h%uint64(len(maskCache))]
+	if m := slot.Load(); m != nil && m.hash == h && m.size == len(value) {
+		return m.masked
+	}
 	scheme, s := splitScheme(value)
 	if s == "" {
 		return value
 	}
-	return scheme + maskSecret(s)
+	masked := scheme + maskSecret(s)
+	slot.Store(&maskedValue{hash: h, size: len(value), masked: masked})
+	return masked
+}
+
+// maskCache holds recent masks by the value's hash (see Mask).
+var (
+	maskSeed  = maphash.MakeSeed()
+	maskCache [64]atomic.Pointer[maskedValue]
+)
+
+type maskedValue struct {
+	hash   uint64
+	size   int
+	masked string
 }
 
 // maskSecret masks s, which holds no scheme.
@@ -168,17 +194,33 @@ var credentialHeaders = map[string]bool{
 
 // IsCredentialHeader reports whether a header of this name carries a
 // credential (see the package documentation for the list).
+//
+// It allocates nothing for a name of up to 64 bytes: it runs for every
+// header of every journaled request.
 func IsCredentialHeader(name string) bool {
-	lower := strings.ToLower(strings.TrimSpace(name))
-	if credentialHeaders[lower] {
+	var buf [64]byte
+	lower := asciiLower(buf[:0], strings.TrimSpace(name))
+	if credentialHeaders[string(lower)] { // a map lookup with a converted key does not copy it
 		return true
 	}
 	for _, w := range headerWords {
-		if strings.Contains(lower, w) {
+		if bytes.Contains(lower, []byte(w)) {
 			return true
 		}
 	}
 	return false
+}
+
+// asciiLower appends s to dst with ASCII letters lower-cased.
+func asciiLower(dst []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		dst = append(dst, c)
+	}
+	return dst
 }
 
 // MaskHeader masks value if name is a credential header: a cookie header
@@ -188,10 +230,10 @@ func MaskHeader(name, value string) string {
 	if !IsCredentialHeader(name) {
 		return value
 	}
-	switch strings.ToLower(strings.TrimSpace(name)) {
-	case "cookie":
+	switch name = strings.TrimSpace(name); {
+	case strings.EqualFold(name, "cookie"):
 		return maskCookies(value, false)
-	case "set-cookie":
+	case strings.EqualFold(name, "set-cookie"):
 		return maskCookies(value, true)
 	}
 	return Mask(value)

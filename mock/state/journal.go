@@ -41,15 +41,17 @@ type JournalEntry struct {
 	Rule     string
 	Duration time.Duration
 
-	// Unmatched: the request reached its scenario's rules and none
-	// answered it (it got the default behaviour); NearMisses are the
-	// closest rules then, at most MaxNearMisses, closest first.
-	Unmatched  bool
+	// NearMisses are, for a request no rule answered (Unmatched), the
+	// closest rules, at most MaxNearMisses, closest first.
 	NearMisses []scenarios.NearMiss
 
 	Headers         []HeaderField // what the journal kept of Header, at most JournalHeaderLimit bytes
 	HeaderTruncated bool          // headers over the limit were cut
 	BodyTruncated   bool          // the body was longer than JournalBodyLimit
+	// Unmatched: the request reached its scenario's rules and none answered
+	// it (it got the default behaviour). Beside the other flags, where it
+	// costs no space: an entry is allocated per request.
+	Unmatched bool
 
 	// The response, capped the same way: the headers msgmock set (not those
 	// net/http adds, such as Date) and the body it wrote. RespBody may be a
@@ -69,9 +71,9 @@ type JournalEntry struct {
 	// everything built from them show a key's scheme, a few characters and
 	// its fingerprint, never the key.
 	KeepCredentials bool
+	captured        bool // beside KeepCredentials: one word for both
 
-	size     int64
-	captured bool
+	size int64
 }
 
 // MaxNearMisses bounds the near misses an entry keeps.

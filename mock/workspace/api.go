@@ -326,6 +326,6 @@ func (a *API) create(x *wire.Exchange, r *http.Request, req createRequest, ws st
 	for _, reply := range stored.Inline {
 		list = append(list, messageOf(reply))
 	}
-	writeFastAPI(x, wire.RespondStatus(resp, http.StatusCreated), list)
+	writeMessages(x, wire.RespondStatus(resp, http.StatusCreated), list)
 	return nil
 }

@@ -139,7 +139,7 @@ func (a *API) List(x *wire.Exchange, r *http.Request) *wire.Problem {
 	for i := skip; i < len(msgs) && len(out) < limit; i++ {
 		out = append(out, messageOf(msgs[i]))
 	}
-	writeFastAPI(x, wire.RespondStatus(resp, http.StatusOK), out)
+	writeMessages(x, wire.RespondStatus(resp, http.StatusOK), out)
 	return nil
 }
 

@@ -238,3 +238,57 @@ func unescapeSeparators(b []byte) []byte {
 	}
 	return out
 }
+
+// appendJSON appends m as encoding/json would encode it (see
+// wire.AppendJSONString); writeMessages then writes U+2028 and U+2029
+// raw, as Python does.
+func (m *message) appendJSON(b []byte) []byte {
+	str := func(key, v string) {
+		b = append(b, key...)
+		b = wire.AppendJSONString(b, v)
+	}
+	raw := func(key string, v json.RawMessage) {
+		b = append(b, key...)
+		b = wire.AppendJSONRaw(b, v)
+	}
+	ptr := func(key string, v *string) {
+		b = append(b, key...)
+		if v == nil {
+			b = append(b, "null"...)
+		} else {
+			b = wire.AppendJSONString(b, *v)
+		}
+	}
+	str(`{"conversation_id":`, m.ConversationID)
+	str(`,"sender_id":`, m.SenderID)
+	str(`,"content":`, m.Content)
+	str(`,"workspace_id":`, m.WorkspaceID)
+	str(`,"created_at":`, m.CreatedAt)
+	str(`,"updated_at":`, m.UpdatedAt)
+	str(`,"id":`, m.ID)
+	str(`,"role":`, m.Role)
+	raw(`,"tool_calls":`, m.ToolCalls)
+	str(`,"message_type":`, m.MessageType)
+	raw(`,"tags":`, m.Tags)
+	str(`,"checksum":`, m.Checksum)
+	raw(`,"attachments":`, m.Attachments)
+	ptr(`,"parent_message_id":`, m.ParentMessageID)
+	raw(`,"meta_data":`, m.MetaData)
+	str(`,"sent_at":`, m.SentAt)
+	ptr(`,"owner_id":`, m.OwnerID)
+	return append(b, '}')
+}
+
+// writeMessages answers a list of messages as the service does.
+func writeMessages(w http.ResponseWriter, status int, list []message) {
+	wire.WriteAppended(w, status, func(b []byte) []byte {
+		b = append(b, '[')
+		for i := range list {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = list[i].appendJSON(b)
+		}
+		return append(b, ']')
+	}, unescapeSeparators)
+}

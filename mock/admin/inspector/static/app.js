@@ -599,6 +599,54 @@ function wire() {
   });
   $('#clock-advance').addEventListener('submit', (e) => { e.preventDefault(); moveClock({ advance: $('#clock-by').value.trim() }); });
   $('#clock-set').addEventListener('submit', (e) => { e.preventDefault(); moveClock({ now: $('#clock-to').value.trim() }); });
+  $('#har-file').addEventListener('change', (e) => { if (e.target.files[0]) importHAR(e.target.files[0]).catch((err) => say(err.message, true)); });
+  const drop = $('#har-drop');
+  drop.addEventListener('dragover', (e) => { e.preventDefault(); drop.classList.add('over'); });
+  drop.addEventListener('dragleave', () => drop.classList.remove('over'));
+  drop.addEventListener('drop', (e) => {
+    e.preventDefault();
+    drop.classList.remove('over');
+    if (e.dataTransfer.files[0]) importHAR(e.dataTransfer.files[0]).catch((err) => say(err.message, true));
+  });
+}
+
+// ---- HAR import ------------------------------------------------------------------------
+
+async function importHAR(file) {
+  const out = $('#har-result');
+  out.hidden = false;
+  $('#har-summary').textContent = `Reading ${file.name}…`;
+  $('#har-notes').replaceChildren();
+  $('#har-actions').replaceChildren();
+  const headers = {};
+  if (state.token) headers.Authorization = `Bearer ${state.token}`;
+  const res = await fetch(`/__mock/import/har?source=${encodeURIComponent(file.name)}`, { method: 'POST', headers, body: await file.text() });
+  if (res.status === 401) { await askToken(''); return importHAR(file); }
+  const data = await res.json();
+  const sum = data.summary;
+  if (!res.ok && !sum) { $('#har-summary').textContent = data.error; say(data.error, true); return; }
+  $('#har-summary').textContent = `${file.name}: ${sum.entries} entries read, ${sum.used.length} used, ${sum.skipped.length} skipped` +
+    (res.ok ? ` — scenario ${data.scenario}: ${sum.rules} rules, ${sum.conversations} conversations, ${sum.messages} messages.` : `: ${data.error}.`);
+  for (const w of sum.warnings || []) $('#har-notes').append(el('li', { className: 'warning' }, w));
+  for (const n of sum.skipped) $('#har-notes').append(el('li', {}, `skipped #${n.index} ${n.method} ${n.url}: ${n.note}`));
+  if (!res.ok) return;
+  for (const f of data.files) {
+    const a = el('a', { href: URL.createObjectURL(new Blob([f.content], { type: 'application/yaml' })), download: f.name }, `Download ${f.name}`);
+    $('#har-actions').append(a);
+  }
+  const use = el('button', { type: 'button' }, `Use ${data.scenario} in this session`);
+  use.addEventListener('click', async () => {
+    try {
+      const yaml = data.files[data.files.length - 1].content;
+      const put = { Authorization: headers.Authorization, 'Content-Type': 'application/yaml' };
+      if (state.session) put['X-Mock-Session'] = state.session;
+      const r = await fetch(`/__mock/scenarios/${encodeURIComponent(data.scenario)}`, { method: 'PUT', headers: put, body: yaml });
+      if (!r.ok) throw new Error((await r.json()).error);
+      await switchScenario(data.scenario);
+      say(`Scenario ${data.scenario} added and active${state.session ? ` in session ${state.session}` : ''}; add ${data.files[0].name} to your fixtures to preload its conversations.`);
+    } catch (e) { say(e.message, true); }
+  });
+  $('#har-actions').append(use);
 }
 
 async function moveClock(body) {
