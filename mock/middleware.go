@@ -130,7 +130,7 @@ func (s *Server) record(r *http.Request, x *wire.Exchange, elapsed time.Duration
 	s.engine.Record(x.Set, wire.SessionID(r), &state.JournalEntry{
 		At: s.engine.Clock().Now(), Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery,
 		Header: r.Header, Body: x.Body, Status: x.FinalStatus(r),
-		Scenario: x.Scenario, Rule: x.Rule, Duration: elapsed,
+		Scenario: x.Scenario, Rule: x.Rule, Duration: elapsed, Unmatched: x.Unmatched, NearMisses: x.NearMisses,
 		RespHeader: x.ResponseWriter.Header(), RespBody: resp, RespBodyTruncated: more,
 		KeepCredentials: !x.Set.Settings.Security.MaskCredentials,
 	})

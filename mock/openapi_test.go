@@ -359,7 +359,14 @@ func TestAdminResponsesMatchTheAdminDocument(t *testing.T) {
 	ts := startServer(t, nil)
 	c := loadContract(t, "admin")
 	ts.sendConversations(t, `{"conversation_id":"con_9s2kd81","sender_id":"u","sender_type":"user","text":"hi"}`, "X-Mock-Session: s")
+	ts.sendConversations(t, `{"conversation_id":"con_9s2kd81","sender_id":"a","sender_type":"agent","text":"a near miss"}`, "X-Mock-Session: s")
 	for _, call := range []struct{ method, path, body string }{
+		{"POST", "/__mock/verify", `{"request":{"api":"conversations","when":{"sender_type":"user"}},"count":{"exactly":1}}`},
+		{"POST", "/__mock/verify", `{"expect":[{"request":{"rule":{"absent":true}},"count":{"never":true}},{"sequence":[{"when":{"text":"a near miss"}},{"when":{"text":"hi"}}]}]}`},
+		{"POST", "/__mock/verify", `{"request":{"when":{"text":{"regex":"("}}}}`},
+		{"GET", "/__mock/unmatched", ""},
+		{"GET", "/__mock/scenarios/default/usage", ""},
+		{"GET", "/__mock/scenarios/nope/usage", ""},
 		{"GET", "/__mock/health", ""},
 		{"GET", "/__mock/status", ""},
 		{"PUT", "/__mock/scenario", `{"name":"streaming"}`},

@@ -27,6 +27,20 @@
 //     struct-filling functions are not offered.
 //   - Templates render with no lock shared between requests: the fake values
 //     of a reply come from a seed the caller draws, so --seed fixes them.
+//   - {absent: true} and {absent: false} test that a field a request may
+//     leave out — a body field, a header, a metadata key — is missing (or
+//     empty) or there; they stand alone (no ignore_case). method and path
+//     are always there and take no absence.
+//
+// # Patterns of the journal
+//
+// ParseVerification reads POST /__mock/verify's body with the reader that
+// reads fixtures, so a pattern's when is a rule's when — the same keys,
+// operators and compiled matchers — and every problem is located, in a
+// file called "body". A pattern differs from a rule's when in one way: it
+// reaches reads as well as sends without naming a method. When.Distance
+// counts the conditions a request does not meet (allocating nothing);
+// When.Differences lists them for reports and near misses.
 //
 // # Reply templates are bounded
 //

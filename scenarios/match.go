@@ -11,7 +11,9 @@ import (
 )
 
 // Matcher tests one string: equals (the default), contains, prefix, suffix
-// or regex, optionally ignoring case. It is compiled once, at load.
+// or regex, optionally ignoring case; or, where a field may be missing, its
+// absence ({absent: true}, Op "absent") or presence ({absent: false}, Op
+// "present"). It is compiled once, at load.
 type Matcher struct {
 	Op         string
 	Value      string
@@ -37,14 +39,74 @@ func (m *Matcher) Match(s string) bool {
 		return strings.HasPrefix(s, v)
 	case "suffix":
 		return strings.HasSuffix(s, v)
+	case opAbsent:
+		return s == ""
+	case opPresent:
+		return s != ""
 	}
 	return s == v
 }
 
+// matchKey is Match for the value at a key of a map (a header, a metadata
+// key), which may be missing (ok false): only absence matches a missing key.
+func (m *Matcher) matchKey(v string, ok bool) bool {
+	switch m.Op {
+	case opAbsent:
+		return !ok
+	case opPresent:
+		return ok
+	}
+	return ok && m.Match(v)
+}
+
+// WithValue returns a copy of m that tests v instead of m.Value, with the
+// same operator and case rule; nil for a regex or an absence test, whose
+// value is not a string to replace.
+func (m *Matcher) WithValue(v string) *Matcher {
+	if m.re != nil || m.Op == opAbsent || m.Op == opPresent {
+		return nil
+	}
+	c := *m
+	c.Value, c.folded = v, strings.ToLower(v)
+	return &c
+}
+
+// Wanted is the matcher as it is written, for reports: the value itself
+// for equals, else {"contains": "…"} and the like (with "ignore_case":
+// true when set), or {"absent": true|false}.
+func (m *Matcher) Wanted() any {
+	switch {
+	case m.Op == opAbsent || m.Op == opPresent:
+		return map[string]bool{"absent": m.Op == opAbsent}
+	case m.Op == "equals" && !m.IgnoreCase:
+		return m.Value
+	case m.IgnoreCase:
+		return map[string]any{m.Op: m.Value, "ignore_case": true}
+	}
+	return map[string]string{m.Op: m.Value}
+}
+
 var matcherOps = []string{"equals", "contains", "prefix", "suffix", "regex"}
+
+// The operators of {absent: true} and {absent: false}.
+const (
+	opAbsent  = "absent"
+	opPresent = "present"
+)
 
 // matcher reads a string (equals) or {equals|contains|prefix|suffix|regex: v, ignore_case: b}.
 func (r *reader) matcher(n *yaml.Node, what string) *Matcher {
+	return r.matcherOf(n, what, false)
+}
+
+// fieldMatcher is matcher for a field a request may leave out (a body
+// field, a header, a metadata key): {absent: true} (it is missing or empty)
+// and {absent: false} (it is there) are allowed too.
+func (r *reader) fieldMatcher(n *yaml.Node, what string) *Matcher {
+	return r.matcherOf(n, what, true)
+}
+
+func (r *reader) matcherOf(n *yaml.Node, what string, absence bool) *Matcher {
 	n = r.resolve(n)
 	if n == nil {
 		return nil
@@ -56,9 +118,31 @@ func (r *reader) matcher(n *yaml.Node, what string) *Matcher {
 		}
 		return &Matcher{Op: "equals", Value: s}
 	}
-	f := r.fields(n, what, append(matcherOps, "ignore_case")...)
+	allowed := append(append([]string{}, matcherOps...), "ignore_case")
+	if absence {
+		allowed = append(allowed, "absent")
+	}
+	before := len(*r.probs)
+	f := r.fields(n, what, allowed...)
 	if f == nil {
 		return nil
+	}
+	if len(*r.probs) > before {
+		return nil // an unknown or repeated key, reported: nothing more to say
+	}
+	if v := f["absent"]; v != nil {
+		if len(f) > 1 {
+			r.errorf(n, "%s: absent stands alone ({absent: true} or {absent: false})", what)
+			return nil
+		}
+		absent, ok := r.boolean(v, what+".absent")
+		if !ok {
+			return nil
+		}
+		if absent {
+			return &Matcher{Op: opAbsent}
+		}
+		return &Matcher{Op: opPresent}
 	}
 	m := &Matcher{}
 	for _, op := range matcherOps {
@@ -74,7 +158,11 @@ func (r *reader) matcher(n *yaml.Node, what string) *Matcher {
 		m.Value, _ = r.str(v, what+"."+op)
 	}
 	if m.Op == "" {
-		r.errorf(n, "%s needs one of %s", what, strings.Join(matcherOps, ", "))
+		ops := strings.Join(matcherOps, ", ")
+		if absence {
+			ops += " or absent"
+		}
+		r.errorf(n, "%s needs one of %s", what, ops)
 		return nil
 	}
 	if v := f["ignore_case"]; v != nil {
@@ -177,13 +265,13 @@ func (w *When) Match(f *Facts) bool {
 	}
 	for _, h := range w.Headers {
 		vs, ok := f.Header[h.Key]
-		if !ok || !h.M.Match(strings.Join(vs, ", ")) {
+		if !h.M.matchKey(strings.Join(vs, ", "), ok) {
 			return false
 		}
 	}
 	for _, km := range w.Metadata {
 		v, ok := f.metadataValue(km.Key)
-		if !ok || !km.M.Match(v) {
+		if !km.M.matchKey(v, ok) {
 			return false
 		}
 	}
@@ -244,36 +332,22 @@ func (r *reader) when(n *yaml.Node, what string) When {
 	var w When
 	f := r.fields(n, what, whenKeys...)
 	if v := f["api"]; v != nil {
-		if s, ok := r.str(v, what+".api"); ok {
-			switch API(s) {
-			case APIConversations, APIWorkspace:
-				w.API = API(s)
-			default:
-				r.errorf(v, "%s.api must be conversations or workspace, got %q", what, s)
-			}
-		}
+		w.API = r.api(v, what+".api")
 	}
 	one := func(key string) *Matcher {
 		if v := f[key]; v != nil {
-			return r.matcher(v, what+"."+key)
+			return r.fieldMatcher(v, what+"."+key)
 		}
 		return nil
 	}
 	w.Text, w.SenderID, w.ConversationID, w.WorkspaceID = one("text"), one("sender_id"), one("conversation_id"), one("workspace_id")
 	if v := f["method"]; v != nil {
 		w.Reads = true
-		if m := one("method"); m != nil && !(m.Op == "equals" && m.Value == "*") {
-			if m.re == nil {
-				m.Value, m.folded = strings.ToUpper(m.Value), strings.ToLower(m.Value)
-			}
-			w.Method = m
-		}
+		w.Method = r.method(v, what+".method")
 	}
 	if v := f["path"]; v != nil {
 		w.Reads = true
-		if w.Path = one("path"); w.Path != nil && w.Path.Op != "regex" && !strings.HasPrefix(w.Path.Value, "/") && w.Path.Op != "contains" && w.Path.Op != "suffix" {
-			r.errorf(v, "%s.path is a URL path and starts with /, got %q", what, w.Path.Value)
-		}
+		w.Path = r.path(v, what+".path")
 	}
 	if f["sender_type"] != nil && f["role"] != nil {
 		r.errorf(f["role"], "%s: sender_type and role are the same field (sender_type in the Conversations API, role in the Workspace API); give one", what)
@@ -283,12 +357,53 @@ func (r *reader) when(n *yaml.Node, what string) When {
 		w.Role = one("role")
 	}
 	if v := f["headers"]; v != nil {
-		w.Headers = r.keyMatchers(v, what+".headers", textproto.CanonicalMIMEHeaderKey)
+		w.Headers = r.headers(v, what+".headers")
 	}
 	if v := f["metadata"]; v != nil {
 		w.Metadata = r.keyMatchers(v, what+".metadata", func(s string) string { return s })
 	}
 	return w
+}
+
+// api reads conversations or workspace.
+func (r *reader) api(n *yaml.Node, what string) API {
+	s, ok := r.str(n, what)
+	if !ok {
+		return ""
+	}
+	switch API(s) {
+	case APIConversations, APIWorkspace:
+		return API(s)
+	}
+	r.errorf(n, "%s must be conversations or workspace, got %q", what, s)
+	return ""
+}
+
+// method reads a method matcher: upper-cased unless a regex; nil for "*"
+// (any method).
+func (r *reader) method(n *yaml.Node, what string) *Matcher {
+	m := r.matcher(n, what)
+	if m == nil || m.Op == "equals" && m.Value == "*" {
+		return nil
+	}
+	if m.re == nil {
+		m.Value, m.folded = strings.ToUpper(m.Value), strings.ToLower(m.Value)
+	}
+	return m
+}
+
+// path reads a URL path matcher: equals and prefix start with /.
+func (r *reader) path(n *yaml.Node, what string) *Matcher {
+	m := r.matcher(n, what)
+	if m != nil && m.Op != "regex" && !strings.HasPrefix(m.Value, "/") && m.Op != "contains" && m.Op != "suffix" {
+		r.errorf(n, "%s is a URL path and starts with /, got %q", what, m.Value)
+	}
+	return m
+}
+
+// headers reads header names (canonicalised, as net/http keys them) to matchers.
+func (r *reader) headers(n *yaml.Node, what string) []KeyMatcher {
+	return r.keyMatchers(n, what, textproto.CanonicalMIMEHeaderKey)
 }
 
 func (r *reader) keyMatchers(n *yaml.Node, what string, canon func(string) string) []KeyMatcher {
@@ -307,7 +422,7 @@ func (r *reader) keyMatchers(n *yaml.Node, what string, canon func(string) strin
 			r.errorf(n.Content[i], "%s: names must be non-empty strings", what)
 			continue
 		}
-		if m := r.matcher(n.Content[i+1], fmt.Sprintf("%s.%s", what, k.Value)); m != nil {
+		if m := r.fieldMatcher(n.Content[i+1], fmt.Sprintf("%s.%s", what, k.Value)); m != nil {
 			out = append(out, KeyMatcher{Key: canon(k.Value), M: m})
 		}
 	}

@@ -486,6 +486,43 @@ func TestInspectorShowsWebhookDeliveriesAndSetsTheClock(t *testing.T) {
 	}
 }
 
+// TestInspectorVerifyAndNearMisses: a request no rule answered shows its
+// closest rules in its detail view; the verify panel runs a pattern,
+// shows a failure's report and opens the closest request it names.
+func TestInspectorVerifyAndNearMisses(t *testing.T) {
+	dir := fixturesDir(t)
+	billing := "scenario:\n  name: billing\n  rules:\n    - name: web-invoice\n      when: {api: conversations, text: {contains: invoice}, metadata: {channel: web}}\n      respond: {status: 503}\n"
+	if err := os.WriteFile(filepath.Join(dir, "billing.yaml"), []byte(billing), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	srv := start(t, nil, "--fixtures", dir, "--scenario", "billing")
+	status, body := post(t, srv.url+"/v1/messages", `{"sender_id":"agt_1","sender_type":"agent","text":"my invoice","metadata":{"channel":"sms"}}`,
+		"Authorization: Bearer sk_test_51_fakeapikey123456", "Content-Type: application/json")
+	if status != 200 {
+		t.Fatalf("%d %s", status, body)
+	}
+	p := openInspector(t, srv, 1280, 800)
+	p.waitFor("the request, unmatched", `document.querySelector('#journal tbody tr td.unmatched')?.textContent === 'none · 2 near'`)
+	p.run(click(`#journal tbody tr td.path button`))
+	p.waitFor("its near misses", `[...document.querySelectorAll('#detail-near-list li')].map(li => li.textContent).join('\n') === `+
+		js("billing/web-invoice: metadata.channel: expected \"web\", got \"sms\"\ndefault/assistant-replies: sender_type: expected \"user\", got \"agent\""))
+
+	p.run(setValue("#verify-body", `{"request":{"when":{"text":{"contains":"invoice"},"metadata":{"channel":"web"}}},"count":{"exactly":1}}`), click("#verify-run"))
+	p.waitFor("the failure", `document.querySelector('#verify-status').textContent === 'Does not hold (1 failure).'`)
+	report := eval[string](p, `document.querySelector('#verify-report').textContent`)
+	if !strings.Contains(report, `closest  req_000001: metadata.channel: expected "web", got "sms"`) {
+		t.Errorf("the report shown:\n%s", report)
+	}
+	eval[int](p, `(document.querySelector('#request-detail').hidden = true, 0)`)
+	p.run(click(`#verify-ids button[data-id="req_000001"]`))
+	p.waitFor("the closest request opened", `!document.querySelector('#request-detail').hidden && document.querySelector('#detail-title').textContent.startsWith('req_000001: POST /v1/messages')`)
+
+	p.run(setValue("#verify-body", `{"sequence":[{"method":"POST","rule":{"absent":true}}]}`), click("#verify-run"))
+	p.waitFor("a verification that holds", `document.querySelector('#verify-status').textContent === 'Holds: 1 matching request.' && document.querySelector('#verify-report').textContent === ''`)
+	p.run(setValue("#verify-body", `{"request":{"colour":"red"}}`), click("#verify-run"))
+	p.waitFor("a bad pattern's problem", `document.querySelector('#verify-report').textContent.startsWith('body:1:13: unknown key "colour" in request')`)
+}
+
 // TestInspectorImportsADroppedHAR: a HAR given to the page's import panel
 // is summarised (entries read, used, skipped with why), its two files are
 // offered for download, and one click adds its scenario to the session and

@@ -466,6 +466,7 @@ func TestNpmPackages(t *testing.T) {
 				"MSGMOCK_* variables of the test process do not reach the binary",
 				"a session's calls act on that session alone",
 				"advance takes milliseconds or a duration",
+				"verify: what holds answers the matches; what does not throws with msgmock's report",
 			} {
 				if !passed[name] {
 					t.Errorf("Vitest did not pass %q (passed: %v)", name, sortedKeys(passed))

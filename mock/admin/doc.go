@@ -27,6 +27,19 @@
 //     requests after a reset give the same ids as after start); it does not
 //     move the clock. POST /__mock/clock on a running clock shifts it; it
 //     keeps ticking from the new time.
+//   - POST /__mock/verify answers 200 when every expectation holds and 422
+//     with every failure when one does not (400, with each problem located
+//     in the body, when it is not a verification; package expect holds what
+//     a pattern matches). Both carry matched, ids (every match) and entries
+//     (the first 100 in full); a failure's closest is repeated at the top
+//     for a client that checks one expectation; report is the text every
+//     client prints. GET /__mock/unmatched and
+//     GET /__mock/scenarios/{name}/usage (any scenario the session can run:
+//     added for it, added for all, the fixtures') carry one too.
+//   - A request no rule answered shows "unmatched": true and its
+//     near_misses in the journal; X-Mock-Explain: 1 on the request adds them
+//     to its answer as X-Mock-Near-Miss, one line of ASCII (wire.Decided),
+//     so that answers stay byte for byte the same for every other client.
 //   - Scenarios added over the API (PUT /__mock/scenarios/{name}, YAML or
 //     JSON, validated as a file is) belong to the X-Mock-Session session, or
 //     to every session without it; a reload of the files keeps them, a reset

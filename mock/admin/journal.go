@@ -2,7 +2,6 @@ package admin
 
 import (
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/msgmock/msgmock/mock/state"
 	"github.com/msgmock/msgmock/mock/wire"
+	"github.com/msgmock/msgmock/scenarios"
 )
 
 type journalEntry struct {
@@ -28,6 +28,10 @@ type journalEntry struct {
 	Scenario         string  `json:"scenario"`
 	Rule             string  `json:"rule"`
 	DurationMS       float64 `json:"duration_ms"`
+	// The request reached its scenario's rules and none answered it; the
+	// closest rules, with what differed.
+	Unmatched  bool                 `json:"unmatched,omitempty"`
+	NearMisses []scenarios.NearMiss `json:"near_misses,omitempty"`
 	// The response as msgmock wrote it: the headers it set (net/http adds
 	// Date, and Content-Length or chunked framing) and the body.
 	Response journalResponse `json:"response"`
@@ -47,6 +51,7 @@ func journalEntryOf(e *state.JournalEntry) journalEntry {
 		BodyTruncated: e.BodyTruncated, HeadersTruncated: e.HeaderTruncated,
 		Status: e.Status, Scenario: e.Scenario, Rule: e.Rule,
 		DurationMS: float64(e.Duration.Microseconds()) / 1000,
+		Unmatched:  e.Unmatched, NearMisses: e.NearMisses,
 		Response: journalResponse{
 			Headers: wireHeaders(e.RespHeaders), Body: wireBody(e.RespBody),
 			BodyTruncated: e.RespBodyTruncated, HeadersTruncated: e.RespHeaderTruncated,
@@ -54,7 +59,7 @@ func journalEntryOf(e *state.JournalEntry) journalEntry {
 	}
 }
 
-func journalID(seq uint64) string { return fmt.Sprintf("req_%06d", seq) }
+func journalID(seq uint64) string { return state.JournalID(seq) }
 
 // parseJournalID reads an id journalID wrote.
 func parseJournalID(id string) (uint64, bool) {

@@ -50,6 +50,25 @@
 //   - If the active scenario disappears in a reload, requests get the default
 //     scenario's rules.
 //
+// # Near misses
+//
+//   - When no rule ends a request's match (it gets the default behaviour,
+//     or is passed through), Decide lists in Outcome.NearMisses the
+//     state.MaxNearMisses rules closest to matching, from the scenario it
+//     ran and the default scenario, each with every condition that failed:
+//     the when's keys that differ (expected as written, actual as sent),
+//     times used up, a required state not reached, and — only when all else
+//     held — a chance roll that missed. Ranked by how many failed, ties in
+//     the order the rules were tried.
+//   - Only rules that can reach the request are candidates: of its API (or
+//     none) and, for a request that is not a send, naming a method or path.
+//     A rule that fired with continue: true is not a miss. So the common
+//     case — a rule answers — computes nothing, and a request no rule could
+//     reach costs one loop over the rules with no allocation.
+//   - Credential headers' values in a near miss are masked as the journal
+//     masks the request's (unless settings.security.mask_credentials is
+//     false); an actual value is kept to scenarios.MaxShown bytes.
+//
 // # Replies
 //
 //   - Replies answer the message that triggered them (reply_to_message_id or

@@ -70,6 +70,9 @@ type Outcome struct {
 	// headers of the continuing rules before its own; nil for none.
 	Respond *scenarios.Respond
 	Latency time.Duration // to wait before answering: every rule's that fired
+	// NearMisses are, when no rule ended the match (Rule is nil), the
+	// rules closest to matching, closest first (see nearMisses).
+	NearMisses []scenarios.NearMiss
 }
 
 // RuleName names the rules that fired, in order, separated by ", "; "" for
@@ -108,8 +111,14 @@ func (tx *Tx) Decide(facts *scenarios.Facts, named string) Outcome {
 	} else if out.Scenario = tx.sess.ActiveScenario(); out.Scenario == "" {
 		out.Scenario = tx.e.ServerScenario()
 	}
-	if !tx.try(tx.e.lookup(tx.sess, tx.set, out.Scenario), facts, &out) && out.Scenario != "default" {
-		tx.try(tx.e.lookup(tx.sess, tx.set, "default"), facts, &out)
+	var tried [2]*scenarios.Scenario
+	tried[0] = tx.e.lookup(tx.sess, tx.set, out.Scenario)
+	if !tx.try(tried[0], facts, &out) && out.Scenario != "default" {
+		tried[1] = tx.e.lookup(tx.sess, tx.set, "default")
+		tx.try(tried[1], facts, &out)
+	}
+	if out.Rule == nil {
+		out.NearMisses = tx.nearMisses(facts, out.Continued, tried)
 	}
 	if len(out.Continued) > 0 {
 		// A new respond: the published configuration is never changed.

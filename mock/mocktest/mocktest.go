@@ -16,6 +16,26 @@
 // Without options it serves the built-in fixtures (the seed documents'
 // conversation, keys and scenarios). The journal, reset and scenario
 // helpers call msgmock's admin API, so a test sees what any client would.
+//
+// # Assertions
+//
+// Verify, VerifyInOrder, Unmatched and AssertAllUsed ask msgmock
+// (POST /__mock/verify, GET /__mock/unmatched, GET
+// /__mock/scenarios/{name}/usage) and fail the test with the report msgmock
+// writes — what was expected, what was found, the closest requests with
+// each field that differed — the same text the npm client and the
+// inspector show:
+//
+//	mm.Verify(t, mocktest.Pattern{API: "conversations", When: map[string]any{
+//		"sender_id": "usr_1", "text": mocktest.Contains("invoice"),
+//	}}, mocktest.Exactly(2))
+//	mm.VerifyInOrder(t, mocktest.Pattern{Rule: "login-fails"}, mocktest.Pattern{Rule: "login-ok"})
+//	mm.Unmatched(t, "/v1/messages") // every send was answered by a rule
+//	mm.AssertAllUsed(t, "billing")  // every rule fired, as often as its times
+//
+// They read the helper's session (Session). A check that does not hold
+// reports with t.Error; a pattern msgmock refuses, or a call that fails,
+// stops the test with t.Fatal.
 package mocktest
 
 import (
@@ -169,6 +189,10 @@ type Request struct {
 	Scenario   string            `json:"scenario"`
 	Rule       string            `json:"rule"`
 	DurationMS float64           `json:"duration_ms"`
+	// Unmatched: no rule of its scenario answered it; NearMisses are the
+	// closest rules, with what differed.
+	Unmatched  bool       `json:"unmatched"`
+	NearMisses []NearMiss `json:"near_misses"`
 }
 
 // Journal returns the requests the server (or this session) received,

@@ -1,11 +1,13 @@
 package state
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/msgmock/msgmock/mock/secret"
+	"github.com/msgmock/msgmock/scenarios"
 )
 
 // What one journal entry keeps of a request, so that the journal's memory
@@ -39,9 +41,17 @@ type JournalEntry struct {
 	Rule     string
 	Duration time.Duration
 
+	// NearMisses are, for a request no rule answered (Unmatched), the
+	// closest rules, at most MaxNearMisses, closest first.
+	NearMisses []scenarios.NearMiss
+
 	Headers         []HeaderField // what the journal kept of Header, at most JournalHeaderLimit bytes
 	HeaderTruncated bool          // headers over the limit were cut
 	BodyTruncated   bool          // the body was longer than JournalBodyLimit
+	// Unmatched: the request reached its scenario's rules and none answered
+	// it (it got the default behaviour). Beside the other flags, where it
+	// costs no space: an entry is allocated per request.
+	Unmatched bool
 
 	// The response, capped the same way: the headers msgmock set (not those
 	// net/http adds, such as Date) and the body it wrote. RespBody may be a
@@ -61,10 +71,17 @@ type JournalEntry struct {
 	// everything built from them show a key's scheme, a few characters and
 	// its fingerprint, never the key.
 	KeepCredentials bool
+	captured        bool // beside KeepCredentials: one word for both
 
-	size     int64
-	captured bool
+	size int64
 }
+
+// MaxNearMisses bounds the near misses an entry keeps.
+const MaxNearMisses = 3
+
+// JournalID is an entry's id as the admin API shows it: req_000012.
+// Sequential per session, it draws nothing from the random stream.
+func JournalID(seq uint64) string { return fmt.Sprintf("req_%06d", seq) }
 
 // HeaderField is one header line the journal kept.
 type HeaderField struct{ Name, Value string }
@@ -114,7 +131,27 @@ func (e *JournalEntry) Capture() {
 	e.HeaderTruncated, e.RespHeaderTruncated = reqCut, respCut
 	e.Header, e.RespHeader = nil, nil
 	e.size = journalOverhead + int64(n+rn+cap(fields)*headerFieldOverhead+cap(e.Body)+cap(e.RespBody)+
-		len(e.Method)+len(e.Path)+len(e.Query)+len(e.Scenario)+len(e.Rule))
+		len(e.Method)+len(e.Path)+len(e.Query)+len(e.Scenario)+len(e.Rule)) + nearMissesSize(e.NearMisses)
+}
+
+// nearMissesSize estimates what near misses hold: their strings (each
+// actual value is capped at scenarios.MaxShown) and a fixed cost per value.
+func nearMissesSize(misses []scenarios.NearMiss) int64 {
+	var n int64
+	for _, m := range misses {
+		n += 64 + int64(len(m.Scenario)+len(m.Rule))
+		for _, d := range m.Differences {
+			n += 96 + int64(len(d.Field))
+			for _, v := range []any{d.Expected, d.Actual} {
+				if s, ok := v.(string); ok {
+					n += int64(len(s))
+				} else if v != nil {
+					n += 64 + scenarios.MaxShown // a matcher's {op: value}: its value is from the fixtures, bounded by them
+				}
+			}
+		}
+	}
+	return n
 }
 
 // pickHeaders appends to fields what the journal keeps of h: up to

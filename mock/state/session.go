@@ -432,6 +432,16 @@ func (s *Session) Rules(sc *scenarios.Scenario) *RuleRuntime {
 	return rt
 }
 
+// RuleHits is the session's runtime state of sc as Rules has it, read
+// without creating it: how often each rule fired (nil: none yet) and the
+// state machine's state.
+func (s *Session) RuleHits(sc *scenarios.Scenario) (hits map[string]int, state string) {
+	if rt := s.rules[sc.Name]; rt != nil && rt.digest == sc.Digest {
+		return rt.Hits, rt.State
+	}
+	return nil, "start"
+}
+
 // hold and release count a message's bytes while anything holds it.
 func (s *Session) hold(m *Message) {
 	if m.refs == 0 {

@@ -26,6 +26,10 @@ type Exchange struct {
 	Body     []byte            // the request body as read, for the journal
 	Scenario string            // the scenario that ran
 	Rule     string            // the rule that answered ("passthrough" when forwarded)
+	// Unmatched: the request reached its scenario's rules and none answered
+	// it; NearMisses are the closest rules then (see Decided).
+	Unmatched  bool
+	NearMisses []scenarios.NearMiss
 	// Journaled: the response body is kept (up to the journal's limit) as it
 	// is written. Set by routing for the two APIs' routes.
 	Journaled bool

@@ -107,7 +107,7 @@ func Decide(x *Exchange, r *http.Request, e *engine.Engine, d Dialect, facts *sc
 	if out.Action == engine.UnknownScenario {
 		return nil, &Problem{Status: http.StatusBadRequest, Kind: UnknownScenario, Subject: out.Scenario}, true
 	}
-	x.Scenario, x.Rule = out.Scenario, out.RuleName()
+	Decided(x, r, out)
 	if out.Action == engine.Scripted {
 		return nil, Scripted(x, r, e, d, out, subject), true
 	}

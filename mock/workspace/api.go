@@ -275,7 +275,7 @@ func (a *API) create(x *wire.Exchange, r *http.Request, req createRequest, ws st
 	if out.Action == engine.UnknownScenario {
 		return &wire.Problem{Status: http.StatusBadRequest, Kind: wire.UnknownScenario, Subject: out.Scenario}
 	}
-	x.Scenario, x.Rule = out.Scenario, out.RuleName()
+	wire.Decided(x, r, out)
 	switch out.Action {
 	case engine.Scripted:
 		tx.End()

@@ -70,6 +70,10 @@ export interface JournalEntry {
   scenario: string;
   rule: string;
   duration_ms: number;
+  /** No rule of its scenario answered it. */
+  unmatched?: boolean;
+  /** Then, the closest rules with each field that differed. */
+  near_misses?: { scenario: string; rule: string; differences: Difference[] }[];
   response: { headers: Record<string, string>; body: unknown; body_truncated?: boolean; headers_truncated?: boolean };
 }
 
@@ -106,9 +110,8 @@ export type FieldMatch =
   | string
   | number
   | boolean
-  | null
   | {
-      equals?: unknown;
+      equals?: string | number | boolean;
       contains?: string;
       prefix?: string;
       suffix?: string;
@@ -120,21 +123,26 @@ export type FieldMatch =
 /** The requests an expectation is about: a rule's `when` plus where they were answered. */
 export interface RequestPattern {
   api?: 'conversations' | 'workspace';
-  method?: string;
-  path?: string;
+  method?: FieldMatch;
+  path?: FieldMatch;
+  /** A key may be given as sent: msgmock compares it masked, as its journal keeps it. */
   headers?: Record<string, FieldMatch>;
+  status?: number;
   /** Body fields, with every key and operator a rule's `when` takes. */
   when?: Record<string, FieldMatch | Record<string, FieldMatch>>;
+  /** Default: the session of the call. */
   session?: string;
-  scenario?: string;
-  rule?: string;
+  scenario?: FieldMatch;
+  /** One of the rules that fired; `{absent: true}`: none. */
+  rule?: FieldMatch;
 }
 
-/** How many matching requests there must be; `never` is `{exactly: 0}`. */
+/** How many matching requests there must be (default `{at_least: 1}`); `never` is `{exactly: 0}`. */
 export interface Count {
   exactly?: number;
   at_least?: number;
   at_most?: number;
+  never?: true;
 }
 
 /** One expectation: a count of matching requests, or patterns that must appear in order. */
@@ -150,14 +158,44 @@ export interface Difference {
   actual: unknown;
 }
 
+/** A request an expectation came close to, with each field that differed. */
+export interface Closest {
+  id: string;
+  differences: Difference[];
+}
+
+/** An expectation that does not hold. */
+export interface VerifyFailure {
+  /** Its index in `expect` (0 for a single one). */
+  expectation: number;
+  session: string;
+  request?: RequestPattern;
+  sequence?: RequestPattern[];
+  /** The index of the sequence's pattern that found nothing. */
+  step?: number;
+  expected: string;
+  found: string;
+  matched: number;
+  ids: string[];
+  closest: Closest[];
+}
+
 /** POST /__mock/verify's answer. */
 export interface VerifyResult {
   ok: boolean;
-  /** How many requests matched. */
+  /** How many requests matched (for a sequence, the steps matched in order). */
   matched: number;
-  /** On failure: the closest requests and each field that differed. */
-  closest?: { id: string; differences: Difference[] }[];
-  [field: string]: unknown;
+  /** The matching requests' ids. */
+  ids: string[];
+  /** The first 100 of them in full. */
+  entries: JournalEntry[];
+  entries_truncated?: boolean;
+  /** On failure: every expectation that does not hold. */
+  failures?: VerifyFailure[];
+  /** On failure: the first failure's closest requests. */
+  closest?: Closest[];
+  /** On failure: the failures as msgmock writes them for a person. */
+  report?: string;
 }
 
 /** An admin call msgmock refused, or could not be made. */
@@ -400,18 +438,11 @@ function isVerifyResult(body: unknown): body is VerifyResult {
   return typeof body === 'object' && body !== null && (body as { ok?: unknown }).ok === false;
 }
 
-/** A failed verification for a person: what was found, and the closest requests' differing fields. */
+/** A failed verification for a person: msgmock's report, the text every client prints. */
 function describeFailure(r: VerifyResult): string {
-  const lines = [`msgmock: verification failed: ${typeof r.matched === 'number' ? `${r.matched} matching request(s)` : 'no match'}`];
-  for (const key of ['expected', 'found', 'message', 'error']) {
-    if (r[key] !== undefined) lines.push(`  ${key}: ${JSON.stringify(r[key])}`);
-  }
-  for (const near of r.closest ?? []) {
-    lines.push(`  closest ${near.id}:`);
-    for (const d of near.differences ?? []) {
-      lines.push(`    ${d.field}: expected ${JSON.stringify(d.expected)}, got ${JSON.stringify(d.actual)}`);
-    }
-  }
+  if (r.report) return r.report.replace(/\n$/, '');
+  const lines = [`msgmock: verification failed: ${r.matched} matching request(s)`];
+  for (const f of r.failures ?? []) lines.push(`  expected ${f.expected}`, `  found    ${f.found}`);
   return lines.join('\n');
 }
 

@@ -60,20 +60,28 @@ function askToken(message) {
 }
 
 async function admin(method, path, body) {
+  const { res, data } = await adminAnswer(method, path, body === undefined ? undefined : JSON.stringify(body));
+  if (!res.ok) throw new Error((data && data.error) || `${res.status} ${res.statusText}`);
+  return data;
+}
+
+// adminAnswer sends raw (a JSON text, or undefined) and returns the answer
+// whatever its status, once the admin token, if one is needed, is given.
+async function adminAnswer(method, path, raw) {
   for (;;) {
     const headers = {};
     if (state.token) headers.Authorization = `Bearer ${state.token}`;
     if (state.session) headers['X-Mock-Session'] = state.session;
-    if (body !== undefined) headers['Content-Type'] = 'application/json';
-    const res = await fetch(`/__mock${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    if (raw !== undefined) headers['Content-Type'] = 'application/json';
+    const res = await fetch(`/__mock${path}`, { method, headers, body: raw });
     if (res.status === 401) {
       await askToken(state.token ? 'That token was refused.' : '');
       continue;
     }
     const text = await res.text();
-    const data = text ? JSON.parse(text) : null;
-    if (!res.ok) throw new Error((data && data.error) || `${res.status} ${res.statusText}`);
-    return data;
+    let data = null;
+    try { data = text ? JSON.parse(text) : null; } catch { data = { error: text }; }
+    return { res, data };
   }
 }
 
@@ -357,7 +365,9 @@ function renderJournal() {
       el('button', { type: 'button', class: 'link', onclick: () => showDetail(r.id) }, r.path + (r.query ? '?' + r.query : ''))),
     el('td', { class: `status-${String(r.status)[0]}` }, String(r.status)),
     el('td', {}, r.scenario),
-    el('td', {}, r.rule),
+    r.unmatched
+      ? el('td', { class: 'unmatched', title: 'no rule answered it' }, r.near_misses ? `none · ${r.near_misses.length} near` : 'none')
+      : el('td', {}, r.rule),
     el('td', { class: 'num' }, r.duration_ms.toFixed(1))));
   $('#journal tbody').replaceChildren(...rows);
 }
@@ -380,11 +390,62 @@ function showDetail(id) {
   $('#detail-title').textContent = `${r.id}: ${r.method} ${r.path}${r.query ? '?' + r.query : ''} → ${r.status}`;
   $('#detail-req-headers').textContent = headerLines(r.headers) + (r.headers_truncated ? '\n(headers cut by the journal)' : '');
   $('#detail-req-body').textContent = bodyText(r.body) + (r.body_truncated ? '\n(body cut at 16 KiB by the journal)' : '');
+  const misses = r.near_misses || [];
+  $('#detail-near-misses').hidden = misses.length === 0;
+  $('#detail-near-list').replaceChildren(...misses.map((m) => el('li', {}, `${m.scenario}/${m.rule}: ${differencesText(m.differences)}`)));
   $('#detail-resp-headers').textContent = headerLines(r.response.headers);
   $('#detail-resp-body').textContent = bodyText(r.response.body) + (r.response.body_truncated ? '\n(body cut at 16 KiB by the journal)' : '');
   $('#curl').value = 'loading…';
   $('#copy-state').textContent = '';
   curlFor(r).then((cmd) => { if (state.detail === id) $('#curl').value = cmd; });
+}
+
+// differencesText writes what differed as the reports do:
+// text: expected {"contains":"invoice"}, got "Hello"; …
+function differencesText(diffs) {
+  const shown = (v) => (v === null || v === undefined ? 'none' : JSON.stringify(v));
+  return diffs.map((d) => `${d.field}: expected ${shown(d.expected)}, got ${shown(d.actual)}`).join('; ');
+}
+
+// ---- verification ----------------------------------------------------------------
+
+async function runVerify(e) {
+  e.preventDefault();
+  const button = $('#verify-run');
+  button.disabled = true;
+  try {
+    const { res, data } = await adminAnswer('POST', '/verify', $('#verify-body').value);
+    let line;
+    let ok = false;
+    let ids = [];
+    let report = '';
+    if (res.ok) {
+      line = `Holds: ${data.matched} matching request${data.matched === 1 ? '' : 's'}.`;
+      ok = true;
+      ids = data.ids;
+    } else if (res.status === 422) {
+      line = `Does not hold (${data.failures.length} failure${data.failures.length === 1 ? '' : 's'}).`;
+      ids = data.failures.flatMap((f) => f.closest.map((c) => c.id));
+      report = data.report;
+    } else {
+      line = `Not a verification (${res.status}): ${(data && data.error) || res.statusText}`;
+      report = ((data && data.errors) || []).join('\n');
+    }
+    // The requests it names open in the journal's detail view: the
+    // journal catches up first.
+    await pollJournal().catch(() => {});
+    $('#verify-ids').replaceChildren(...[...new Set(ids)].map((id) => el('li', {},
+      el('button', { type: 'button', dataset: { id }, onclick: () => showDetail(id) }, id))));
+    $('#verify-report').textContent = report;
+    const status = $('#verify-status');
+    status.textContent = line;
+    status.className = ok ? 'ok' : 'error';
+    $('#verify-result').hidden = false;
+  } catch (err) {
+    say(err.message, true);
+  } finally {
+    button.disabled = false;
+  }
 }
 
 // Headers curl sets itself or that describe this connection only.
@@ -518,6 +579,7 @@ function wire() {
     renderJournal();
   });
   $('#copy-curl').addEventListener('click', copyCurl);
+  $('#verify-form').addEventListener('submit', runVerify);
   $('#reset').addEventListener('click', async () => {
     try {
       await admin('POST', '/reset');

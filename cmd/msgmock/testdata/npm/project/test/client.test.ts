@@ -1,11 +1,11 @@
 // The client's own behaviour, beyond the README's recipes: what its errors
 // say, the admin token, the environment it gives the binary, sessions, the
-// clock, and stop. (verify() waits for POST /__mock/verify, issue 27.)
+// clock, stop, and verify().
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { connectMsgmock, MsgmockError, startMsgmock, type Msgmock, type StartedMsgmock } from 'msgmock';
+import { connectMsgmock, MsgmockError, MsgmockVerifyError, startMsgmock, type Msgmock, type StartedMsgmock } from 'msgmock';
 
 const auth = { Authorization: 'Bearer sk_test_51_fakeapikey123456', 'Content-Type': 'application/json' };
 
@@ -114,6 +114,49 @@ test('advance takes milliseconds or a duration', async () => {
     expect(await mock.clock()).toMatchObject({ mode: 'virtual', now: '2026-03-15T14:22:11Z' });
     expect((await mock.advance(1500)).now).toBe('2026-03-15T14:22:12.5Z');
     expect((await mock.advance('90s')).now).toBe('2026-03-15T14:23:42.5Z');
+  } finally {
+    await mock.stop();
+  }
+});
+
+test('verify: what holds answers the matches; what does not throws with msgmock\'s report', async () => {
+  const mock = await startMsgmock({ seed: 3 });
+  try {
+    const s = mock.session('verify');
+    expect((await send(mock, 'Where is my invoice?', s.headers)).status).toBe(200);
+    expect((await send(mock, 'hello', s.headers)).status).toBe(200);
+
+    const held = await s.verify({ request: { api: 'conversations', method: 'POST', when: { text: { contains: 'invoice' } } }, count: { exactly: 1 } });
+    expect(held).toMatchObject({ ok: true, matched: 1, ids: ['req_000001'] });
+    expect(held.entries[0]).toMatchObject({ id: 'req_000001', status: 200, body: { text: 'Where is my invoice?' } });
+    const inOrder = await s.verify({ sequence: [{ when: { text: { prefix: 'Where' } } }, { when: { text: 'hello' } }] });
+    expect(inOrder.ids).toEqual(['req_000001', 'req_000002']);
+    const keyAsSent = await s.verify({ request: { headers: { Authorization: auth.Authorization } }, count: { exactly: 2 } });
+    expect(keyAsSent.matched).toBe(2);
+
+    // Two expectations fail: both are reported, in msgmock's words.
+    const err = await s
+      .verify({ expect: [
+        { request: { when: { sender_id: 'usr_1' } }, count: { at_least: 1 } },
+        { sequence: [{ when: { text: 'hello' } }, { when: { text: { prefix: 'Where' } } }] },
+      ] })
+      .then(() => undefined, (e: unknown) => e);
+    expect(err).toBeInstanceOf(MsgmockVerifyError);
+    const result = (err as MsgmockVerifyError).result;
+    expect(result.failures?.map((f) => [f.expectation, f.step])).toEqual([[0, undefined], [1, 1]]);
+    expect(result.closest?.[0]).toEqual({ id: 'req_000001', differences: [{ field: 'sender_id', expected: 'usr_1', actual: 'usr_82hd92' }] });
+    expect((err as Error).message).toBe(result.report?.trimEnd());
+    expect((err as Error).message).toContain('closest  req_000001: sender_id: expected "usr_1", got "usr_82hd92"');
+    expect((err as Error).message).toContain('found    sequence[1] matches only requests before req_000002: req_000001, out of order');
+
+    // A pattern msgmock refuses is a MsgmockError naming where.
+    const bad = await s.verify({ request: { when: { text: { regex: '(' } } } }).then(() => undefined, (e: unknown) => e);
+    expect(bad).not.toBeInstanceOf(MsgmockVerifyError);
+    expect(bad).toMatchObject({ status: 400 });
+    expect((bad as Error).message).toContain('\n  body:1:37: request.when.text.regex: missing closing )');
+
+    // Another session received nothing.
+    expect(await mock.session('other').verify({ request: {}, count: { never: true } })).toMatchObject({ ok: true, matched: 0, ids: [] });
   } finally {
     await mock.stop();
   }
