@@ -7,6 +7,9 @@
 //
 // `msgmock-load bare [-addr A]` serves the bare net/http handler msgmock is
 // measured against (bare.Handler), for wrk and the like (.ci/perf).
+// For `.ci/perf curves`, `msgmock-load curve-fixtures [-journal N] DIR`
+// writes the curves' fixtures (package curves) and `msgmock-load fill -n N
+// [-session S] BASE_URL` sends the messages that fill a server.
 package main
 
 import (
@@ -19,12 +22,15 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/msgmock/msgmock/cmd/msgmock-load/bare"
+	"github.com/msgmock/msgmock/cmd/msgmock-load/curves"
 )
 
 const defaultBody = `{"conversation_id":"con_9s2kd81","sender_id":"usr_82hd92","sender_type":"user","text":"Can you summarize my last 5 calls?","metadata":{"channel":"web","locale":"en-US"},"auto_reply":true}`
@@ -53,8 +59,15 @@ type Result struct {
 }
 
 func run(ctx context.Context, args []string, out io.Writer) error {
-	if len(args) > 0 && args[0] == "bare" {
-		return serveBare(ctx, args[1:], out)
+	if len(args) > 0 {
+		switch args[0] {
+		case "bare":
+			return serveBare(ctx, args[1:], out)
+		case "curve-fixtures":
+			return writeCurveFixtures(args[1:], out)
+		case "fill":
+			return fill(ctx, args[1:], out)
+		}
 	}
 	fs := flag.NewFlagSet("msgmock-load", flag.ContinueOnError)
 	conns := fs.Int("c", 8, "concurrent connections")
@@ -184,5 +197,95 @@ func serveBare(ctx context.Context, args []string, out io.Writer) error {
 	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
+	return nil
+}
+
+// writeCurveFixtures writes curves.Fixtures into a new directory.
+func writeCurveFixtures(args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("msgmock-load curve-fixtures", flag.ContinueOnError)
+	journal := fs.Int("journal", 1000, "settings.retention.journal (0: the built-in retention, as msgmock ships)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return errors.New("usage: msgmock-load curve-fixtures [-journal N] DIR")
+	}
+	files, err := curves.Fixtures(*journal)
+	if err != nil {
+		return err
+	}
+	dir := fs.Arg(0)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	for name, data := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(out, "%d files in %s\n", len(files), dir)
+	return nil
+}
+
+// fill sends curves.FillBody(0 … n-1) over c connections and fails on the
+// first answer that is not 200.
+func fill(ctx context.Context, args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("msgmock-load fill", flag.ContinueOnError)
+	n := fs.Int("n", 100_000, "messages to send")
+	conns := fs.Int("c", 16, "concurrent connections")
+	session := fs.String("session", "", "X-Mock-Session")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 || *conns < 1 {
+		return errors.New("usage: msgmock-load fill [-n N] [-c C] [-session S] BASE_URL")
+	}
+	url := strings.TrimSuffix(fs.Arg(0), "/") + "/v1/messages"
+	transport := &http.Transport{MaxIdleConnsPerHost: *conns, MaxConnsPerHost: *conns}
+	defer transport.CloseIdleConnections()
+	client := &http.Client{Transport: transport, Timeout: 30 * time.Second}
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	start := time.Now()
+	for range *conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ctx.Err() == nil {
+				i := int(next.Add(1) - 1)
+				if i >= *n {
+					return
+				}
+				req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, strings.NewReader(curves.FillBody(i)))
+				if err != nil {
+					cancel(err)
+					return
+				}
+				req.Header.Set("Authorization", "Bearer sk_test_51_fakeapikey123456")
+				req.Header.Set("Content-Type", "application/json")
+				if *session != "" {
+					req.Header.Set("X-Mock-Session", *session)
+				}
+				res, err := client.Do(req)
+				if err != nil {
+					cancel(err)
+					return
+				}
+				body, _ := io.ReadAll(res.Body)
+				res.Body.Close()
+				if res.StatusCode != http.StatusOK {
+					cancel(fmt.Errorf("message %d: %d %s", i, res.StatusCode, body))
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if err := context.Cause(ctx); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "%d messages in %s\n", *n, time.Since(start).Round(time.Millisecond))
 	return nil
 }

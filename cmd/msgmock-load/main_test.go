@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -56,4 +57,58 @@ func TestLoadCountsStatusesAndHeaders(t *testing.T) {
 	if err := run(context.Background(), []string{"-c", "0", srv.URL}, &out); err == nil {
 		t.Errorf("-c 0 accepted")
 	}
+}
+
+// TestCurveFixturesServeTheCurves: the curves' fixtures load in a real
+// msgmock; fill stores its messages in the 1,000 conversations in turn;
+// each rules-N scenario answers the seed's request with its last rule.
+func TestCurveFixturesServeTheCurves(t *testing.T) {
+	dir := t.TempDir()
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"curve-fixtures", "-journal", "5000", dir}, &out); err != nil {
+		t.Fatal(err)
+	}
+	mm := mocktest.New(t, mocktest.WithFixturesDir(dir))
+	if err := run(context.Background(), []string{"fill", "-n", "2500", "-c", "4", mm.URL}, &out); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "2500 messages in ") {
+		t.Errorf("fill's report: %q", out.String())
+	}
+	// con_c001 got messages 1, 1001 and 2001, none answered.
+	status, body := get(t, mm.URL+"/v1/conversations/con_c001/messages")
+	if status != 200 || strings.Count(body, `"sender_type":"user"`) != 3 || !strings.Contains(body, "Message 2001 of the fill.") || strings.Contains(body, `"agent"`) {
+		t.Fatalf("con_c001: %d %s", status, body)
+	}
+	if n := len(mm.Requests(t, "/v1/messages")); n != 2500 {
+		t.Errorf("journal holds %d of the 2,500 sends (retention.journal 5000)", n)
+	}
+	for _, sc := range []string{"rules-1", "rules-10", "rules-100", "rules-1000"} {
+		req, _ := http.NewRequest(http.MethodPost, mm.URL+"/v1/messages", strings.NewReader(`{"conversation_id":"con_9s2kd81","sender_id":"usr_82hd92","sender_type":"user","text":"Can you summarize my last 5 calls?","auto_reply":true}`))
+		req.Header.Set("Authorization", "Bearer sk_test_51_fakeapikey123456")
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-Mock-Scenario", sc)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		reqs := mm.Requests(t, "/v1/messages")
+		if last := reqs[len(reqs)-1]; res.StatusCode != 200 || last.Scenario != sc || last.Rule != "last" {
+			t.Errorf("%s: %d, answered by %s/%s", sc, res.StatusCode, last.Scenario, last.Rule)
+		}
+	}
+}
+
+func get(t *testing.T, url string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, url, nil)
+	req.Header.Set("Authorization", "Bearer sk_test_51_fakeapikey123456")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, string(b)
 }
