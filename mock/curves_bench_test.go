@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"runtime/debug"
 	"runtime/metrics"
 	"strings"
 	"sync"
@@ -27,7 +28,10 @@ import (
 // conversations; with 10, 100 and 1,000 rules in the active scenario, the
 // request matching the last; with a journal of 100,000 entries, full; with
 // 100 sessions live (each with its journal and messages); with 50 open
-// event streams following other conversations. Each reports x-fresh, the
+// event streams following other conversations; and budget-full: the
+// built-in retention after 100,000 messages, its 48 MiB budget full. The
+// garbage collector runs as in msgmock (GCPercent, MemoryLimit of the
+// server's budget). Each reports x-fresh, the
 // fresh server's ns/op over its own, measured in the same run (1.00: a
 // cost independent of what is held; issue 30 asks ≥ 0.90), and gc-ns/op,
 // the garbage collector's CPU per request, all its workers. .ci/perf curves
@@ -35,8 +39,8 @@ import (
 // takes a few seconds to fill and about 1 GiB; -short leaves it out.
 //
 // Every server loads the same fixtures (package curves: retention raised
-// so that what is sent stays stored); what differs is what it was sent
-// before the timer starts.
+// so that what is sent stays stored, but for budget-full); what differs is
+// what it was sent before the timer starts. One server lives at a time.
 func BenchmarkCurves(b *testing.B) {
 	var freshNs float64
 	for _, c := range curveCases {
@@ -97,6 +101,7 @@ var curveCases = []curve{
 	{name: "rules=10", journal: 1000, scenario: "rules-10"},
 	{name: "rules=100", journal: 1000, scenario: "rules-100"},
 	{name: "rules=1000", journal: 1000, scenario: "rules-1000"},
+	{name: "budget-full", journal: 0, setup: func(b testing.TB, cs *curveServer) { cs.fill(b, 100_000, "") }},
 	{name: "journal=100000", journal: 100_000, setup: func(b testing.TB, cs *curveServer) { cs.fill(b, 100_000, "") }},
 	{name: "sessions=100", journal: 1000, setup: func(b testing.TB, cs *curveServer) {
 		for i := range 99 {
@@ -119,10 +124,11 @@ func curveFixtures(b testing.TB, journal int) fs.FS {
 }
 
 type curveServer struct {
-	s   *Server
-	clk *clock.Clock
-	ts  *httptest.Server // for streams
-	mu  sync.Mutex       // advance
+	s       *Server
+	clk     *clock.Clock
+	ts      *httptest.Server // for streams
+	restore func()           // the garbage collector's settings before
+	mu      sync.Mutex       // advance
 }
 
 func newCurveServer(b testing.TB, journal int) *curveServer {
@@ -134,10 +140,14 @@ func newCurveServerFS(b testing.TB, fsys fs.FS) *curveServer {
 	if err != nil {
 		b.Fatal(err)
 	}
+	// The garbage collector as msgmock runs it (cmd/msgmock), while the
+	// server lives.
+	limit := debug.SetMemoryLimit(MemoryLimit(store.Current().Settings.Retention.MessageBytes))
+	percent := debug.SetGCPercent(GCPercent)
 	clk := clock.NewVirtual(time.Date(2026, 3, 15, 14, 22, 11, 0, time.UTC))
 	s := NewServer(context.Background(), Options{Fixtures: store, Clock: clk, Seed: 1,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), RequestLog: &RequestLog{W: io.Discard}})
-	return &curveServer{s: s, clk: clk}
+	return &curveServer{s: s, clk: clk, restore: func() { debug.SetMemoryLimit(limit); debug.SetGCPercent(percent) }}
 }
 
 func (cs *curveServer) close() {
@@ -146,6 +156,7 @@ func (cs *curveServer) close() {
 		cs.ts.Close()
 	}
 	cs.s.Close()
+	cs.restore()
 }
 
 func (cs *curveServer) advance() {
