@@ -218,9 +218,9 @@ func TestCORS(t *testing.T) {
 		t.Fatalf("preflight: StatusCode=%d, want 204", pre.Status)
 	}
 	want := map[string]string{
-		"Access-Control-Allow-Origin":   "http://localhost:5173",
-		"Access-Control-Allow-Methods":  "GET, POST, PUT, DELETE, OPTIONS",
-		"Access-Control-Allow-Headers":  "authorization, content-type, sentry-trace, x-request-id",
+		"Access-Control-Allow-Origin":  "http://localhost:5173",
+		"Access-Control-Allow-Methods": "GET, POST, PUT, DELETE, OPTIONS",
+		"Access-Control-Allow-Headers": "authorization, content-type, sentry-trace, x-request-id",
 		"Access-Control-Expose-Headers": "Retry-After, WWW-Authenticate, Allow, Location, Content-Length, " +
 			"X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset, retry-after-ms, " +
 			"x-ratelimit-limit-requests, x-ratelimit-remaining-requests, x-ratelimit-reset-requests, " +
