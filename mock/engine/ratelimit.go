@@ -324,7 +324,7 @@ type WindowView struct {
 
 // LimiterStats counts the windows of all sessions.
 type LimiterStats struct {
-	Windows int   `json:"windows"`
+	Windows int   `json:"total"` // windows held, all sessions together
 	Max     int   `json:"max"`
 	Evicted int64 `json:"evicted"`
 }
