@@ -31,6 +31,11 @@ type Options struct {
 	// delivered; default 100,000. Past it a reply is refused and counted.
 	MaxScheduled int
 
+	// Speed divides every scripted wait (latency, a reply's after, a
+	// stream's first token, pace and stalls): 2 replays a recording twice
+	// as fast. 0 means 1.
+	Speed float64
+
 	// AllowedHosts are Host header names accepted besides loopback names and
 	// IP addresses (--allowed-host; the settings' security.allowed_hosts add
 	// to them), as scenarios.AllowedHost normalises them: lower case, each
@@ -79,6 +84,7 @@ func NewServer(ctx context.Context, opts Options) *Server {
 		Logger:       log,
 		MaxScheduled: opts.MaxScheduled,
 		RenderEvent:  webhookBody,
+		Speed:        opts.Speed,
 	})
 	s := &Server{
 		engine:        e,
