@@ -71,8 +71,8 @@ scenario:
 
 // TestBrowserReadsRateLimitHeaders: a page on another origin calls the
 // API with fetch and reads X-RateLimit-*, Retry-After and the OpenAI-style
-// names: CORS exposes them. Without a Chromium it skips (see
-// chromiumPath).
+// names: CORS exposes them; the inspector then shows the spent window.
+// Without a Chromium it skips (see chromiumPath).
 func TestBrowserReadsRateLimitHeaders(t *testing.T) {
 	dir := t.TempDir()
 	writeFile(t, filepath.Join(dir, "settings.yaml"), `
@@ -114,6 +114,10 @@ settings:
 	if got != want {
 		t.Errorf("the page read\n%s\nwant\n%s", got, want)
 	}
+	// The inspector shows the window the page spent.
+	p.run(chromedp.Navigate(r.url + "/__mock/"))
+	p.waitFor("the rate-limit window in the inspector",
+		`[...document.querySelectorAll('#rate-limit-list li')].some(li => li.textContent.includes('settings/per-key') && li.textContent.includes('0 of 2 requests left') && li.textContent.includes('resets in 60.0 s'))`)
 }
 
 func writeFile(t *testing.T, path, body string) {

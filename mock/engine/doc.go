@@ -94,7 +94,10 @@
 //   - Every window belongs to one session: a session is a world of its own,
 //     as for every other state, so parallel suites never share a budget.
 //     Within it a window is keyed by the limit (settings' or a scenario's,
-//     by name) and the key: the API key (kept as its SHA-256, shown masked),
+//     by name) and the key: the API key the request authenticated with —
+//     the Bearer token (a stream's ?access_token=), for the Workspace API
+//     else x-api-key; limits are checked after auth, so a request without a
+//     key is a 401 and counts nowhere — kept as its SHA-256, shown masked;
 //     the session, or the workspace — the Workspace API's X-Workspace-Id,
 //     else the key's workspace, else wsp_default; for the Conversations API,
 //     which names none, the key's workspace, else wsp_default.
