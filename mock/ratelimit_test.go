@@ -236,6 +236,10 @@ scenario:
 	if res := sendAs(t, ts, "k", scen, "X-Mock-Session: s1"); res.Status != 429 {
 		t.Fatalf("third in the scenario: %d", res.Status)
 	}
+	// An unknown X-Mock-Scenario counts against no scenario's window: its 400 is the answer.
+	if res := sendAs(t, ts, "k", "X-Mock-Scenario: nope", "X-Mock-Session: s1"); res.Status != 400 || res.Header.Get("X-RateLimit-Limit") != "" {
+		t.Fatalf("an unknown scenario: %d %s", res.Status, limitHeaders(res))
+	}
 	windows := func(session string) string {
 		var st struct {
 			RateLimits struct {

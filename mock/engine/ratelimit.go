@@ -118,7 +118,7 @@ func (e *Engine) Limit(set *scenarios.Set, session, named string, c LimitCheck) 
 	}
 	tx := e.Begin(set, session)
 	name := named
-	if name == "" || e.lookup(tx.sess, set, name) == nil {
+	if name == "" {
 		if name = tx.sess.ActiveScenario(); name == "" {
 			name = e.ServerScenario()
 		}
