@@ -103,7 +103,8 @@ settings:
 	}))
 	defer app.Close()
 	p := openInspector(t, r, 800, 600)
-	p.run(chromedp.Navigate(app.URL))
+	// The page's own document, loaded, before anything is evaluated in it.
+	p.run(chromedp.Navigate(app.URL), chromedp.WaitReady(chromedp.CSS("body")))
 	p.waitFor("the page's requests", `window.results !== undefined`)
 	got := eval[string](p, `window.results`)
 	want := strings.Join([]string{
@@ -115,7 +116,7 @@ settings:
 		t.Errorf("the page read\n%s\nwant\n%s", got, want)
 	}
 	// The inspector shows the window the page spent.
-	p.run(chromedp.Navigate(r.url + "/__mock/"))
+	p.run(chromedp.Navigate(r.url+"/__mock/"), chromedp.WaitReady(chromedp.CSS("#rate-limit-list")))
 	p.waitFor("the rate-limit window in the inspector",
 		`[...document.querySelectorAll('#rate-limit-list li')].some(li => li.textContent.includes('settings/per-key') && li.textContent.includes('0 of 2 requests left') && li.textContent.includes('resets in 60.0 s'))`)
 }
