@@ -218,10 +218,15 @@ func TestCORS(t *testing.T) {
 		t.Fatalf("preflight: StatusCode=%d, want 204", pre.Status)
 	}
 	want := map[string]string{
-		"Access-Control-Allow-Origin":   "http://localhost:5173",
-		"Access-Control-Allow-Methods":  "GET, POST, PUT, DELETE, OPTIONS",
-		"Access-Control-Allow-Headers":  "authorization, content-type, sentry-trace, x-request-id",
-		"Access-Control-Expose-Headers": "Retry-After, WWW-Authenticate, Allow, Location, Content-Length",
+		"Access-Control-Allow-Origin":  "http://localhost:5173",
+		"Access-Control-Allow-Methods": "GET, POST, PUT, DELETE, OPTIONS",
+		"Access-Control-Allow-Headers": "authorization, content-type, sentry-trace, x-request-id",
+		"Access-Control-Expose-Headers": "Retry-After, WWW-Authenticate, Allow, Location, Content-Length, " +
+			"X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset, retry-after-ms, " +
+			"x-ratelimit-limit-requests, x-ratelimit-remaining-requests, x-ratelimit-reset-requests, " +
+			"x-ratelimit-limit-tokens, x-ratelimit-remaining-tokens, x-ratelimit-reset-tokens, " +
+			"anthropic-ratelimit-requests-limit, anthropic-ratelimit-requests-remaining, anthropic-ratelimit-requests-reset, " +
+			"anthropic-ratelimit-tokens-limit, anthropic-ratelimit-tokens-remaining, anthropic-ratelimit-tokens-reset",
 	}
 	for k, v := range want {
 		if got := pre.Header.Get(k); got != v {

@@ -52,8 +52,9 @@
 // An allowed origin (settings.cors.origins, "*" by default) is echoed,
 // not answered with "*", together with Access-Control-Allow-Credentials,
 // so fetch(…, {credentials: 'include'}) works; Vary: Origin is set.
-// Responses expose Retry-After, WWW-Authenticate, Allow, Location and
-// Content-Length to scripts, plus settings.cors.expose. A preflight (204)
+// Responses expose Retry-After, WWW-Authenticate, Allow, Location,
+// Content-Length and the rate limits' headers (wire.RateLimitHeaders) to
+// scripts, plus settings.cors.expose. A preflight (204)
 // is granted the request headers it asks for — whatever the app sends —
 // unless settings.cors.headers fixes the list; only header names are
 // echoed back. The policy comes from the settings and so changes on every

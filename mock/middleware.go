@@ -13,12 +13,11 @@ import (
 	"github.com/msgmock/msgmock/scenarios"
 )
 
-const (
-	corsMethods = "GET, POST, PUT, DELETE, OPTIONS"
-	// corsExpose are the response headers either API sets that a script
-	// may need; settings.cors.expose adds to them.
-	corsExpose = "Retry-After, WWW-Authenticate, Allow, Location, Content-Length"
-)
+const corsMethods = "GET, POST, PUT, DELETE, OPTIONS"
+
+// corsExpose are the response headers either API sets that a script may
+// need — the rate limits' among them; settings.cors.expose adds to them.
+var corsExpose = "Retry-After, WWW-Authenticate, Allow, Location, Content-Length, " + strings.Join(wire.RateLimitHeaders, ", ")
 
 // middleware wraps every request: the Host check, CORS and the refusal of
 // cross-site admin writes (guard.go), panic recovery into the surface's

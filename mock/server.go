@@ -36,6 +36,11 @@ type Options struct {
 	// whether Info lines are written and carries every other line.
 	RequestLog *RequestLog
 
+	// Speed divides every scripted wait (latency, a reply's after, a
+	// stream's first token, pace and stalls): 2 replays a recording twice
+	// as fast. 0 means 1.
+	Speed float64
+
 	// AllowedHosts are Host header names accepted besides loopback names and
 	// IP addresses (--allowed-host; the settings' security.allowed_hosts add
 	// to them), as scenarios.AllowedHost normalises them: lower case, each
@@ -85,6 +90,7 @@ func NewServer(ctx context.Context, opts Options) *Server {
 		Logger:       log,
 		MaxScheduled: opts.MaxScheduled,
 		RenderEvent:  webhookBody,
+		Speed:        opts.Speed,
 	})
 	s := &Server{
 		engine:        e,

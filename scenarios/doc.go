@@ -42,6 +42,26 @@
 // counts the conditions a request does not meet (allocating nothing);
 // When.Differences lists them for reports and near misses.
 //
+// # Rate limits and stream profiles
+//
+//   - A rate limit is a fixed window (requests or characters, per) or a
+//     token bucket (burst, refill: N/DURATION, unit); key defaults to
+//     api_key, api to both APIs, headers to standard; retry_after_ms is on
+//     with headers: openai. Names default to limit-N and are unique within
+//     their list; a settings limit and a scenario's of the same name are
+//     different windows.
+//   - A reply's stream may name a profile: the built-in fast, realistic and
+//     slow, or one of settings.stream_profiles (which may redefine a
+//     built-in name). Each key the stream gives replaces the profile's —
+//     interval and tokens_per_second are one key, the pace; faults replace
+//     the profile's faults whole. A profile unknown to the settings is a
+//     load error at the reference (an added scenario's, a 400); one a
+//     later reload removes contributes nothing. The defaults, without a
+//     profile, are word chunks 50ms apart, no first token, no jitter.
+//   - A stream fault names its chunk (1-based, past the last means the
+//     last) or none (drawn per reply); stall needs for, the others take
+//     none; chance is seeded like a rule's.
+//
 // # Reply templates are bounded
 //
 // A template is bounded wherever it could make msgmock build a huge value

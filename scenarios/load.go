@@ -27,6 +27,9 @@ type Set struct {
 	Names         []string // scenario names, sorted
 	Files         []string // the files read, relative to the fixtures root
 	Digest        string   // hash of every file's relative path and content
+	// RateLimited: the settings or a scenario of the files define rate
+	// limits (scenarios added at run time may define more).
+	RateLimited bool
 
 	// defining are the files (as in Files) that hold a document: an empty
 	// file, or one of only comments, holds none (see Store.Reload).
@@ -307,6 +310,14 @@ func (l *Loader) build(files []file) (*Set, error) {
 			delete(l.cache, name)
 		}
 	}
+	set.RateLimited = len(set.Settings.RateLimits) > 0
+	for _, name := range sortedKeys(set.Scenarios) {
+		sc := set.Scenarios[name]
+		// Profiles may be defined in the settings file: named ones are
+		// checked once every file is read.
+		probs = append(probs, set.Settings.unknownProfiles(sc)...)
+		set.RateLimited = set.RateLimited || len(sc.RateLimits) > 0
+	}
 	if len(probs) > 0 {
 		return nil, probs
 	}
@@ -316,6 +327,15 @@ func (l *Loader) build(files []file) (*Set, error) {
 	sort.Strings(set.Names)
 	set.Digest = hex.EncodeToString(digest.Sum(nil))
 	return set, nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }
 
 // parseDoc parses one file into its single document's root node. An empty

@@ -67,6 +67,15 @@ func summarize(set *scenarios.Set) string {
 	for _, wh := range s.Webhooks {
 		fmt.Fprintf(&b, "webhook: %s events=%v key=%d bytes\n", wh.URL, wh.Events, len(wh.Key))
 	}
+	for _, l := range s.RateLimits {
+		fmt.Fprintf(&b, "rate limit: %s\n", describeLimit(l))
+	}
+	for _, name := range sortedKeys(s.StreamProfiles) {
+		fmt.Fprintf(&b, "stream profile %s: %s\n", name, describeStream(s.StreamPlan(s.StreamProfiles[name])))
+	}
+	if set.RateLimited {
+		fmt.Fprintf(&b, "rate limited\n")
+	}
 	for _, c := range set.Conversations {
 		fmt.Fprintf(&b, "conversation %s api=%s workspace=%q created=%s\n", c.ID, c.API, c.WorkspaceID, c.CreatedAt.Format("2006-01-02T15:04:05Z"))
 		for _, m := range c.Messages {
@@ -77,6 +86,9 @@ func summarize(set *scenarios.Set) string {
 	for _, name := range set.Names {
 		sc := set.Scenarios[name]
 		fmt.Fprintf(&b, "scenario %s (%s) %q\n", sc.Name, sc.File, sc.Description)
+		for _, l := range sc.RateLimits {
+			fmt.Fprintf(&b, "  rate limit: %s\n", describeLimit(l))
+		}
 		for _, r := range sc.Rules {
 			fmt.Fprintf(&b, "  rule %s times=%d chance=%g state=%+v when=%s\n", r.Name, r.Times, r.Chance, r.State, describeWhen(r.When))
 			if r.Respond != nil {
@@ -84,11 +96,35 @@ func summarize(set *scenarios.Set) string {
 				fmt.Fprintf(&b, "    respond status=%d message=%q headers=%v body=%s latency=%+v fault=%q\n", resp.Status, resp.Message, resp.Headers, resp.Body, resp.Latency, resp.Fault)
 			}
 			for _, rep := range r.Replies {
-				fmt.Fprintf(&b, "    reply text=%q after=%+v sender=%s/%s/%s meta=%s stream=%+v inline=%v\n", rep.Text.Source, rep.After, rep.SenderID, rep.SenderType, rep.Role, rep.Metadata, rep.Stream, rep.Inline)
+				fmt.Fprintf(&b, "    reply text=%q after=%+v sender=%s/%s/%s meta=%s stream=%s inline=%v\n", rep.Text.Source, rep.After, rep.SenderID, rep.SenderType, rep.Role, rep.Metadata, describeReplyStream(s, rep.Stream), rep.Inline)
 			}
 		}
 	}
 	return b.String()
+}
+
+func describeLimit(l *scenarios.RateLimit) string {
+	return fmt.Sprintf("%s key=%s unit=%s amount=%d per=%s refill=%g/s api=%q headers=%s retry_after_ms=%v bucket=%v",
+		l.Name, l.Key, l.Unit, l.Amount, l.Per, l.Refill, l.API, l.Headers, l.RetryAfterMS, l.Bucket())
+}
+
+func describeReplyStream(s scenarios.Settings, st *scenarios.Stream) string {
+	if st == nil {
+		return "<nil>"
+	}
+	return describeStream(s.StreamPlan(st))
+}
+
+// describeStream prints a stream plan without pointers.
+func describeStream(p scenarios.Stream) string {
+	lat := func(l *scenarios.Latency) string {
+		if l == nil {
+			return "-"
+		}
+		return fmt.Sprintf("%+v", *l)
+	}
+	return fmt.Sprintf("{profile=%q chunk=%q size=%d..%d interval=%s tps=%g jitter=%g first_token=%s faults=%+v}",
+		p.Profile, p.Chunk, p.Size, p.SizeMax, lat(p.Interval), p.TokensPerSecond, p.Jitter, lat(p.FirstToken), p.Faults)
 }
 
 func sortedKeys[V any](m map[string]V) []string {

@@ -20,6 +20,9 @@ type Scenario struct {
 	File        string
 	Digest      string // of the scenario's YAML: runtime counters reset when it changes
 	Rules       []*Rule
+	// RateLimits apply, with the settings', to the requests that run this
+	// scenario.
+	RateLimits []*RateLimit
 	// Warnings are what loads but cannot be meant: a rule no request can
 	// reach. msgmock validate and /__mock/status show them.
 	Warnings []Problem
@@ -112,19 +115,6 @@ func (l *Latency) Sample(uniform, normal float64) time.Duration {
 // delay draws none, so it leaves the session's stream untouched.
 func (l *Latency) Random() bool { return l != nil && (l.Median > 0 || l.Max > 0) }
 
-// Chunking of a streamed reply.
-const (
-	ChunkWord = "word"
-	ChunkChar = "char"
-)
-
-// Stream says how a reply is delivered in message.delta events.
-type Stream struct {
-	Chunk    string // word, char, or "" with Size characters
-	Size     int
-	Interval time.Duration
-}
-
 // Reply is a message the scenario sends back after a delay.
 type Reply struct {
 	After      *Latency
@@ -138,7 +128,7 @@ type Reply struct {
 }
 
 var (
-	scenarioKeys = []string{"name", "description", "rules"}
+	scenarioKeys = []string{"name", "description", "rate_limits", "rules"}
 	ruleKeys     = []string{"name", "when", "times", "chance", "state", "respond", "reply", "continue"}
 	respondKeys  = []string{"status", "message", "headers", "body", "latency", "fault", "drop_after"}
 	replyKeys    = []string{"after", "text", "sender_id", "sender_type", "role", "metadata", "stream", "inline"}
@@ -158,6 +148,9 @@ func (r *reader) scenario(n *yaml.Node, file, digest string) *Scenario {
 	}
 	if v := f["description"]; v != nil {
 		sc.Description, _ = r.str(v, "scenario.description")
+	}
+	if v := f["rate_limits"]; v != nil {
+		sc.RateLimits = r.rateLimits(v, "scenario.rate_limits")
 	}
 	names := map[string]bool{}
 	if v := f["rules"]; v != nil {
@@ -463,7 +456,7 @@ func (r *reader) reply(n *yaml.Node, what string, api API) *Reply {
 		rep.Metadata, _ = r.jsonObject(v, what+".metadata")
 	}
 	if v := f["stream"]; v != nil {
-		rep.Stream = r.stream(v, what+".stream")
+		rep.Stream = r.stream(v, what+".stream", false)
 	}
 	if v := f["inline"]; v != nil {
 		rep.Inline, _ = r.boolean(v, what+".inline")
@@ -480,34 +473,6 @@ func (r *reader) reply(n *yaml.Node, what string, api API) *Reply {
 		}
 	}
 	return rep
-}
-
-func (r *reader) stream(n *yaml.Node, what string) *Stream {
-	f := r.fields(n, what, "chunk", "interval")
-	if f == nil {
-		return nil
-	}
-	st := &Stream{Chunk: ChunkWord, Interval: 50 * time.Millisecond}
-	if v := f["chunk"]; v != nil {
-		if s, ok := r.str(v, what+".chunk"); ok {
-			switch s {
-			case ChunkWord, ChunkChar:
-				st.Chunk = s
-			default:
-				size, err := strconv.Atoi(s)
-				if err != nil || size < 1 || size > 65536 {
-					r.errorf(v, "%s.chunk must be word, char or a number of characters (1–65536), got %q", what, s)
-				}
-				st.Chunk, st.Size = "", size
-			}
-		}
-	}
-	if v := f["interval"]; v != nil {
-		if d, ok := r.duration(v, what+".interval"); ok {
-			st.Interval = d
-		}
-	}
-	return st
 }
 
 // templateError trims text/template's "template: name:1:2: " prefix, which

@@ -200,6 +200,31 @@ var refusedByBoth = []struct{ name, yaml string }{
 	{"a bad key in a list of replies", "scenario: {rules: [{reply: [{text: hi}, {text: hi, colour: red}]}]}\n"},
 	{"interval not a duration", "scenario: {rules: [{reply: {text: hi, stream: {interval: soon}}}]}\n"},
 	{"headers not a mapping", "scenario: {rules: [{respond: {status: 500, headers: [a]}}]}\n"},
+	{"rate limit key", "settings: {rate_limits: [{key: ip, requests: 3, per: 1m}]}\n"},
+	{"rate limit without per", "settings: {rate_limits: [{requests: 3}]}\n"},
+	{"rate limit without an amount", "settings: {rate_limits: [{per: 1m}]}\n"},
+	{"rate limit requests and characters", "settings: {rate_limits: [{requests: 3, characters: 100, per: 1m}]}\n"},
+	{"rate limit window and bucket", "settings: {rate_limits: [{requests: 3, per: 1m, burst: 5}]}\n"},
+	{"token bucket without refill", "settings: {rate_limits: [{burst: 5}]}\n"},
+	{"token bucket refill not a rate", "settings: {rate_limits: [{burst: 5, refill: fast}]}\n"},
+	{"token bucket unit", "settings: {rate_limits: [{burst: 5, refill: 1/s, unit: tokens}]}\n"},
+	{"rate limit requests zero", "settings: {rate_limits: [{requests: 0, per: 1m}]}\n"},
+	{"rate limit headers", "settings: {rate_limits: [{requests: 3, per: 1m, headers: azure}]}\n"},
+	{"rate limit api", "scenario: {rate_limits: [{requests: 3, per: 1m, api: both}]}\n"},
+	{"rate limit key in a scenario", "scenario: {rate_limits: [{requests: 3, per: 1m, window: sliding}]}\n"},
+	{"rate_limits not a list", "settings: {rate_limits: {requests: 3, per: 1m}}\n"},
+	{"stream profile with a profile", "settings: {stream_profiles: {mine: {profile: fast}}}\n"},
+	{"stream interval and tokens_per_second", "scenario: {rules: [{reply: {text: hi, stream: {interval: 1s, tokens_per_second: 5}}}]}\n"},
+	{"stream tokens_per_second zero", "scenario: {rules: [{reply: {text: hi, stream: {tokens_per_second: 0}}}]}\n"},
+	{"stream jitter above 1", "scenario: {rules: [{reply: {text: hi, stream: {jitter: 1.5}}}]}\n"},
+	{"stream first_token", "scenario: {rules: [{reply: {text: hi, stream: {first_token: soon}}}]}\n"},
+	{"stream chunk min without max", "scenario: {rules: [{reply: {text: hi, stream: {chunk: {min: 2}}}}]}\n"},
+	{"stream fault kind", "scenario: {rules: [{reply: {text: hi, stream: {faults: [{fault: explode}]}}}]}\n"},
+	{"stream fault without fault", "scenario: {rules: [{reply: {text: hi, stream: {faults: [{chunk: 2}]}}}]}\n"},
+	{"stream stall without for", "scenario: {rules: [{reply: {text: hi, stream: {faults: [{fault: stall, chunk: 2}]}}}]}\n"},
+	{"stream drop with for", "scenario: {rules: [{reply: {text: hi, stream: {faults: [{fault: drop, for: 1s}]}}}]}\n"},
+	{"stream fault chunk zero", "scenario: {rules: [{reply: {text: hi, stream: {faults: [{fault: repeat, chunk: 0}]}}}]}\n"},
+	{"stream fault chance zero", "scenario: {rules: [{reply: {text: hi, stream: {faults: [{fault: repeat, chance: 0}]}}}]}\n"},
 }
 
 // These the loader refuses for reasons no schema can state: what compiles,
@@ -218,6 +243,10 @@ var loaderOnly = []struct{ name, yaml string }{
 	{"an allowed host's port above 65535", "settings: {security: {allowed_hosts: ['devbox.local:99999']}}\n"},
 	{"an allowed host label ending with a hyphen", "settings: {security: {allowed_hosts: [bad-.example]}}\n"},
 	{"an admin origin on port 0", "settings: {security: {admin_origins: ['http://localhost:0']}}\n"},
+	{"a rate limit window under 1ms", "settings: {rate_limits: [{requests: 3, per: 0s}]}\n"},
+	{"a refill of nothing", "settings: {rate_limits: [{burst: 3, refill: 0/s}]}\n"},
+	{"a stall of no time", "scenario: {rules: [{reply: {text: hi, stream: {faults: [{fault: stall, for: 0s}]}}}]}\n"},
+	{"an unknown stream profile", "scenario: {rules: [{reply: {text: hi, stream: {profile: glacial}}}]}\n"},
 }
 
 func TestSchemaRefusesWhatTheLoaderRefuses(t *testing.T) {
@@ -248,6 +277,7 @@ func TestSchemaRefusesWhatTheLoaderRefuses(t *testing.T) {
 var loaderOnlyReasons = []string{
 	"at most 24h", "is above max", "0 < median <= p99", "regex", "template", ".text:", "replies to",
 	"duplicate", "asks for", "message_bytes", "given twice", "more than once", "port must be", "not a host name",
+	"at least 1ms", "invalid rate", "lasts no time", "unknown stream profile",
 }
 
 // TestSchemaAgreesWithTheLoaderOnMutations mutates every fixture the
@@ -265,7 +295,7 @@ func TestSchemaAgreesWithTheLoaderOnMutations(t *testing.T) {
 		}
 		return nil
 	})
-	for _, p := range []string{"testdata/load/valid_scenarios/everything.yml", "testdata/load/valid_scenarios/billing.yaml", "testdata/load/valid_settings/settings.yaml", "testdata/load/valid_settings/sub/convs.yml", "testdata/load/valid_templates/s.yaml"} {
+	for _, p := range []string{"testdata/load/valid_scenarios/everything.yml", "testdata/load/valid_scenarios/billing.yaml", "testdata/load/valid_settings/settings.yaml", "testdata/load/valid_settings/sub/convs.yml", "testdata/load/valid_templates/s.yaml", "testdata/load/valid_limits_streams/settings.yaml", "testdata/load/valid_limits_streams/streams.yaml"} {
 		data, err := os.ReadFile(p)
 		if err != nil {
 			t.Fatal(err)

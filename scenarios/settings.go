@@ -108,7 +108,13 @@ type Settings struct {
 	Clock      string // "", "wall" or "virtual": the clock msgmock starts with (--clock wins)
 	// Passthrough sends what the fixtures do not cover to a real service.
 	Passthrough Passthrough
-	File        string // the file that held settings:, "" when all are defaults
+	// RateLimits apply to every request of the APIs they name, in every
+	// session (each session has windows of its own).
+	RateLimits []*RateLimit
+	// StreamProfiles are named stream profiles replies may pick, besides
+	// (or instead of) the built-in fast, realistic and slow.
+	StreamProfiles map[string]*Stream
+	File           string // the file that held settings:, "" when all are defaults
 }
 
 // Passthrough forwards requests no rule matches to an upstream (the real
@@ -148,7 +154,7 @@ func (s *Settings) WorkspaceAllowed(id string) bool {
 func (r *reader) settings(n *yaml.Node) Settings {
 	s := DefaultSettings()
 	s.File = r.file
-	f := r.fields(n, "settings", "auth", "workspaces", "webhooks", "conversations", "retention", "cors", "body_limit", "clock", "passthrough", "security")
+	f := r.fields(n, "settings", "auth", "workspaces", "webhooks", "conversations", "retention", "cors", "body_limit", "clock", "passthrough", "security", "rate_limits", "stream_profiles")
 	if v := f["clock"]; v != nil {
 		if c, ok := r.str(v, "settings.clock"); ok {
 			if c != "wall" && c != "virtual" {
@@ -159,6 +165,12 @@ func (r *reader) settings(n *yaml.Node) Settings {
 	}
 	if v := f["auth"]; v != nil {
 		s.Auth = r.auth(v)
+	}
+	if v := f["rate_limits"]; v != nil {
+		s.RateLimits = r.rateLimits(v, "settings.rate_limits")
+	}
+	if v := f["stream_profiles"]; v != nil {
+		s.StreamProfiles = r.streamProfiles(v, "settings.stream_profiles")
 	}
 	if v := f["passthrough"]; v != nil {
 		p := r.fields(v, "settings.passthrough", "url", "timeout")

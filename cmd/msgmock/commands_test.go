@@ -165,3 +165,38 @@ func TestClockFlag(t *testing.T) {
 		t.Errorf("--clock sundial: %v %q", err, errOut.String())
 	}
 }
+
+// TestSpeedFlag: --speed (or MSGMOCK_SPEED) divides scripted waits: the
+// built-in auto-reply, due 800ms–2s after a message, is due within 500ms
+// at --speed 4; a value out of range is refused.
+func TestSpeedFlag(t *testing.T) {
+	inTempDir(t)
+	for _, tc := range []struct {
+		env       map[string]string
+		delivered bool
+	}{
+		{map[string]string{"MSGMOCK_SPEED": "4"}, true},
+		{nil, false},
+	} {
+		r := start(t, tc.env, "--clock", "virtual", "--now", "2026-03-15T14:22:11Z")
+		post(t, r.url+"/v1/messages", `{"conversation_id":"con_9s2kd81","sender_id":"u","sender_type":"user","text":"hi"}`,
+			"Authorization: Bearer k", "Content-Type: application/json")
+		count := func() int {
+			_, b := get(t, r.url+"/v1/conversations/con_9s2kd81/messages", "Authorization: Bearer k")
+			return strings.Count(string(b), `"id":"msg_`)
+		}
+		before := count()
+		post(t, r.url+"/__mock/clock", `{"advance":"500ms"}`)
+		if got := count() == before+1; got != tc.delivered {
+			t.Errorf("%v: the reply delivered within 500ms: %v, want %v", tc.env, got, tc.delivered)
+		}
+		_ = r.stop()
+	}
+	for _, bad := range []string{"0", "-1", "fast", "5000"} {
+		var out, errOut bytes.Buffer
+		var code exitCode
+		if err := run(context.Background(), []string{"--speed", bad}, func(string) string { return "" }, &out, &errOut); !errors.As(err, &code) || code != 2 {
+			t.Errorf("--speed %s: %v %q", bad, err, errOut.String())
+		}
+	}
+}

@@ -195,6 +195,7 @@ type serveFlags struct {
 	logFormat      string
 	adminToken     string
 	clock          string
+	speed          float64
 	allowedHosts   []string
 	maxConnections int
 }
@@ -212,6 +213,7 @@ func newServeFlags(out io.Writer) *serveFlags {
 	f.fs.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
 	f.fs.StringVar(&f.adminToken, "admin-token", "", "if set, /__mock/* requires Authorization: Bearer <it>")
 	f.fs.StringVar(&f.clock, "clock", "", "wall, or virtual: every wait runs on a clock only POST /__mock/clock moves (default: settings.clock, else wall)")
+	f.fs.Float64Var(&f.speed, "speed", 1, "replay scripted waits (latency, reply after, stream pacing) this many times faster: 2 halves them, 0.5 doubles them")
 	f.fs.Func("allowed-host", "a Host accepted besides loopback and the listen address (repeatable, or comma-separated; * accepts any)", func(v string) error {
 		for _, h := range strings.Split(v, ",") {
 			host, err := scenarios.AllowedHost(strings.TrimSpace(h))
@@ -271,6 +273,9 @@ func (f *serveFlags) parseUpTo(args []string, getenv func(string) string) error 
 	}
 	if f.clock != "" && f.clock != "wall" && f.clock != "virtual" {
 		return fmt.Errorf("--clock must be wall or virtual, got %q", f.clock)
+	}
+	if !(f.speed >= 0.01 && f.speed <= 1000) {
+		return fmt.Errorf("--speed must be between 0.01 and 1000, got %g", f.speed)
 	}
 	if f.maxConnections < 1 {
 		return fmt.Errorf("--max-connections must be at least 1, got %d", f.maxConnections)
@@ -441,6 +446,7 @@ func startServing(ctx context.Context, f *serveFlags, getenv func(string) string
 		// The line every request logs, written in the handler's format
 		// without slog's cost (mock.RequestLog).
 		RequestLog: &mock.RequestLog{W: logOut, JSON: f.logFormat == "json"},
+		Speed:      f.speed,
 	})
 	limited := newConnLimiter(ln, f.maxConnections, logger)
 	httpSrv := &http.Server{

@@ -123,6 +123,14 @@ type status struct {
 	Evicted        state.EvictionCounts `json:"evicted"`           // what retention limits and the memory budget evicted since start
 	Runtime        runtimeStats         `json:"runtime"`
 	Loaded         loaded               `json:"loaded"` // what the fixtures in use hold
+	RateLimits     rateLimits           `json:"rate_limits"`
+}
+
+// rateLimits are the request's session's rate-limit windows, and the
+// counts of every session's.
+type rateLimits struct {
+	Windows []engine.WindowView `json:"windows"`
+	engine.LimiterStats
 }
 
 type schedulerStats struct {
@@ -208,8 +216,14 @@ func (a *API) Status(x *wire.Exchange, r *http.Request) *wire.Problem {
 		Evicted:        mem.Evicted,
 		Runtime:        readRuntime(),
 		Loaded:         loaded{Files: len(set.Files), Scenarios: len(set.Names), Conversations: len(set.Conversations)},
+		RateLimits:     limitsOf(a.e, wire.SessionID(r)),
 	})
 	return nil
+}
+
+func limitsOf(e *engine.Engine, session string) rateLimits {
+	windows, stats := e.Windows(session, func(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) })
+	return rateLimits{Windows: windows, LimiterStats: stats}
 }
 
 // Reset serves POST /__mock/reset.
@@ -333,6 +347,11 @@ func (a *API) PutScenario(x *wire.Exchange, r *http.Request) *wire.Problem {
 		return problem(http.StatusRequestEntityTooLarge, "a scenario is at most 256 KiB")
 	}
 	sc, err := scenarios.ParseScenario(name, body)
+	if err == nil {
+		if probs := x.Set.UnknownProfiles(sc); len(probs) > 0 {
+			err = probs // a stream profile the settings in use do not define
+		}
+	}
 	if err != nil {
 		var probs scenarios.Problems
 		msgs := []string{err.Error()}

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/msgmock/msgmock/mock/engine"
 	"github.com/msgmock/msgmock/mock/state"
@@ -129,14 +130,27 @@ func decodeSend(body []byte) (sendRequest, string) {
 }
 
 // authorized checks the Conversations API's bearer token (or, for an
-// EventSource, ?access_token=).
-func authorized(r *http.Request, set *scenarios.Set, allowQuery bool) bool {
+// EventSource, ?access_token=); it returns the rate limits' view of the
+// caller when the key is good.
+func authorized(r *http.Request, set *scenarios.Set, allowQuery bool) (engine.LimitCheck, bool) {
 	key, ok := wire.Bearer(r.Header)
 	if !ok && allowQuery {
 		key = r.URL.Query().Get("access_token")
 	}
-	_, good := set.Settings.Auth.Check(key)
-	return good
+	tok, good := set.Settings.Auth.Check(key)
+	return limitCheck(key, tok), good
+}
+
+// limitCheck is a request of this API as its rate limits see it: its key,
+// and for key: workspace the key's workspace (this API names none
+// itself), else the default one. Characters are counted once the message
+// is validated.
+func limitCheck(key string, tok scenarios.Token) engine.LimitCheck {
+	ws := tok.WorkspaceID
+	if ws == "" {
+		ws = state.DefaultWorkspace
+	}
+	return engine.LimitCheck{API: scenarios.APIConversations, APIKey: key, Workspace: ws, Characters: -1}
 }
 
 // isJSONMediaType reports whether a Content-Type is application/json,
@@ -151,8 +165,15 @@ func isJSONMediaType(ct string) bool {
 // Send serves POST /v1/messages, checking in SPEC §2's order.
 func (a *API) Send(x *wire.Exchange, r *http.Request) *wire.Problem {
 	set := x.Set
-	if !authorized(r, set, false) {
+	lc, ok := authorized(r, set, false)
+	if !ok {
 		return problem(http.StatusUnauthorized, msgInvalidToken)
+	}
+	// Rate limits refuse before the request is read, as the gateway in
+	// front of a real service does; characters once the text is known.
+	lc.Send = true
+	if p := wire.Limit(x, r, a.e, lc); p != nil {
+		return p
 	}
 	if !isJSONMediaType(r.Header.Get("Content-Type")) {
 		return problem(http.StatusBadRequest, msgContentType)
@@ -170,6 +191,11 @@ func (a *API) Send(x *wire.Exchange, r *http.Request) *wire.Problem {
 	req, bad := decodeSend(body)
 	if bad != "" {
 		return problem(http.StatusBadRequest, bad)
+	}
+	if lc.Characters = utf8.RuneCountInString(req.Text); a.e.LimitsApply(set) {
+		if p := wire.Limit(x, r, a.e, lc); p != nil {
+			return p
+		}
 	}
 	return a.send(x, r, req)
 }
@@ -252,8 +278,12 @@ func (a *API) send(x *wire.Exchange, r *http.Request, req sendRequest) *wire.Pro
 
 // Messages serves GET /v1/conversations/{id}/messages.
 func (a *API) Messages(x *wire.Exchange, r *http.Request) *wire.Problem {
-	if !authorized(r, x.Set, false) {
+	lc, ok := authorized(r, x.Set, false)
+	if !ok {
 		return problem(http.StatusUnauthorized, msgInvalidToken)
+	}
+	if p := wire.Limit(x, r, a.e, lc); p != nil {
+		return p
 	}
 	limit, p := queryLimit(r, 100)
 	if p != nil {

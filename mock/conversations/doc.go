@@ -5,10 +5,14 @@
 //
 // # Order of checks
 //
-// POST /v1/messages checks auth, Content-Type, size, JSON, the fields in
-// the document's table order, existence (conversation, reply_to message,
+// POST /v1/messages checks auth, the rate limits' request windows,
+// Content-Type, size, JSON, the fields in the document's table order, the
+// characters windows, existence (conversation, reply_to message,
 // auto-create), then Prefer: code=NNN and the scenario's rules; the first
-// failure answers. Prefer and rules apply after validation and existence,
+// failure answers. Rate limits refuse right after auth, before the body
+// is read, as the gateway in front of a real service does (an unknown key
+// has no budget to spend, so 401 comes first); the reads and the stream
+// check them after auth too. Prefer and rules apply after validation and existence,
 // so an invalid request still gets its real error; Prefer codes outside
 // 400–599 are ignored and Prefer may carry other preferences
 // ("respond-async, code=500").

@@ -63,8 +63,12 @@ func ofConversation(id string) func(*state.Event) bool {
 // Events serves GET /v1/events[?conversation_id=…][&after=evt_…][&limit=N]:
 // the Conversations API's events, oldest first, after the cursor.
 func (a *API) Events(x *wire.Exchange, r *http.Request) *wire.Problem {
-	if !authorized(r, x.Set, false) {
+	lc, ok := authorized(r, x.Set, false)
+	if !ok {
 		return problem(http.StatusUnauthorized, msgInvalidToken)
+	}
+	if p := wire.Limit(x, r, a.e, lc); p != nil {
+		return p
 	}
 	limit, p := queryLimit(r, 100)
 	if p != nil {
@@ -119,8 +123,12 @@ func (a *API) knowsEvent(x *wire.Exchange, r *http.Request, id string) bool {
 // Stream serves GET /v1/events/stream: Server-Sent Events of the
 // Conversations API's events, the data being each event.
 func (a *API) Stream(x *wire.Exchange, r *http.Request) *wire.Problem {
-	if !authorized(r, x.Set, true) {
+	lc, ok := authorized(r, x.Set, true)
+	if !ok {
 		return problem(http.StatusUnauthorized, msgInvalidToken)
+	}
+	if p := wire.Limit(x, r, a.e, lc); p != nil {
+		return p
 	}
 	convID := r.URL.Query().Get("conversation_id")
 	facts := wire.ReadFacts(scenarios.APIConversations, r, convID, "")
@@ -133,6 +141,6 @@ func (a *API) Stream(x *wire.Exchange, r *http.Request) *wire.Problem {
 		return wire.Status(http.StatusServiceUnavailable)
 	}
 	defer feed.Close()
-	wire.Stream(x, r, a.e, feed, ofConversation(convID), Dialect{}.StreamData, resp)
+	wire.StreamReplies(x, r, a.e, feed, ofConversation(convID), Dialect{}.StreamData, resp)
 	return nil
 }

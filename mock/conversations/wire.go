@@ -50,7 +50,8 @@ var _ wire.Dialect = Dialect{}
 func (Dialect) API() scenarios.API { return scenarios.APIConversations }
 
 // WriteProblem answers p in the envelope, with SPEC §5's text for its
-// status unless p gives one; 429 and 503 say when to retry.
+// status unless p gives one; 429 and 503 say when to retry (Retry-After:
+// 1, unless the caller set one: a rate limit or a rule).
 func (Dialect) WriteProblem(w http.ResponseWriter, p *wire.Problem) {
 	message := p.Message
 	if message == "" {
@@ -65,7 +66,7 @@ func (Dialect) WriteProblem(w http.ResponseWriter, p *wire.Problem) {
 			message = defaultMessage(p.Status, p.Subject)
 		}
 	}
-	if p.Status == http.StatusTooManyRequests || p.Status == http.StatusServiceUnavailable {
+	if (p.Status == http.StatusTooManyRequests || p.Status == http.StatusServiceUnavailable) && w.Header().Get("Retry-After") == "" {
 		w.Header().Set("Retry-After", "1")
 	}
 	wire.WriteJSON(w, p.Status, envelope{Status: "error", Message: message, Data: nil})

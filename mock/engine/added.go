@@ -85,6 +85,9 @@ func (e *Engine) lookup(sess *state.Session, set *scenarios.Set, name string) *s
 // ErrTooManyScenarios.
 func (e *Engine) AddScenario(set *scenarios.Set, session string, added state.AddedScenario) error {
 	name := added.Scenario.Name
+	if len(added.Scenario.RateLimits) > 0 {
+		e.addedLimits.Store(true) // never cleared: it only turns the limits' lookup on
+	}
 	full := false
 	if session != "" {
 		tx := e.Begin(set, session)

@@ -83,8 +83,61 @@
 //     and answered as usual, auto_reply_enqueued is false, and the refusal is
 //     counted (a log line for the 1st, 2nd, 4th, 8th… one). A full scheduler
 //     refuses plain replies before they are rendered.
+//   - A streamed reply's plan is its stream merged over its profile
+//     (scenarios.Settings.StreamPlan). Its first delta comes first_token
+//     after the reply's after, each next one a gap later — the interval,
+//     or one second over tokens_per_second, varied by the jitter — and its
+//     message.created a gap after the last delta. Chunk sizes, the first
+//     token, every gap and every fault (its chance and, when it names no
+//     chunk, which chunk) are drawn while the request is handled, after
+//     the chunks' event ids, so a stream that draws nothing is paced as it
+//     always was. A stall lengthens the gap after its chunk; drop,
+//     malformed and repeat mark their chunk's event (state.DeliveryFault)
+//     for the streams and webhooks that deliver it (see wire.StreamReplies
+//     and package webhooks): the log holds every chunk once, whole.
+//   - Options.Speed (serve --speed) divides every scripted wait — latency,
+//     after, first token, gaps and stalls — as it is drawn; rate-limit
+//     windows and webhook back-off keep their time.
 //   - A template that breaks its budget when run (scenarios.ErrTemplateBudget)
 //     makes no reply: the message is stored, the request is answered the
 //     API's own 500, and the failure is logged and counted (/__mock/status
 //     template_failures). A request whose client left stops its rendering.
+//
+// # Rate limits
+//
+// Limit counts a request against the limits of the settings and of the
+// scenario it runs (X-Mock-Scenario, else the session's active one, else
+// the server's; the default scenario's limits apply only when it runs —
+// limits are not rules, there is no falling through). Decisions:
+//
+//   - Every window belongs to one session: a session is a world of its own,
+//     as for every other state, so parallel suites never share a budget.
+//     Within it a window is keyed by the limit (settings' or a scenario's,
+//     by name) and the key: the API key the request authenticated with —
+//     the Bearer token (a stream's ?access_token=), for the Workspace API
+//     else x-api-key; limits are checked after auth, so a request without a
+//     key is a 401 and counts nowhere — kept as its SHA-256, shown masked;
+//     the session, or the workspace — the Workspace API's X-Workspace-Id,
+//     else the key's workspace, else wsp_default; for the Conversations API,
+//     which names none, the key's workspace, else wsp_default.
+//   - A request counts one against every requests window of its API —
+//     sends, reads and stream connects alike — and a send its message's
+//     characters (Unicode code points) against the characters windows, in
+//     a second check once the message is validated. A request refused by
+//     any window counts against none of them (the requests already counted
+//     when its characters are refused stay counted: it reached the
+//     service).
+//   - A fixed window starts with the first request counted in it and lasts
+//     per; a token bucket starts full and refills continuously. Both run on
+//     the engine's clock: a frozen clock never resets a window by itself,
+//     a virtual one resets it when moved past. A window whose limit changed
+//     in a reload starts afresh. Retry-After is until a fixed window ends,
+//     or until the bucket holds the request again (its capacity, for a
+//     message larger than that: such a message is always refused).
+//   - The windows of all sessions are bounded by MaxWindows; past it the
+//     least recently used goes, counted (status: rate_limits.evicted).
+//     A reset of a session forgets its windows, the default session's
+//     included; other sessions keep theirs.
+//   - With no limit in the fixtures nor in a scenario added at run time,
+//     the check is one flag read: the default path allocates nothing more.
 package engine

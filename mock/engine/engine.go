@@ -33,6 +33,12 @@ type Options struct {
 	// RenderEvent is an event as its API's feed shows it: the body of its
 	// webhook deliveries. Required when the fixtures list webhooks.
 	RenderEvent func(*state.Event) []byte
+
+	// Speed divides every scripted wait — latency, a reply's after, a
+	// stream's first token, pace and stalls — so that a recorded pace
+	// replays faster (2) or slower (0.5); 0 means 1. Rate-limit windows and
+	// webhook back-off keep their time.
+	Speed float64
 }
 
 // Engine is msgmock's behaviour without HTTP. See the package documentation.
@@ -44,6 +50,7 @@ type Engine struct {
 	store    *state.Store
 	seed     uint64
 	log      *slog.Logger
+	speed    float64 // Options.Speed; 1: scripted waits as written
 
 	scenario      atomic.Pointer[string] // the server-wide active scenario
 	startScenario string                 // what a reset of the default session restores
@@ -52,6 +59,8 @@ type Engine struct {
 	streams       atomic.Int32 // open event streams, all sessions together
 	// templateFailures counts reply templates that broke their budget.
 	templateFailures atomic.Int64
+	limits           limiter     // rate-limit windows, all sessions
+	addedLimits      atomic.Bool // a scenario added at run time has rate limits
 
 	ctx    context.Context // ends with Close: held requests and streams watch it
 	cancel context.CancelFunc
@@ -63,7 +72,10 @@ func New(ctx context.Context, opts Options) *Engine {
 	if opts.Fixtures == nil {
 		panic("engine.New: Options.Fixtures is required")
 	}
-	e := &Engine{fixtures: opts.Fixtures, clock: opts.Clock, seed: opts.Seed, log: opts.Logger}
+	e := &Engine{fixtures: opts.Fixtures, clock: opts.Clock, seed: opts.Seed, log: opts.Logger, speed: opts.Speed}
+	if e.speed <= 0 {
+		e.speed = 1
+	}
 	if e.clock == nil {
 		e.clock = clock.New(nil)
 	}
@@ -121,6 +133,14 @@ func (e *Engine) Seed() uint64 { return e.seed }
 
 // Clock is the clock every id, timestamp and wait is read from.
 func (e *Engine) Clock() *clock.Clock { return e.clock }
+
+// scale is a scripted wait at the engine's speed.
+func (e *Engine) scale(d time.Duration) time.Duration {
+	if e.speed == 1 || d <= 0 {
+		return d
+	}
+	return time.Duration(float64(d) / e.speed)
+}
 
 // Sleep waits d on the engine's clock, or until ctx ends; it reports
 // whether the whole delay passed.
@@ -193,13 +213,15 @@ func (e *Engine) SetScenario(set *scenarios.Set, session, name string) bool {
 }
 
 // Reset restores session to the fixtures' state: its conversations,
-// events, journal, counters and states, and its scenarios. Resetting the
+// events, journal, counters and states, its rate-limit windows, and its
+// scenarios. Resetting the
 // default session also restores the server-wide scenario active at start
 // and removes the scenarios added for every session.
 func (e *Engine) Reset(set *scenarios.Set, session string) {
 	tx := e.Begin(set, session)
 	tx.sess.Reset(set)
 	tx.End()
+	e.resetLimits(session)
 	if session == "" {
 		name := e.startScenario
 		e.scenario.Store(&name)

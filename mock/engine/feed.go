@@ -26,6 +26,7 @@ type Feed struct {
 	closed bool
 	sess   *state.Session
 	cursor uint64 // the last event's sequence number the feed has passed
+	live   uint64 // the last event logged before the feed began: later ones are live
 }
 
 // Follow starts a feed of session's events from now on, or, when
@@ -44,7 +45,7 @@ func (e *Engine) Follow(set *scenarios.Set, session, lastEventID string) (*Feed,
 		e.streams.Add(-1)
 		return nil, ErrTooManyStreams
 	}
-	f := &Feed{e: e, sess: tx.sess, cursor: tx.sess.NextSeq()}
+	f := &Feed{e: e, sess: tx.sess, cursor: tx.sess.NextSeq(), live: tx.sess.NextSeq()}
 	if lastEventID != "" {
 		if seq, ok := tx.sess.EventSeq(lastEventID); ok {
 			f.cursor = seq
@@ -54,6 +55,11 @@ func (e *Engine) Follow(set *scenarios.Set, session, lastEventID string) (*Feed,
 	}
 	return f, nil
 }
+
+// Live reports whether ev was logged after the feed began: delivered as
+// it happens, not replayed for a Last-Event-ID. Scripted mid-stream faults
+// hit live deliveries only, so a client that resumes gets the log as it is.
+func (f *Feed) Live(ev *state.Event) bool { return ev.Seq > f.live }
 
 // Close releases the feed's place among the open streams.
 func (f *Feed) Close() {

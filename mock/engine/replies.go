@@ -33,7 +33,7 @@ func (tx *Tx) Commit(ctx context.Context, conv *state.Conversation, m *state.Mes
 	sess.Add(conv, m)
 	var planned []plannedReply
 	if replies {
-		planned = drawReplies(sess, rule, conv, m)
+		planned = tx.e.drawReplies(sess, rule, conv, m)
 	}
 	// Plain replies (not inline, not streamed) need one event id each,
 	// whatever their text: drawn now, in the order the general path draws
@@ -75,7 +75,7 @@ func (tx *Tx) Commit(ctx context.Context, conv *state.Conversation, m *state.Mes
 	}
 	sess.Lock()
 	defer sess.Unlock()
-	return tx.e.scheduleReplies(sess, epoch, conv, planned, m.CreatedAt, limit)
+	return tx.e.scheduleReplies(sess, &tx.set.Settings, epoch, conv, planned, m.CreatedAt, limit)
 }
 
 // plannedReply is a reply whose every random part is drawn (see Commit);
@@ -87,15 +87,19 @@ type plannedReply struct {
 	delay   time.Duration
 	eventID string // message.created; "" for an inline reply
 	deltas  []delta
+	created time.Duration // a streamed reply's message.created, after the delay
 }
 
 type delta struct {
 	eventID string
 	text    string
+	at      time.Duration // after the reply's delay
+	stall   time.Duration // a scripted pause after this chunk
+	fault   state.DeliveryFault
 }
 
 // drawReplies draws the rule's replies to m. Called with sess locked.
-func drawReplies(sess *state.Session, rule *scenarios.Rule, conv *state.Conversation, m *state.Message) []plannedReply {
+func (e *Engine) drawReplies(sess *state.Session, rule *scenarios.Rule, conv *state.Conversation, m *state.Message) []plannedReply {
 	if rule == nil || len(rule.Replies) == 0 {
 		return nil
 	}
@@ -112,7 +116,7 @@ func drawReplies(sess *state.Session, rule *scenarios.Rule, conv *state.Conversa
 		}
 		p := plannedReply{reply: rep, msg: reply, seed: sess.Uint64()}
 		if !rep.Inline {
-			p.delay = sampleWith(sess, rep.After)
+			p.delay = e.scale(sampleWith(sess, rep.After))
 		}
 		out = append(out, p)
 	}
@@ -175,7 +179,7 @@ func (e *Engine) renderReplies(ctx context.Context, planned []plannedReply, rule
 // scheduleReplies stores the inline replies now and hands the others to the
 // scheduler, unless the session was reset or conv evicted since the replies
 // were drawn. Called with sess locked.
-func (e *Engine) scheduleReplies(sess *state.Session, epoch uint64, conv *state.Conversation, planned []plannedReply, now time.Time, limit int64) (out Stored) {
+func (e *Engine) scheduleReplies(sess *state.Session, settings *scenarios.Settings, epoch uint64, conv *state.Conversation, planned []plannedReply, now time.Time, limit int64) (out Stored) {
 	if sess.Epoch() != epoch || !sess.Holds(conv) {
 		return out
 	}
@@ -187,10 +191,19 @@ func (e *Engine) scheduleReplies(sess *state.Session, epoch uint64, conv *state.
 			out.Inline = append(out.Inline, p.msg)
 			continue
 		}
-		for _, chunk := range chunks(p.msg.Text, p.reply.Stream) {
-			p.deltas = append(p.deltas, delta{eventID: sess.NewEventID(), text: chunk})
+		var plan scenarios.Stream
+		if p.reply.Stream != nil {
+			plan = settings.StreamPlan(p.reply.Stream)
+			for _, chunk := range chunks(p.msg.Text, &plan, sess.Float) {
+				p.deltas = append(p.deltas, delta{eventID: sess.NewEventID(), text: chunk})
+			}
 		}
 		p.eventID = sess.NewEventID()
+		if len(p.deltas) > 0 {
+			// Drawn after the ids, so that a stream that draws nothing
+			// (a fixed pace, no faults) leaves them as they always were.
+			p.created = e.paceStream(sess, &plan, p.deltas)
+		}
 		if e.schedule(sess, epoch, conv, p, limit) {
 			out.Scheduled++
 		}
@@ -204,17 +217,15 @@ func (e *Engine) schedule(sess *state.Session, epoch uint64, conv *state.Convers
 	at := e.jobs.After(p.delay)
 	var room [8]clock.Job // Add keeps none of them: a reply of up to 7 chunks costs no slice
 	jobs := room[:0]
-	for i, d := range p.deltas {
+	for _, d := range p.deltas {
 		d := d
-		jobs = append(jobs, clock.Job{At: at.Add(time.Duration(i) * p.reply.Stream.Interval), Fn: func() {
+		jobs = append(jobs, clock.Job{At: at.Add(d.at), Fn: func() {
 			e.deliver(sess, epoch, conv, func() {
-				sess.AddDelta(p.msg, d.text, d.eventID, e.clock.Now())
+				sess.AddDelta(p.msg, d.text, d.eventID, e.clock.Now(), d.fault)
 			})
 		}})
 	}
-	if len(p.deltas) > 0 {
-		at = at.Add(time.Duration(len(p.deltas)) * p.reply.Stream.Interval)
-	}
+	at = at.Add(p.created)
 	jobs = append(jobs, clock.Job{At: at, Fn: func() {
 		e.deliver(sess, epoch, conv, func() {
 			now := e.clock.Now()

@@ -171,7 +171,7 @@ func (tx *Tx) try(sc *scenarios.Scenario, facts *scenarios.Facts, out *Outcome) 
 			rt.State = rule.State.Set
 		}
 		if rule.Respond != nil {
-			out.Latency += sampleWith(tx.sess, rule.Respond.Latency)
+			out.Latency += tx.e.scale(sampleWith(tx.sess, rule.Respond.Latency))
 		}
 		if rule.Continue {
 			out.Continued = append(out.Continued, rule)

@@ -25,6 +25,28 @@
 // what it writes is rebuilt from what this run saw (the order of messages,
 // each error rule's count), which an earlier run's files no longer tell.
 // Record into a new directory and keep both.
+//
+// # Timing
+//
+// The recorder keeps how the upstream paced its answers and writes it as
+// rules of the recorded scenario:
+//
+//   - recorded-latency-<api>-<send|read>: how long the upstream took to
+//     answer (a send: POST; a read, or a stream's headers: GET; JSON
+//     answers are read whole, which for their size is the time to the
+//     first byte), as a
+//     continue: true rule whose latency is the median and 99th percentile
+//     of what was seen (one duration when they agree).
+//   - recorded-stream-<api>: for an event stream seen through the
+//     recorder, a reply to the users' messages at the pace the upstream
+//     streamed its replies: first_token (from a message.created to the
+//     first delta of the next reply of its conversation), interval (the
+//     gaps between a reply's deltas) and chunk (the deltas' sizes, in
+//     characters). Its text is the last streamed reply's.
+//
+// Samples are bounded (maxSamples per kind, the oldest half dropped past
+// it), as are the replies and conversations followed (maxFollowed).
+// `msgmock serve --speed F` replays every such wait F times faster.
 package record
 
 import (
@@ -74,6 +96,8 @@ type Recorder struct {
 	ruleSeq []*errorRule
 	dirty   bool
 	wake    chan struct{}
+	now     func() time.Time
+	timing  timing
 }
 
 type errorRule struct {
@@ -94,6 +118,9 @@ type Options struct {
 	// UpstreamURL is the upstream's URL as given, credentials included,
 	// so that they are redacted wherever the upstream echoes them.
 	UpstreamURL string
+	// Now is the clock the upstream's pace is measured on; default the
+	// wall clock.
+	Now func() time.Time
 }
 
 // ErrRecordingExists is New's refusal of a directory that holds a
@@ -117,7 +144,10 @@ func New(up *upstream.Client, dir string, opts Options) (*Recorder, error) {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	rc := &Recorder{up: up, dir: dir, log: log, book: capture.NewBook(), rules: map[string]*errorRule{},
-		wake: make(chan struct{}, 1)}
+		wake: make(chan struct{}, 1), now: opts.Now, timing: newTiming()}
+	if rc.now == nil {
+		rc.now = time.Now
+	}
 	if u, err := url.Parse(opts.UpstreamURL); err == nil {
 		rc.book.NoteURL(u)
 		if u.User != nil {
@@ -162,9 +192,18 @@ func (rc *Recorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rc.book.NoteHeaders(r.Header)
 	rc.book.NoteURL(r.URL)
 	rc.mu.Unlock()
+	if r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/events/stream") {
+		rc.relayStream(w, r, api)
+		return
+	}
+	start := rc.now()
 	res, err := wire.Forward(w, r, dialectOf(api), rc.up, body)
+	took := rc.now().Sub(start)
 	rc.mu.Lock()
 	rc.book.NoteHeaders(res.Header) // cookies the upstream sets are credentials too
+	if err == nil {
+		rc.timing.answered(api, r.Method, took)
+	}
 	rc.mu.Unlock()
 	if err != nil {
 		rc.log.Warn("record: no answer from the upstream", "upstream", rc.up.Base(), "path", r.URL.Path, "error", err.Error())
@@ -270,7 +309,8 @@ func (rc *Recorder) writeIfDirty() error {
 func (rc *Recorder) Flush() error {
 	rc.mu.Lock()
 	convs := rc.book.ConversationsFile("recorded by msgmock record from " + rc.up.Base() + ": the conversations and messages its answers showed.")
-	sc := capture.Scenario{Name: ScenarioName, Description: "Error answers recorded from " + rc.up.Base() + ", each for the send that got it."}
+	sc := capture.Scenario{Name: ScenarioName, Description: "Error answers recorded from " + rc.up.Base() + ", each for the send that got it, and its pace."}
+	sc.Rules = append(sc.Rules, rc.timing.latencyRules()...)
 	for i, r := range rc.ruleSeq {
 		sc.Rules = append(sc.Rules, capture.Rule{
 			Name: "recorded-" + strconv.Itoa(i+1) + "-" + strconv.Itoa(r.status), When: r.when, Times: r.times,
@@ -278,8 +318,11 @@ func (rc *Recorder) Flush() error {
 			Respond: &capture.Respond{Status: r.status, Headers: r.header, Body: r.body},
 		})
 	}
+	sc.Rules = append(sc.Rules, rc.timing.streamRules()...)
 	scen := rc.book.ScenarioFile(sc, "recorded by msgmock record. Serve it with --scenario recorded (or X-Mock-Scenario: recorded):",
-		"each rule answers one send as the upstream did, as many times as it did.")
+		"each rule answers one send as the upstream did, as many times as it did; the recorded-latency rules",
+		"wait as long as it took to answer, the recorded-stream rules reply at the pace it streamed",
+		"(serve with --speed 2 to replay twice as fast).")
 	rc.dirty = false
 	rc.mu.Unlock()
 	if err := capture.WriteFileAtomic(filepath.Join(rc.dir, ConversationsFile), convs); err != nil {

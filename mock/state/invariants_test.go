@@ -114,7 +114,7 @@ func runSequence(t *testing.T, rng *rand.Rand, set *scenarios.Set, n int) string
 			m := &Message{ID: s.NewMessageID(scenarios.APIConversations), ConversationID: c.ID, API: scenarios.APIConversations,
 				SenderID: "agt", Role: "agent", Text: strings.Repeat("word ", rng.IntN(2000)), CreatedAt: now}
 			for i := rng.IntN(4); i > 0; i-- {
-				s.AddDelta(m, "word ", s.NewEventID(), now)
+				s.AddDelta(m, "word ", s.NewEventID(), now, 0)
 			}
 			s.Store(c, m, s.NewEventID())
 			wrote, wroteConv = m, c

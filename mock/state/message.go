@@ -74,7 +74,22 @@ type Event struct {
 	CreatedAt time.Time
 	Message   *Message
 	Delta     string // MessageDelta only
+	// Fault is what a scripted mid-stream fault does to the chunk as it is
+	// delivered live (SSE, webhooks); the log holds the chunk as it is.
+	Fault DeliveryFault
 }
+
+// DeliveryFault is a set of mid-stream faults scripted on one chunk.
+type DeliveryFault uint8
+
+const (
+	// FaultDrop: the connection that delivers the chunk drops right after it.
+	FaultDrop DeliveryFault = 1 << iota
+	// FaultMalformed: the chunk's frame is sent broken.
+	FaultMalformed
+	// FaultRepeat: the chunk is delivered twice.
+	FaultRepeat
+)
 
 // eventOverhead is what an event costs besides its message and delta.
 const eventOverhead = 160

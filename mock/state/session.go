@@ -273,21 +273,22 @@ func (s *Session) Store(c *Conversation, m *Message, eventID string) *Event {
 	s.hold(m)
 	s.account(0, 1)
 	c.messages = dropOldest(c.messages, ret.MessagesPerConversation, s.dropMessage)
-	ev := s.logEvent(MessageCreated, m, "", eventID, m.CreatedAt)
+	ev := s.logEvent(MessageCreated, m, "", eventID, m.CreatedAt, 0)
 	s.fitBudget(keep{conv: c, msg: m, event: ev})
 	return ev
 }
 
-// AddDelta logs a message.delta event: the next chunk of m, a streamed reply.
-func (s *Session) AddDelta(m *Message, delta, eventID string, at time.Time) *Event {
-	ev := s.logEvent(MessageDelta, m, delta, eventID, at)
+// AddDelta logs a message.delta event: the next chunk of m, a streamed
+// reply, with the faults scripted on its delivery.
+func (s *Session) AddDelta(m *Message, delta, eventID string, at time.Time, fault DeliveryFault) *Event {
+	ev := s.logEvent(MessageDelta, m, delta, eventID, at, fault)
 	s.fitBudget(keep{msg: m, event: ev})
 	return ev
 }
 
-func (s *Session) logEvent(typ string, m *Message, delta, id string, at time.Time) *Event {
+func (s *Session) logEvent(typ string, m *Message, delta, id string, at time.Time, fault DeliveryFault) *Event {
 	s.nextSeq++
-	ev := &Event{ID: id, Seq: s.nextSeq, Type: typ, CreatedAt: at, Message: m, Delta: delta}
+	ev := &Event{ID: id, Seq: s.nextSeq, Type: typ, CreatedAt: at, Message: m, Delta: delta, Fault: fault}
 	s.account(ev.size(), 0)
 	s.hold(m) // an event keeps its message alive after the conversation lets it go
 	s.events = append(s.events, ev)

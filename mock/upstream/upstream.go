@@ -127,6 +127,62 @@ func (c *Client) Do(ctx context.Context, r *http.Request, body []byte) (*Respons
 	return &Response{Status: res.StatusCode, Header: h, Body: data}, nil
 }
 
+// Open sends r (a GET without a body, such as an event stream) to the
+// upstream and returns its answer as soon as the headers are in, the body
+// left to the caller to read and close: a stream lasts as long as the
+// client or the upstream keeps it. The timeout applies to the headers only.
+// Its headers are the end-to-end ones.
+func (c *Client) Open(ctx context.Context, r *http.Request) (*http.Response, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	target := *c.base
+	target.Path = c.base.Path + r.URL.Path
+	target.RawPath = ""
+	target.RawQuery = r.URL.RawQuery
+	req, err := http.NewRequestWithContext(ctx, r.Method, target.String(), nil)
+	if err != nil {
+		cancel()
+		return nil, classify(ctx, err)
+	}
+	for k, vs := range r.Header {
+		if forwarded(k) {
+			req.Header[k] = vs
+		}
+	}
+	timer := time.AfterFunc(c.timeout, cancel)
+	res, err := c.http.Do(req)
+	fired := !timer.Stop() // the headers came too late: the context is cancelled
+	if err == nil && fired {
+		res.Body.Close()
+		err = context.DeadlineExceeded
+	}
+	if err != nil {
+		cancel()
+		if fired {
+			return nil, fmt.Errorf("%w: %v", ErrTimeout, err)
+		}
+		return nil, classify(ctx, err)
+	}
+	for k := range res.Header {
+		if hopByHop[k] {
+			res.Header.Del(k)
+		}
+	}
+	res.Body = &cancelOnClose{ReadCloser: res.Body, cancel: cancel}
+	return res, nil
+}
+
+// cancelOnClose ends a stream's context when its body is closed.
+type cancelOnClose struct {
+	io.ReadCloser
+	cancel context.CancelFunc
+}
+
+func (b *cancelOnClose) Close() error {
+	err := b.ReadCloser.Close()
+	b.cancel()
+	return err
+}
+
 // classify sorts a failure into ErrUnreachable or ErrTimeout; the URL it
 // names (net/http's *url.Error holds the request's, query included) is
 // redacted.

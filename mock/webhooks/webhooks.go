@@ -26,6 +26,17 @@
 // apart. The list of attempts shows one in flight as pending, and each
 // failed one with the time its retry is due.
 //
+// # Mid-stream faults
+//
+// A chunk of a streamed reply scripted with a fault (state.DeliveryFault)
+// is delivered as a receiver of a failing stream would see it: repeat
+// sends it twice, the same webhook-id on both; drop makes its first
+// attempt fail without reaching the receiver (listed as such) and retries
+// it as any failure is; malformed sends its first attempt with the body
+// cut in half (signed as sent, so that the receiver's parser, not its
+// signature check, meets it) — a receiver answering non-2xx gets the
+// retry whole.
+//
 // # Bounds
 //
 // Deliveries not yet finished may hold state.PendingLimit of the budget in
@@ -40,6 +51,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
+	"errors"
 	"io"
 	"net/http"
 	"slices"
@@ -77,6 +89,9 @@ func Sign(key []byte, id string, timestamp int64, body []byte) string {
 	return "v1," + base64.StdEncoding.EncodeToString(mac.Sum(nil))
 }
 
+// errScriptedDrop is the failure of an attempt a drop fault stopped.
+var errScriptedDrop = errors.New("dropped mid-stream (a scripted stream fault): not sent")
+
 // delivery is one event on its way to one webhook, across its attempts.
 type delivery struct {
 	url     string
@@ -84,6 +99,7 @@ type delivery struct {
 	eventID string
 	body    []byte
 	attempt int
+	fault   state.DeliveryFault // drop or malformed: what the first attempt suffers
 }
 
 // size is what a delivery holds until its last attempt.
@@ -255,14 +271,21 @@ func (d *Dispatcher) Publish(set *scenarios.Set, ev *state.Event) {
 		if body == nil {
 			body = d.render(ev)
 		}
-		dl := &delivery{url: hook.URL, key: hook.Key, eventID: ev.ID, body: body, attempt: 1}
-		limit := state.PendingLimit(set.Settings.Retention.MessageBytes)
-		if d.held.Add(dl.size()) > limit {
-			d.held.Add(-dl.size())
-			d.dropped(dl, "dropped: more than "+strconv.FormatInt(limit>>10, 10)+" KiB of deliveries pending")
-			continue
+		copies := 1
+		if ev.Fault&state.FaultRepeat != 0 {
+			copies = 2
 		}
-		d.enqueue(dl)
+		for range copies {
+			dl := &delivery{url: hook.URL, key: hook.Key, eventID: ev.ID, body: body, attempt: 1,
+				fault: ev.Fault & (state.FaultDrop | state.FaultMalformed)}
+			limit := state.PendingLimit(set.Settings.Retention.MessageBytes)
+			if d.held.Add(dl.size()) > limit {
+				d.held.Add(-dl.size())
+				d.dropped(dl, "dropped: more than "+strconv.FormatInt(limit>>10, 10)+" KiB of deliveries pending")
+				continue
+			}
+			d.enqueue(dl)
+		}
 	}
 }
 
@@ -313,13 +336,26 @@ func (d *Dispatcher) attempt(ctx context.Context, dl *delivery) {
 	ts := start.Unix()
 	rec := d.record(Attempt{EventID: dl.eventID, URL: secret.RedactURL(dl.url), Attempt: dl.attempt, At: start.UTC().Format(time.RFC3339Nano), Pending: true})
 	done := Attempt{EventID: dl.eventID, URL: secret.RedactURL(dl.url), Attempt: dl.attempt, At: rec.At}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, dl.url, bytes.NewReader(dl.body))
+	body, fault := dl.body, dl.fault
+	if dl.attempt > 1 {
+		fault = 0
+	}
+	if fault&state.FaultMalformed != 0 {
+		body = body[:len(body)/2]
+	}
+	var err error
+	var req *http.Request
+	if fault&state.FaultDrop != 0 {
+		err = errScriptedDrop
+	} else {
+		req, err = http.NewRequestWithContext(ctx, http.MethodPost, dl.url, bytes.NewReader(body))
+	}
 	if err == nil {
 		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set("User-Agent", "msgmock-webhooks")
 		req.Header.Set("webhook-id", dl.eventID)
 		req.Header.Set("webhook-timestamp", strconv.FormatInt(ts, 10))
-		req.Header.Set("webhook-signature", Sign(dl.key, dl.eventID, ts, dl.body))
+		req.Header.Set("webhook-signature", Sign(dl.key, dl.eventID, ts, body))
 		var res *http.Response
 		if res, err = d.client.Do(req); err == nil {
 			_, _ = io.Copy(io.Discard, io.LimitReader(res.Body, 1<<20))

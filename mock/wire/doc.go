@@ -20,4 +20,24 @@
 // how a message, an event and a stream's data look, and their timestamps.
 // The shared steps and the admin API call it; nothing outside an API's
 // package asks which API it is talking to.
+//
+// # Rate-limit headers
+//
+// Limit sets X-RateLimit-Limit, -Remaining and -Reset (whole seconds until
+// the window resets or the bucket is full, rounded up) for the most
+// constrained window — the least left as a share of its limit, the later
+// reset breaking a tie; on a refusal, the window that refused — and, for
+// limits with headers: openai or anthropic, those services' names for the
+// most constrained requests and characters ("tokens") windows of that
+// style. A refusal is the API's own 429 with Retry-After in whole seconds,
+// rounded up, and retry-after-ms where the limit asks for it; a
+// Retry-After set before (a rate limit, a rule's headers) is never
+// replaced by the dialects' default of 1. The names are written as the
+// services spell them; every one is exposed to browsers by CORS.
+//
+// # Mid-stream faults
+//
+// StreamReplies, the APIs' SSE loop, applies the faults a streamed reply
+// scripts on the chunks it delivers live; the admin API's stream (the
+// inspector's) goes through Stream, which applies none.
 package wire

@@ -40,7 +40,25 @@ const (
 //   - A rule's drop_after N (resp) closes the connection abruptly once N
 //     events were written, as a network that fails would, so that a
 //     client's reconnection with Last-Event-ID can be tested.
+//
+// Stream applies no mid-stream fault (the admin API's stream, which the
+// inspector reads, uses it); StreamReplies does.
 func Stream(x *Exchange, r *http.Request, e *engine.Engine, feed *engine.Feed, keep func(*state.Event) bool, data func(*state.Event) any, resp *scenarios.Respond) {
+	stream(x, r, e, feed, keep, data, resp, false)
+}
+
+// StreamReplies is Stream for an API's own stream: the mid-stream faults
+// a reply's stream scripts (state.DeliveryFault) hit the chunks it
+// delivers live — drop closes the connection right after the chunk,
+// malformed sends its frame with the data cut in half and no id line (the
+// client's Last-Event-ID stays on the chunk before), repeat sends it twice
+// with the same id. Events replayed for a Last-Event-ID are sent as the
+// log holds them, faultless: a client that resumes gets every chunk whole.
+func StreamReplies(x *Exchange, r *http.Request, e *engine.Engine, feed *engine.Feed, keep func(*state.Event) bool, data func(*state.Event) any, resp *scenarios.Respond) {
+	stream(x, r, e, feed, keep, data, resp, true)
+}
+
+func stream(x *Exchange, r *http.Request, e *engine.Engine, feed *engine.Feed, keep func(*state.Event) bool, data func(*state.Event) any, resp *scenarios.Respond, faults bool) {
 	dropAfter := 0
 	if resp != nil {
 		dropAfter = resp.DropAfter
@@ -73,8 +91,19 @@ func Stream(x *Exchange, r *http.Request, e *engine.Engine, feed *engine.Feed, k
 			buf.Reset()
 			dropping := false
 			for _, ev := range batch {
-				writeSSE(&buf, enc, ev, data(ev))
-				if sent++; dropAfter > 0 && sent >= dropAfter {
+				var fault state.DeliveryFault
+				if faults && ev.Fault != 0 && feed.Live(ev) {
+					fault = ev.Fault
+				}
+				if fault&state.FaultMalformed != 0 {
+					writeMalformedSSE(&buf, enc, ev, data(ev))
+				} else {
+					writeSSE(&buf, enc, ev, data(ev))
+				}
+				if fault&state.FaultRepeat != 0 {
+					writeSSE(&buf, enc, ev, data(ev))
+				}
+				if sent++; fault&state.FaultDrop != 0 || dropAfter > 0 && sent >= dropAfter {
 					dropping = true
 					break
 				}
@@ -119,6 +148,19 @@ func writeSSE(buf *bytes.Buffer, enc *json.Encoder, ev *state.Event, data any) {
 	buf.WriteString("\ndata: ")
 	_ = enc.Encode(data) // ends with the newline that ends the data line
 	buf.WriteByte('\n')
+}
+
+// writeMalformedSSE frames ev broken: its event line and the first half
+// of its data line, without the id line.
+func writeMalformedSSE(buf *bytes.Buffer, enc *json.Encoder, ev *state.Event, data any) {
+	buf.WriteString("event: ")
+	buf.WriteString(ev.Type)
+	buf.WriteString("\ndata: ")
+	mark := buf.Len()
+	_ = enc.Encode(data)
+	line := buf.Len() - mark - 1 // without its newline
+	buf.Truncate(mark + line/2)
+	buf.WriteString("\n\n")
 }
 
 func sseWrite(w http.ResponseWriter, rc *http.ResponseController, b []byte) bool {

@@ -159,7 +159,21 @@ func authorize(r *http.Request, set *scenarios.Set, allowQuery bool) (scenarios.
 	if !ok {
 		return tok, problem(http.StatusUnauthorized, detailInvalidCredentials)
 	}
+	tok.Token = key // an unlisted key (mode any) too: the rate limits count by it
 	return tok, nil
+}
+
+// limit counts an authenticated request against its rate limits, as a
+// FastAPI dependency declared after the auth one would: after auth and
+// before validation (FastAPI raises a dependency's exception before the
+// validation errors it collected). A send's characters are counted by a
+// second call once it is validated (characters >= 0).
+func (a *API) limit(x *wire.Exchange, r *http.Request, tok scenarios.Token, send bool, characters int) *wire.Problem {
+	if !a.e.LimitsApply(x.Set) {
+		return nil
+	}
+	return wire.Limit(x, r, a.e, engine.LimitCheck{API: scenarios.APIWorkspace, APIKey: tok.Token,
+		Workspace: requestedWorkspace(r, tok), Send: send, Characters: characters})
 }
 
 // ReservedForbiddenWorkspace always answers 403, whatever the settings, so
@@ -170,6 +184,16 @@ const ReservedForbiddenWorkspace = "wsp_forbidden"
 // else the default one; 403 when the settings list workspaces and this one
 // is not among them.
 func workspaceOf(r *http.Request, set *scenarios.Set, tok scenarios.Token) (string, *wire.Problem) {
+	ws := requestedWorkspace(r, tok)
+	if ws == ReservedForbiddenWorkspace || !set.Settings.WorkspaceAllowed(ws) {
+		return "", problem(http.StatusForbidden, detailWorkspaceForbidden)
+	}
+	return ws, nil
+}
+
+// requestedWorkspace is the workspace a request asks for: X-Workspace-Id,
+// else the key's, else the default one (allowed or not).
+func requestedWorkspace(r *http.Request, tok scenarios.Token) string {
 	ws := strings.TrimSpace(r.Header.Get("X-Workspace-Id"))
 	if ws == "" {
 		ws = tok.WorkspaceID
@@ -177,10 +201,7 @@ func workspaceOf(r *http.Request, set *scenarios.Set, tok scenarios.Token) (stri
 	if ws == "" {
 		ws = state.DefaultWorkspace
 	}
-	if ws == ReservedForbiddenWorkspace || !set.Settings.WorkspaceAllowed(ws) {
-		return "", problem(http.StatusForbidden, detailWorkspaceForbidden)
-	}
-	return ws, nil
+	return ws
 }
 
 // Create serves POST /api/v1/messages in FastAPI's order of checks.
@@ -214,9 +235,12 @@ func (a *API) Create(x *wire.Exchange, r *http.Request) *wire.Problem {
 			rawBody = true
 		}
 	}
-	// 2. Auth.
+	// 2. Auth, then the rate limits' request windows.
 	tok, p := authorize(r, set, false)
 	if p != nil {
+		return p
+	}
+	if p := a.limit(x, r, tok, true, -1); p != nil {
 		return p
 	}
 	// 3. Validation.
@@ -234,6 +258,12 @@ func (a *API) Create(x *wire.Exchange, r *http.Request) *wire.Problem {
 		var errs []pydantic.Error
 		if req, errs = validateCreate(parsed); len(errs) > 0 {
 			return invalid(errs...)
+		}
+	}
+	// The characters windows, once the content is known.
+	if a.e.LimitsApply(set) {
+		if p := a.limit(x, r, tok, true, utf8.RuneCountInString(req.Content)); p != nil {
+			return p
 		}
 	}
 	// 4. Workspace.

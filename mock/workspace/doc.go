@@ -43,6 +43,14 @@
 //   - The workspace is X-Workspace-Id, else the key's, else wsp_default;
 //     wsp_forbidden always answers 403 (QA's reproducible 403), and any
 //     workspace the settings do not list when they list some.
+//   - Rate limits run as a FastAPI dependency declared after the auth one
+//     would: after the JSON parse (422 json_invalid) and auth (401), before
+//     validation — FastAPI raises a dependency's HTTPException before the
+//     validation errors it collected — so a 422 for a bad body is counted,
+//     and a 429 comes before it once the window is spent. A send's
+//     characters (content.content) are counted once it is validated, before
+//     the workspace check. Reads and the stream check after auth too. A
+//     window keyed by workspace uses the workspace asked for, allowed or not.
 //   - With conversations.auto_create: false, a request without
 //     conversation_id answers 422 missing at ["body","conversation_id"].
 //   - Messages and conversations of one API are not visible through the

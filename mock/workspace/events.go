@@ -45,6 +45,9 @@ func (a *API) Stream(x *wire.Exchange, r *http.Request) *wire.Problem {
 	if p != nil {
 		return p
 	}
+	if p := a.limit(x, r, tok, false, -1); p != nil {
+		return p
+	}
 	ws, p := workspaceOf(r, set, tok)
 	if p != nil {
 		return p
@@ -64,6 +67,6 @@ func (a *API) Stream(x *wire.Exchange, r *http.Request) *wire.Problem {
 		return wire.Status(http.StatusServiceUnavailable)
 	}
 	defer feed.Close()
-	wire.Stream(x, r, a.e, feed, keep, Dialect{}.StreamData, resp)
+	wire.StreamReplies(x, r, a.e, feed, keep, Dialect{}.StreamData, resp)
 	return nil
 }

@@ -90,6 +90,9 @@ func (a *API) List(x *wire.Exchange, r *http.Request) *wire.Problem {
 	if p != nil {
 		return p
 	}
+	if p := a.limit(x, r, tok, false, -1); p != nil {
+		return p
+	}
 	q := newQueryParams(r)
 	convID := q.required("conversation_id")
 	skip := q.integer("skip", 0, 0, 0)
@@ -162,6 +165,9 @@ func (a *API) Get(x *wire.Exchange, r *http.Request) *wire.Problem {
 	if p != nil {
 		return p
 	}
+	if p := a.limit(x, r, tok, false, -1); p != nil {
+		return p
+	}
 	ws, p := workspaceOf(r, set, tok)
 	if p != nil {
 		return p
@@ -203,6 +209,9 @@ func (a *API) Conversations(x *wire.Exchange, r *http.Request) *wire.Problem {
 	set := x.Set
 	tok, p := authorize(r, set, false)
 	if p != nil {
+		return p
+	}
+	if p := a.limit(x, r, tok, false, -1); p != nil {
 		return p
 	}
 	q := newQueryParams(r)

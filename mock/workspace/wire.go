@@ -81,7 +81,9 @@ func (Dialect) WriteProblem(w http.ResponseWriter, p *wire.Problem) {
 	case http.StatusUnauthorized:
 		h.Set("WWW-Authenticate", "Bearer")
 	case http.StatusTooManyRequests, http.StatusServiceUnavailable:
-		h.Set("Retry-After", "1")
+		if h.Get("Retry-After") == "" { // a rate limit's, or a rule's, wins
+			h.Set("Retry-After", "1")
+		}
 	}
 	if p.Status == http.StatusUnprocessableEntity && message == "" {
 		writeValidation(w, []pydantic.Error{{Type: "value_error", Loc: pydantic.Loc("body"), Msg: "Value error, scripted failure", Input: nil}})

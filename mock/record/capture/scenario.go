@@ -26,6 +26,30 @@ type Rule struct {
 	State   *State
 	Respond *Respond
 	Replies []Reply
+	// Continue: the rule adds its latency and headers and the match goes on.
+	Continue bool
+}
+
+// Spread is a recorded distribution of waits, written as a log-normal
+// {median, p99}, or as one duration when they are equal.
+type Spread struct{ Median, P99 time.Duration }
+
+// node writes the spread as the fixtures format reads a latency.
+func (s Spread) node() *yaml.Node {
+	if s.P99 <= s.Median {
+		return toNode(Duration(s.Median))
+	}
+	n := mapping("median", Duration(s.Median), "p99", Duration(s.P99))
+	n.Style = yaml.FlowStyle
+	return n
+}
+
+// Stream is a reply's recorded pace: its first token, the gaps between
+// chunks and the chunks' sizes in characters (0: not written).
+type Stream struct {
+	FirstToken         *Spread
+	Interval           *Spread
+	ChunkMin, ChunkMax int
 }
 
 // Matcher is a when value other than equality.
@@ -43,6 +67,7 @@ type Respond struct {
 	Headers []Header
 	Body    json.RawMessage // nil: the API's native body for the status
 	Latency time.Duration   // 0: none
+	Spread  *Spread         // a recorded latency; instead of Latency
 	Fault   string
 }
 
@@ -58,6 +83,7 @@ type Reply struct {
 	Role       string // Workspace API
 	Metadata   json.RawMessage
 	Inline     bool
+	Stream     *Stream // nil: not streamed
 }
 
 // ScenarioFile is the fixtures file of sc, after the comment lines given.
@@ -133,6 +159,9 @@ func ruleNode(r Rule) *yaml.Node {
 		if rp.Latency > 0 {
 			add(resp, "latency", Duration(rp.Latency))
 		}
+		if rp.Spread != nil {
+			add(resp, "latency", rp.Spread.node())
+		}
 		if rp.Fault != "" {
 			add(resp, "fault", rp.Fault)
 		}
@@ -163,9 +192,27 @@ func ruleNode(r Rule) *yaml.Node {
 			if rep.Inline {
 				add(m, "inline", true)
 			}
+			if st := rep.Stream; st != nil {
+				sn := &yaml.Node{Kind: yaml.MappingNode}
+				if st.ChunkMax > 0 {
+					chunk := mapping("min", st.ChunkMin, "max", st.ChunkMax)
+					chunk.Style = yaml.FlowStyle
+					add(sn, "chunk", chunk)
+				}
+				if st.Interval != nil {
+					add(sn, "interval", st.Interval.node())
+				}
+				if st.FirstToken != nil {
+					add(sn, "first_token", st.FirstToken.node())
+				}
+				add(m, "stream", sn)
+			}
 			seq.Content = append(seq.Content, m)
 		}
 		add(n, "reply", seq)
+	}
+	if r.Continue {
+		add(n, "continue", true)
 	}
 	return n
 }

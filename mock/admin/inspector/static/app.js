@@ -121,6 +121,14 @@ function renderStatus(st) {
     el('time', { datetime: r.at }, r.at),
     r.ok ? '' : '. The server keeps the last good fixtures.');
   $('#reload-errors').replaceChildren(...r.errors.map((e) => el('li', {}, e)));
+  // The session's rate-limit windows.
+  const rl = st.rate_limits || { windows: [] };
+  $('#rate-limits').hidden = rl.windows.length === 0;
+  $('#rate-limits-count').textContent = `(${rl.windows.length} in this session, ${rl.total} in all${rl.evicted ? `, ${rl.evicted} evicted` : ''})`;
+  $('#rate-limit-list').replaceChildren(...rl.windows.map((w) => el('li', { dataset: { name: w.name } },
+    el('strong', {}, `${w.scope}/${w.name}`), ` ${w.key_kind} ${w.key || '(default session)'}: `,
+    el('span', { class: w.remaining > 0 ? 'ok' : 'error' }, `${w.remaining} of ${w.limit} ${w.unit} left`),
+    `, ${w.type === 'bucket' ? 'full' : 'resets'} in ${(w.reset_ms / 1000).toFixed(1)} s`)));
   // The composer's key.
   const key = $('#compose-key');
   if (!key.value) key.value = st.auth.keys[0] || 'sk_test_inspector';
