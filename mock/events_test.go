@@ -39,10 +39,16 @@ type sseEvent struct {
 
 // sseStream reads frames from an SSE response.
 type sseStream struct {
-	res   *http.Response
-	sc    *bufio.Scanner
-	retry string // the stream's retry: field, once read
+	res    *http.Response
+	sc     *bufio.Scanner
+	retry  string // the stream's retry: field, once read
+	noPing bool   // fail on a ping: what is awaited must come first (see woken)
 }
+
+// woken makes next fail if a keep-alive ping (every 15 s) comes before
+// the event it awaits: the event was logged well before that, so the
+// stream should have been woken by it, not by its ticker.
+func (s *sseStream) woken() *sseStream { s.noPing = true; return s }
 
 func openStream(t *testing.T, url string, headers ...string) *sseStream {
 	t.Helper()
@@ -76,6 +82,9 @@ func (s *sseStream) next(t *testing.T) sseEvent {
 				return ev
 			}
 		case strings.HasPrefix(line, ":"):
+			if s.noPing && line == ": ping" {
+				t.Fatalf("a ping came before the next event: the event did not wake the stream")
+			}
 		case strings.HasPrefix(line, "retry: "):
 			s.retry = line[len("retry: "):]
 		case strings.HasPrefix(line, "id: "):
@@ -215,6 +224,48 @@ func TestSSEStreamedReply(t *testing.T) {
 	for _, want := range seen[3:] {
 		if got := replay.next(t); got != want {
 			t.Fatalf("replayed %+v, want %+v", got, want)
+		}
+	}
+}
+
+// TestSSEFollowsOneConversation: a stream that follows one conversation
+// (conversation_id) gets that conversation's events and no other's, in
+// order, however many events of other conversations come between — in
+// both APIs, beside an unfiltered stream that gets them all — each woken
+// by the events it sends, not by its keep-alive ticker.
+func TestSSEFollowsOneConversation(t *testing.T) {
+	ts := startServer(t, nil)
+	one := openStream(t, ts.URL+"/v1/events/stream?access_token=k&conversation_id=con_9s2kd81").woken()
+	all := openStream(t, ts.URL+"/v1/events/stream?access_token=k").woken()
+	ws := openStream(t, ts.URL+"/api/v1/events/stream?conversation_id=conv_5f2a9c0e7b1d4a36", "x-api-key: k").woken()
+	for i := 0; i < 3; i++ {
+		for j := 0; j < 20; j++ {
+			if res := ts.sendConversations(t, fmt.Sprintf(`{"sender_id":"u","sender_type":"user","text":"elsewhere %d-%d","auto_reply":false}`, i, j)); res.Status != 200 {
+				t.Fatalf("%d %s", res.Status, res.Body)
+			}
+			if res := ts.call(t, "POST", "/api/v1/messages", fmt.Sprintf(`{"content":{"content":"elsewhere %d-%d","sender_id":"u"}}`, i, j), "Authorization: Bearer k", "Content-Type: application/json"); res.Status != 201 {
+				t.Fatalf("%d %s", res.Status, res.Body)
+			}
+		}
+		if res := ts.sendConversations(t, fmt.Sprintf(`{"conversation_id":"con_9s2kd81","sender_id":"u","sender_type":"user","text":"here %d","auto_reply":false}`, i)); res.Status != 200 {
+			t.Fatalf("%d %s", res.Status, res.Body)
+		}
+		if res := ts.call(t, "POST", "/api/v1/messages", fmt.Sprintf(`{"content":{"content":"here %d","sender_id":"u"},"conversation_id":"conv_5f2a9c0e7b1d4a36"}`, i), "Authorization: Bearer k", "Content-Type: application/json"); res.Status != 201 {
+			t.Fatalf("%d %s", res.Status, res.Body)
+		}
+		if ev := one.next(t); ev.Type != "message.created" || !strings.Contains(ev.Data, fmt.Sprintf(`"text":"here %d"`, i)) {
+			t.Fatalf("the Conversations stream of con_9s2kd81 got %+v, want its message %d", ev, i)
+		}
+		if ev := ws.next(t); ev.Type != "message.created" || !strings.Contains(ev.Data, fmt.Sprintf(`"content":"here %d"`, i)) {
+			t.Fatalf("the Workspace stream of conv_5f2a9c0e7b1d4a36 got %+v, want its message %d", ev, i)
+		}
+		for j := 0; j < 20; j++ {
+			if ev := all.next(t); !strings.Contains(ev.Data, fmt.Sprintf(`"text":"elsewhere %d-%d"`, i, j)) {
+				t.Fatalf("the unfiltered stream got %+v, want elsewhere %d-%d", ev, i, j)
+			}
+		}
+		if ev := all.next(t); !strings.Contains(ev.Data, fmt.Sprintf(`"text":"here %d"`, i)) {
+			t.Fatalf("the unfiltered stream got %+v, want here %d", ev, i)
 		}
 	}
 }

@@ -137,7 +137,7 @@ func WriteDocument(w http.ResponseWriter, contentType string, doc []byte) {
 // every workspace of the request's session, each the API's own event with
 // the name of the API it belongs to first ({"api": …, "id": …}).
 func (a *API) Stream(x *wire.Exchange, r *http.Request) *wire.Problem {
-	feed, err := a.e.Follow(x.Set, wire.SessionID(r), wire.LastEventID(r))
+	feed, err := a.e.Follow(x.Set, wire.SessionID(r), wire.LastEventID(r), "")
 	if err != nil {
 		x.Header().Set("Retry-After", "1")
 		return problem(http.StatusServiceUnavailable, "too many open event streams; close one and retry")

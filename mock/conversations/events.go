@@ -136,7 +136,7 @@ func (a *API) Stream(x *wire.Exchange, r *http.Request) *wire.Problem {
 	if done {
 		return p
 	}
-	feed, err := a.e.Follow(x.Set, wire.SessionID(r), wire.LastEventID(r))
+	feed, err := a.e.Follow(x.Set, wire.SessionID(r), wire.LastEventID(r), convID)
 	if err != nil {
 		return wire.Status(http.StatusServiceUnavailable)
 	}

@@ -7,12 +7,13 @@ import (
 	"github.com/msgmock/msgmock/scenarios"
 )
 
-// Streams are bounded: each one wakes on every event of its session, so
-// thousands on one session would slow every send. Past either bound Follow
-// refuses with ErrTooManyStreams (the APIs answer their own 503).
+// Streams are bounded: a stream wakes on every event of its session (or,
+// following one conversation, of that conversation), so thousands on one
+// session would slow every send. Past either bound Follow refuses with
+// ErrTooManyStreams (the APIs answer their own 503).
 const (
 	MaxStreams        = 1024 // open streams, all sessions together
-	MaxSessionStreams = 32   // open streams of one session
+	MaxSessionStreams = 64   // open streams of one session
 )
 
 // ErrTooManyStreams refuses a stream past MaxStreams or MaxSessionStreams.
@@ -26,14 +27,17 @@ type Feed struct {
 	closed bool
 	sess   *state.Session
 	cursor uint64 // the last event's sequence number the feed has passed
+	conv   string // the conversation followed ("": every event)
 	live   uint64 // the last event logged before the feed began: later ones are live
 }
 
 // Follow starts a feed of session's events from now on, or, when
 // lastEventID names an event the log still holds, from the one after it;
-// an unknown or expired id replays all the log still holds. The caller
+// an unknown or expired id replays all the log still holds. A feed that
+// follows one conversation (conversationID) sleeps until an event of that
+// conversation; its stream's keep still decides what is sent. The caller
 // closes the feed when its stream ends.
-func (e *Engine) Follow(set *scenarios.Set, session, lastEventID string) (*Feed, error) {
+func (e *Engine) Follow(set *scenarios.Set, session, lastEventID, conversationID string) (*Feed, error) {
 	if e.streams.Add(1) > MaxStreams {
 		e.streams.Add(-1)
 		return nil, ErrTooManyStreams
@@ -45,7 +49,7 @@ func (e *Engine) Follow(set *scenarios.Set, session, lastEventID string) (*Feed,
 		e.streams.Add(-1)
 		return nil, ErrTooManyStreams
 	}
-	f := &Feed{e: e, sess: tx.sess, cursor: tx.sess.NextSeq(), live: tx.sess.NextSeq()}
+	f := &Feed{e: e, sess: tx.sess, conv: conversationID, cursor: tx.sess.NextSeq(), live: tx.sess.NextSeq()}
 	if lastEventID != "" {
 		if seq, ok := tx.sess.EventSeq(lastEventID); ok {
 			f.cursor = seq
@@ -93,7 +97,7 @@ func (f *Feed) Next(max int, keep func(*state.Event) bool) (batch []*state.Event
 			batch = append(batch, ev)
 		}
 	}
-	return batch, i < len(events), lost, f.sess.Notify()
+	return batch, i < len(events), lost, f.sess.Notify(f.conv)
 }
 
 // Done is closed when a limit evicts the feed's session: its stream ends.

@@ -29,7 +29,8 @@ type Session struct {
 	events   []*Event
 	eventSeq map[string]uint64
 	nextSeq  uint64
-	notify   chan struct{} // closed when an event is appended; made only when someone waits (Notify)
+	notify   chan struct{}            // closed when an event is appended; made only when someone waits (Notify)
+	notifyOf map[string]chan struct{} // by conversation id: closed when an event of that conversation is appended
 
 	journal    []*JournalEntry
 	journalSeq uint64
@@ -105,10 +106,7 @@ func (s *Session) clear() {
 	s.msgs = map[string]*Message{}
 	s.events = nil
 	s.eventSeq = map[string]uint64{}
-	if s.notify != nil {
-		close(s.notify)
-		s.notify = nil
-	}
+	s.wake("")
 	s.journal = nil
 	s.rules = nil
 	s.added = nil
@@ -294,10 +292,7 @@ func (s *Session) logEvent(typ string, m *Message, delta, id string, at time.Tim
 	s.events = append(s.events, ev)
 	s.eventSeq[ev.ID] = ev.Seq
 	s.events = dropOldest(s.events, s.retention().Events, s.dropEvent)
-	if s.notify != nil {
-		close(s.notify)
-		s.notify = nil
-	}
+	s.wake(m.ConversationID)
 	if s.store.onEvent != nil {
 		s.store.onEvent(ev, s.fixtures)
 	}
@@ -323,13 +318,46 @@ func (s *Session) EventSeq(id string) (uint64, bool) {
 func (s *Session) NextSeq() uint64 { return s.nextSeq }
 
 // Notify is closed when the next event is logged (or the session is
-// reset). The channel is made on demand: a session nobody streams from
-// makes none.
-func (s *Session) Notify() <-chan struct{} {
-	if s.notify == nil {
-		s.notify = make(chan struct{})
+// reset) — with a conversation id, the next event of that conversation, so
+// that a stream following one conversation sleeps through the others'.
+// Channels are made on demand: a session nobody streams from makes none.
+func (s *Session) Notify(conversationID string) <-chan struct{} {
+	if conversationID == "" {
+		if s.notify == nil {
+			s.notify = make(chan struct{})
+		}
+		return s.notify
 	}
-	return s.notify
+	ch := s.notifyOf[conversationID]
+	if ch == nil {
+		if s.notifyOf == nil {
+			s.notifyOf = map[string]chan struct{}{}
+		}
+		ch = make(chan struct{})
+		s.notifyOf[conversationID] = ch
+	}
+	return ch
+}
+
+// wake closes what Notify gave out for an event of conversationID: the
+// channel of every stream and that conversation's; with "" (a reset),
+// every channel.
+func (s *Session) wake(conversationID string) {
+	if s.notify != nil {
+		close(s.notify)
+		s.notify = nil
+	}
+	if conversationID == "" {
+		for id, ch := range s.notifyOf {
+			close(ch)
+			delete(s.notifyOf, id)
+		}
+		return
+	}
+	if ch := s.notifyOf[conversationID]; ch != nil {
+		close(ch)
+		delete(s.notifyOf, conversationID)
+	}
 }
 
 // Record caps e (JournalBodyLimit, JournalHeaderLimit), numbers it and

@@ -62,7 +62,7 @@ func (a *API) Stream(x *wire.Exchange, r *http.Request) *wire.Problem {
 	if done {
 		return p
 	}
-	feed, err := a.e.Follow(set, wire.SessionID(r), wire.LastEventID(r))
+	feed, err := a.e.Follow(set, wire.SessionID(r), wire.LastEventID(r), id)
 	if err != nil {
 		return wire.Status(http.StatusServiceUnavailable)
 	}
