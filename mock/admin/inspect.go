@@ -76,10 +76,8 @@ func (a *API) journalEntry(x *wire.Exchange, r *http.Request) (*state.JournalEnt
 	if seq, ok := parseJournalID(id); ok {
 		tx := a.e.Begin(x.Set, wire.SessionID(r))
 		defer tx.End()
-		for _, e := range tx.Session().Journal() {
-			if e.Seq == seq {
-				return e, nil
-			}
+		if e := tx.Session().JournalEntry(seq); e != nil {
+			return e, nil
 		}
 	}
 	return nil, problem(http.StatusNotFound, "no request "+strconv.Quote(id)+" in this session's journal")
@@ -144,7 +142,7 @@ func (a *API) Stream(x *wire.Exchange, r *http.Request) *wire.Problem {
 	}
 	defer feed.Close()
 	id := r.URL.Query().Get("conversation_id")
-	keep := func(ev *state.Event) bool { return id == "" || ev.Message.ConversationID == id }
+	keep := state.EventFilter{ConversationID: id}
 	wire.Stream(x, r, a.e, feed, keep, a.streamData, nil)
 	return nil
 }

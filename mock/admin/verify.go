@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"slices"
 	"strconv"
 
 	"github.com/msgmock/msgmock/mock/expect"
@@ -107,13 +106,13 @@ func (a *API) Verify(x *wire.Exchange, r *http.Request) *wire.Problem {
 	return nil
 }
 
-// journalOf reads a session's journal for package expect: a copy of the
-// list taken under the session's lock.
+// journalOf reads a session's journal for package expect: the entries
+// decoded under the session's lock, the reader's to keep.
 func (a *API) journalOf(x *wire.Exchange) expect.Journal {
 	return func(session string) []*state.JournalEntry {
 		tx := a.e.Begin(x.Set, session)
 		defer tx.End()
-		return slices.Clone(tx.Session().Journal())
+		return tx.Session().Journal()
 	}
 }
 

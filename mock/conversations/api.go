@@ -220,7 +220,7 @@ func (a *API) send(x *wire.Exchange, r *http.Request, req sendRequest) *wire.Pro
 		return problem(http.StatusBadRequest, "Field 'conversation_id' is required.")
 	}
 	if req.ReplyTo != "" {
-		if m := sess.Message(req.ReplyTo); m == nil || conv == nil || m.ConversationID != conv.ID {
+		if conv == nil || !sess.MessageIn(req.ReplyTo, conv.ID) {
 			return problem(http.StatusNotFound, "Message not found: "+req.ReplyTo+".")
 		}
 	}
@@ -311,10 +311,7 @@ func (a *API) Messages(x *wire.Exchange, r *http.Request) *wire.Problem {
 		tx.End()
 		return notFound()
 	}
-	msgs := conv.Messages()
-	if len(msgs) > limit {
-		msgs = msgs[len(msgs)-limit:]
-	}
+	msgs := conv.Tail(limit)
 	out := conversationMessages{ConversationID: conv.ID, Messages: make([]message, len(msgs))}
 	for i, m := range msgs {
 		out.Messages[i] = messageOf(m)

@@ -52,12 +52,10 @@ type eventsPage struct {
 	HasMore bool    `json:"has_more"`
 }
 
-// ofConversation keeps the events of this API, and of one conversation
+// ofConversation selects the events of this API, and of one conversation
 // when id is not "".
-func ofConversation(id string) func(*state.Event) bool {
-	return func(ev *state.Event) bool {
-		return ev.Message.API == scenarios.APIConversations && (id == "" || ev.Message.ConversationID == id)
-	}
+func ofConversation(id string) state.EventFilter {
+	return state.EventFilter{API: scenarios.APIConversations, ConversationID: id}
 }
 
 // Events serves GET /v1/events[?conversation_id=…][&after=evt_…][&limit=N]:
@@ -97,15 +95,15 @@ func (a *API) Events(x *wire.Exchange, r *http.Request) *wire.Problem {
 		start = sess.After(seq)
 	}
 	page := eventsPage{Events: make([]event, 0, min(limit, 16))}
-	for _, ev := range sess.Events()[start:] {
-		if !keep(ev) {
+	for i := start; i < sess.EventCount(); i++ {
+		if !sess.EventMatches(i, keep) {
 			continue
 		}
 		if len(page.Events) == limit {
 			page.HasMore = true
 			break
 		}
-		page.Events = append(page.Events, eventOf(ev))
+		page.Events = append(page.Events, eventOf(sess.EventAt(i)))
 	}
 	tx.End()
 	writeEnvelope(x, wire.RespondStatus(resp, http.StatusOK), msgEventsRetrieved, page)

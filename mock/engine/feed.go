@@ -53,8 +53,8 @@ func (e *Engine) Follow(set *scenarios.Set, session, lastEventID, conversationID
 	if lastEventID != "" {
 		if seq, ok := tx.sess.EventSeq(lastEventID); ok {
 			f.cursor = seq
-		} else if evs := tx.sess.Events(); len(evs) > 0 {
-			f.cursor = evs[0].Seq - 1
+		} else if tx.sess.EventCount() > 0 {
+			f.cursor = tx.sess.EventSeqAt(0) - 1
 		}
 	}
 	return f, nil
@@ -77,27 +77,26 @@ func (f *Feed) Close() {
 	f.e.streams.Add(-1)
 }
 
-// Next returns up to max events past the cursor that keep accepts, and
-// moves the cursor past every event it looked at. more reports events left
-// to read; lost, that events the feed had not reached left the log
-// (retention) — its client fell too far behind. notify is closed when the
-// next event is logged.
-func (f *Feed) Next(max int, keep func(*state.Event) bool) (batch []*state.Event, more, lost bool, notify <-chan struct{}) {
+// Next returns up to max events past the cursor that keep selects,
+// decoded, and moves the cursor past every event it looked at. more
+// reports events left to read; lost, that events the feed had not reached
+// left the log (retention) — its client fell too far behind. notify is
+// closed when the next event is logged.
+func (f *Feed) Next(max int, keep state.EventFilter) (batch []*state.Event, more, lost bool, notify <-chan struct{}) {
 	// The session the feed began on, even if a limit has since replaced it:
 	// Done tells the stream.
 	f.sess.Lock()
 	defer f.sess.Unlock()
-	events := f.sess.Events()
+	n := f.sess.EventCount()
 	i := f.sess.After(f.cursor)
-	lost = len(events) > 0 && events[0].Seq > f.cursor+1
-	for ; i < len(events) && len(batch) < max; i++ {
-		ev := events[i]
-		f.cursor = ev.Seq
-		if keep(ev) {
-			batch = append(batch, ev)
+	lost = n > 0 && f.sess.EventSeqAt(0) > f.cursor+1
+	for ; i < n && len(batch) < max; i++ {
+		f.cursor = f.sess.EventSeqAt(i)
+		if f.sess.EventMatches(i, keep) {
+			batch = append(batch, f.sess.EventAt(i))
 		}
 	}
-	return batch, i < len(events), lost, f.sess.Notify(f.conv)
+	return batch, i < n, lost, f.sess.Notify(f.conv)
 }
 
 // Done is closed when a limit evicts the feed's session: its stream ends.

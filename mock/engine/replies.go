@@ -85,13 +85,13 @@ type plannedReply struct {
 	msg     *state.Message
 	seed    uint64
 	delay   time.Duration
-	eventID string // message.created; "" for an inline reply
+	eventID state.EventID // message.created; none for an inline reply
 	deltas  []delta
 	created time.Duration // a streamed reply's message.created, after the delay
 }
 
 type delta struct {
-	eventID string
+	eventID state.EventID
 	text    string
 	at      time.Duration // after the reply's delay
 	stall   time.Duration // a scripted pause after this chunk
@@ -238,7 +238,7 @@ func (e *Engine) schedule(sess *state.Session, epoch uint64, conv *state.Convers
 	}})
 	size := p.msg.Size()
 	for _, d := range p.deltas {
-		size += int64(len(d.text) + len(d.eventID))
+		size += int64(len(d.text) + len(state.EventID{}))
 	}
 	return e.jobs.Add(jobs, size, limit)
 }

@@ -39,7 +39,13 @@ func (e *entropy) reset() { e.pcg.Seed(e.seed, e.seed^0x9e3779b97f4a7c15) }
 func (e *entropy) id(prefix string, n int, alphabet string) string {
 	b := make([]byte, len(prefix)+n)
 	copy(b, prefix)
-	for i := len(prefix); i < len(b); {
+	e.fill(b[len(prefix):], alphabet)
+	return string(b)
+}
+
+// fill fills b with characters drawn from alphabet.
+func (e *entropy) fill(b []byte, alphabet string) {
+	for i := 0; i < len(b); {
 		x := e.pcg.Uint64()
 		// 64 random bits give ten 6-bit picks; rejecting values past the
 		// alphabet keeps every character equally likely.
@@ -52,7 +58,6 @@ func (e *entropy) id(prefix string, n int, alphabet string) string {
 			}
 		}
 	}
-	return string(b)
 }
 
 // float returns a number in [0, 1).

@@ -2,8 +2,10 @@ package state
 
 import (
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
+	"strings"
 	"time"
 
 	"github.com/msgmock/msgmock/scenarios"
@@ -13,10 +15,10 @@ import (
 // key has none.
 const DefaultWorkspace = "wsp_default"
 
-// Message is a stored message. One type serves both APIs: each API's wire
-// file renders the fields it documents. Once stored its fields are never
-// changed, so events, the journal and readers may share the pointer
-// without locks.
+// Message is a message as a writer makes it and a reader gets it. One type
+// serves both APIs: each API's wire file renders the fields it documents.
+// The session keeps it as a record in its arena; a reader gets a copy
+// decoded from it, its own to keep after the session's lock.
 type Message struct {
 	ID             string
 	ConversationID string
@@ -40,13 +42,17 @@ type Message struct {
 	SentNaive   bool      // created_at was given without an offset (read as UTC)
 	Checksum    string
 
-	// What holds it (its conversation, its events), under the session's
-	// lock: the message's bytes count while anything does.
-	refs int32
-	size int64
+	// The record a session wrote of it (a streamed reply's chunks are
+	// logged before it is stored: storing it rewrites that record, so that
+	// its chunks' events show it as stored, as they did when they shared
+	// the pointer).
+	owner *arena
+	rec   handle
+	gen   uint32
 }
 
-// Size approximates the bytes a message holds, for the memory budget.
+// Size approximates the bytes a message holds while it waits to be stored
+// (a scheduled reply): its text and a struct's worth.
 func (m *Message) Size() int64 {
 	return 400 + int64(len(m.ID)+len(m.ConversationID)+len(m.SenderID)+len(m.Role)+len(m.Text)+len(m.Metadata)+
 		len(m.ReplyTo)+len(m.WorkspaceID)+len(m.OwnerID)+len(m.MessageType)+len(m.Tags)+len(m.ToolCalls)+
@@ -65,8 +71,9 @@ const (
 	MessageDelta   = "message.delta"
 )
 
-// Event is one entry of a session's event log: a message stored, or a
-// chunk of a streamed reply.
+// Event is one entry of a session's event log, as a reader gets it: a
+// message stored, or a chunk of a streamed reply. The log keeps each as a
+// fixed-size record (eventRec).
 type Event struct {
 	ID        string
 	Seq       uint64
@@ -91,10 +98,58 @@ const (
 	FaultRepeat
 )
 
-// eventOverhead is what an event costs besides its message and delta.
-const eventOverhead = 160
+// EventID is an event's id without its "evt_" prefix: eight characters
+// drawn by NewEventID. The log keeps it as eight bytes.
+type EventID [8]byte
 
-func (ev *Event) size() int64 { return eventOverhead + int64(len(ev.ID)+len(ev.Delta)) }
+const eventIDPrefix = "evt_"
+
+func (id EventID) String() string { return eventIDPrefix + string(id[:]) }
+
+// key is id as the event index's key.
+func (id EventID) key() uint64 { return binary.LittleEndian.Uint64(id[:]) }
+
+func parseEventID(s string) (EventID, bool) {
+	var id EventID
+	rest, ok := strings.CutPrefix(s, eventIDPrefix)
+	if !ok || len(rest) != len(id) {
+		return id, false
+	}
+	copy(id[:], rest)
+	return id, true
+}
+
+// eventRec is an event as the log keeps it: no pointer, a fixed size.
+type eventRec struct {
+	seq   uint64
+	id    EventID
+	at    [timeSize]byte
+	msg   handle // the message, which the event holds
+	delta handle // a chunk's text, 0 when empty
+	typ   uint8  // eventCreated or eventDelta
+	fault DeliveryFault
+}
+
+const (
+	eventCreated = iota
+	eventDelta
+)
+
+var eventTypes = [...]string{eventCreated: MessageCreated, eventDelta: MessageDelta}
+
+// EventFilter selects events by their message: of an API, a conversation,
+// a workspace ("": any). Sessions test it on the records, decoding none.
+type EventFilter struct {
+	API            scenarios.API
+	ConversationID string
+	WorkspaceID    string
+}
+
+func (f *EventFilter) matches(v *msgView) bool {
+	return (f.API == "" || string(v.field(fAPI)) == string(f.API)) &&
+		(f.ConversationID == "" || string(v.field(fConversationID)) == f.ConversationID) &&
+		(f.WorkspaceID == "" || string(v.field(fWorkspaceID)) == f.WorkspaceID)
+}
 
 // Conversation is a conversation of one API in one session.
 type Conversation struct {
@@ -103,13 +158,39 @@ type Conversation struct {
 	WorkspaceID string
 	CreatedAt   time.Time
 	Fixture     bool // preloaded by the fixtures: never evicted whole
-	messages    []*Message
+
+	arena    *arena         // where its messages are: the session's when it was made
+	messages ring[handle] // oldest first
 }
 
-// Messages returns the conversation's messages, oldest first. The slice is
-// the conversation's own: read it, with the session locked, and copy what
-// must outlive the lock.
-func (c *Conversation) Messages() []*Message { return c.messages }
+// Len is how many messages the conversation holds. Call the
+// conversation's methods with its session locked.
+func (c *Conversation) Len() int { return c.messages.len() }
+
+// Messages returns the conversation's messages, oldest first, decoded:
+// the caller's to keep.
+func (c *Conversation) Messages() []*Message { return c.Tail(c.Len()) }
+
+// Tail returns the conversation's last n messages (all when it holds
+// fewer), oldest first, decoded.
+func (c *Conversation) Tail(n int) []*Message {
+	n = min(n, c.messages.len())
+	out := make([]*Message, n)
+	from := c.messages.len() - n
+	for i := range out {
+		v := viewMessage(c.arena.bytes(c.messages.at(from + i)))
+		out[i] = v.decode()
+	}
+	return out
+}
+
+// LastCreatedAt is when its newest message was stored (false: it holds none).
+func (c *Conversation) LastCreatedAt() (time.Time, bool) {
+	if c.messages.len() == 0 {
+		return time.Time{}, false
+	}
+	return getTime(c.arena.bytes(c.messages.at(c.messages.len() - 1))[1:]), true
+}
 
 func fixtureMessage(c *Conversation, fm scenarios.Message) *Message {
 	m := &Message{

@@ -1,7 +1,8 @@
 package state
 
 import (
-	"sort"
+	"encoding/binary"
+	"hash/maphash"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -24,15 +25,22 @@ type Session struct {
 	convs   map[string]*Conversation
 	created []*Conversation // non-fixture conversations, oldest first, for eviction
 	preload []*Conversation // fixture conversations, in the order they were merged
-	msgs    map[string]*Message
 
-	events   []*Event
-	eventSeq map[string]uint64
-	nextSeq  uint64
-	notify   chan struct{}            // closed when an event is appended; made only when someone waits (Notify)
-	notifyOf map[string]chan struct{} // by conversation id: closed when an event of that conversation is appended
+	// What the session retains, in pointer-free memory (see the package
+	// documentation): messages and chunks' text in msgs, journal entries
+	// in jrnl; the indexes and the logs hold handles and fixed records.
+	msgs     *arena
+	jrnl     *arena
+	msgIndex table // hash of a message id → its handle, for the messages conversations hold
+	convRing int64 // bytes of the conversations' rings of handles
 
-	journal    []*JournalEntry
+	events     ring[eventRec]
+	eventIndex table // event id → sequence number
+	nextSeq    uint64
+	notify     chan struct{}            // closed when an event is appended; made only when someone waits (Notify)
+	notifyOf   map[string]chan struct{} // by conversation id: closed when an event of that conversation is appended
+
+	journal    ring[handle]
 	journalSeq uint64
 
 	scenario string // active scenario; "" = the server's
@@ -47,8 +55,9 @@ type Session struct {
 	// taken with or without mu, so the Store can drop a session without
 	// taking that session's lock.
 	acct     sync.Mutex
-	count    int64 // bytes held: messages, events, journal entries
+	count    int64 // bytes held: what the arenas, indexes and logs hold (counted) and added scenarios
 	held     int64 // messages held by conversations, for the eviction counters
+	counted  int64 // the retained structures' bytes as last counted (settle)
 	dropped  bool
 	done     chan struct{} // closed when the session is dropped
 	doneOnce sync.Once
@@ -103,11 +112,12 @@ func (s *Session) clear() {
 	s.convs = map[string]*Conversation{}
 	s.created = nil
 	s.preload = nil
-	s.msgs = map[string]*Message{}
-	s.events = nil
-	s.eventSeq = map[string]uint64{}
+	s.msgs, s.jrnl = newArena(), newArena()
+	s.msgIndex, s.convRing = table{}, 0
+	s.events, s.eventIndex = ring[eventRec]{}, table{}
 	s.wake("")
-	s.journal = nil
+	s.journal = ring[handle]{}
+	s.counted = 0
 	s.rules = nil
 	s.added = nil
 	s.epoch++
@@ -136,16 +146,12 @@ func (s *Session) sync(set *scenarios.Set) {
 		if _, taken := s.convs[fc.ID]; taken {
 			continue
 		}
-		c := &Conversation{ID: fc.ID, API: fc.API, WorkspaceID: fc.WorkspaceID, CreatedAt: fc.CreatedAt, Fixture: true}
+		c := &Conversation{ID: fc.ID, API: fc.API, WorkspaceID: fc.WorkspaceID, CreatedAt: fc.CreatedAt, Fixture: true, arena: s.msgs}
 		if c.API == scenarios.APIWorkspace && c.WorkspaceID == "" {
 			c.WorkspaceID = DefaultWorkspace
 		}
 		for _, fm := range fc.Messages {
-			m := fixtureMessage(c, fm)
-			c.messages = append(c.messages, m)
-			s.msgs[m.ID] = m
-			s.hold(m)
-			s.account(0, 1)
+			s.keepMessage(c, fixtureMessage(c, fm))
 		}
 		s.convs[c.ID] = c
 		s.preload = append(s.preload, c)
@@ -155,6 +161,7 @@ func (s *Session) sync(set *scenarios.Set) {
 	if retentionChanged {
 		s.created = dropOldest(s.created, set.Settings.Retention.Conversations, s.forget)
 	}
+	s.settle()
 }
 
 // Conversations returns the session's conversations of api: fixtures in
@@ -191,8 +198,39 @@ func (s *Session) Holds(c *Conversation) bool {
 	return s.convs[c.ID] == c && !s.Dropped()
 }
 
-// Message returns the message id held by one of the session's conversations, or nil.
-func (s *Session) Message(id string) *Message { return s.msgs[id] }
+// Message returns the message id held by one of the session's
+// conversations, decoded, or nil.
+func (s *Session) Message(id string) *Message {
+	h := s.lookup(id)
+	if h == 0 {
+		return nil
+	}
+	v := viewMessage(s.msgs.bytes(h))
+	return v.decode()
+}
+
+// MessageIn reports whether one of the session's conversations holds the
+// message id and it is conversationID's: a check that decodes nothing.
+func (s *Session) MessageIn(id, conversationID string) bool {
+	h := s.lookup(id)
+	if h == 0 {
+		return false
+	}
+	v := viewMessage(s.msgs.bytes(h))
+	return string(v.field(fConversationID)) == conversationID
+}
+
+// idSeed keys the hashes of message ids: the index's order is never seen.
+var idSeed = maphash.MakeSeed()
+
+// lookup returns the handle of the message id, or 0.
+func (s *Session) lookup(id string) handle {
+	h, _ := s.msgIndex.find(maphash.String(idSeed, id), func(val uint64) bool {
+		v := viewMessage(s.msgs.bytes(handle(val)))
+		return string(v.field(fID)) == id
+	})
+	return handle(h)
+}
 
 // Epoch changes with every Reset: a reply planned in one epoch is not
 // stored in another.
@@ -211,11 +249,12 @@ func (s *Session) NewConversation(api scenarios.API, workspaceID string, now tim
 		if _, taken := s.convs[id]; taken {
 			continue // a collision (vanishingly rare) draws again
 		}
-		c := &Conversation{ID: id, API: api, WorkspaceID: workspaceID, CreatedAt: now}
+		c := &Conversation{ID: id, API: api, WorkspaceID: workspaceID, CreatedAt: now, arena: s.msgs}
 		s.convs[id] = c
 		s.created = append(s.created, c)
 		// The new one is the newest, and the limit is at least 1: it stays.
 		s.created = dropOldest(s.created, s.retention().Conversations, s.forget)
+		s.settle()
 		return c
 	}
 }
@@ -229,17 +268,18 @@ func (s *Session) NewMessageID(api scenarios.API) string {
 		} else {
 			id = s.rand.id("msg_", 6, alnum)
 		}
-		if _, taken := s.msgs[id]; !taken {
+		if s.lookup(id) == 0 {
 			return id
 		}
 	}
 }
 
 // NewEventID draws an event id.
-func (s *Session) NewEventID() string {
+func (s *Session) NewEventID() EventID {
 	for {
-		id := s.rand.id("evt_", 8, alnum)
-		if _, taken := s.eventSeq[id]; !taken {
+		var id EventID
+		s.rand.fill(id[:], alnum)
+		if _, taken := s.eventIndex.find(id.key(), nil); !taken {
 			return id
 		}
 	}
@@ -264,54 +304,133 @@ func (s *Session) Add(c *Conversation, m *Message) *Event {
 // (pre-drawn) id. Limits may evict what is oldest — the conversation's
 // oldest messages, the oldest events, and past the memory budget other
 // sessions and this one's older content — but never c, m or its event.
-func (s *Session) Store(c *Conversation, m *Message, eventID string) *Event {
-	ret := s.retention()
-	c.messages = append(c.messages, m)
-	s.msgs[m.ID] = m
-	s.hold(m)
-	s.account(0, 1)
-	c.messages = dropOldest(c.messages, ret.MessagesPerConversation, s.dropMessage)
-	ev := s.logEvent(MessageCreated, m, "", eventID, m.CreatedAt, 0)
-	s.fitBudget(keep{conv: c, msg: m, event: ev})
+func (s *Session) Store(c *Conversation, m *Message, eventID EventID) *Event {
+	h := s.keepMessage(c, m)
+	for c.messages.len() > s.retention().MessagesPerConversation {
+		s.dropMessage(s.popMessage(c))
+	}
+	s.msgs.hold(h) // for its event
+	ev := s.logEvent(eventCreated, m, h, "", eventID, m.CreatedAt, 0)
+	s.fitBudget(keep{conv: c, msg: h, event: ev.Seq})
 	return ev
+}
+
+// keepMessage writes m's record (anew when a streamed reply's chunks
+// already hold one) and appends it to c, indexed by its id; it returns
+// the record's handle.
+func (s *Session) keepMessage(c *Conversation, m *Message) handle {
+	h := s.record(m, true)
+	s.pushMessage(c, h)
+	key := maphash.String(idSeed, m.ID)
+	if old := s.lookup(m.ID); old != 0 { // an id taken again (a fixture's): the newer one is found
+		s.msgIndex.remove(key, uint64(old))
+	}
+	s.msgIndex.insert(key, uint64(h))
+	s.account(0, 1)
+	return h
+}
+
+// record returns the handle of m's record with one more holder: the one
+// written for m's chunks (rewritten when rewrite is set), else a new one.
+func (s *Session) record(m *Message, rewrite bool) handle {
+	if m.owner == s.msgs && s.msgs.live(m.rec, m.gen) {
+		if rewrite {
+			m.encode(s.msgs.resize(m.rec, m.recordSize()))
+			s.msgs.settle()
+		}
+		s.msgs.hold(m.rec)
+		return m.rec
+	}
+	h, b := s.msgs.alloc(m.recordSize())
+	m.encode(b)
+	m.owner, m.rec, m.gen = s.msgs, h, s.msgs.slots[h].gen
+	return h
+}
+
+func (s *Session) pushMessage(c *Conversation, h handle) {
+	before := c.messages.bytes()
+	c.messages.push(h)
+	s.convRing += c.messages.bytes() - before
+}
+
+func (s *Session) popMessage(c *Conversation) handle {
+	before := c.messages.bytes()
+	h := c.messages.pop()
+	s.convRing += c.messages.bytes() - before
+	return h
 }
 
 // AddDelta logs a message.delta event: the next chunk of m, a streamed
 // reply, with the faults scripted on its delivery.
-func (s *Session) AddDelta(m *Message, delta, eventID string, at time.Time, fault DeliveryFault) *Event {
-	ev := s.logEvent(MessageDelta, m, delta, eventID, at, fault)
-	s.fitBudget(keep{msg: m, event: ev})
+func (s *Session) AddDelta(m *Message, delta string, eventID EventID, at time.Time, fault DeliveryFault) *Event {
+	ev := s.logEvent(eventDelta, m, s.record(m, false), delta, eventID, at, fault)
+	s.fitBudget(keep{msg: m.rec, event: ev.Seq})
 	return ev
 }
 
-func (s *Session) logEvent(typ string, m *Message, delta, id string, at time.Time, fault DeliveryFault) *Event {
+// logEvent logs an event of m, whose record h it holds already.
+func (s *Session) logEvent(typ uint8, m *Message, h handle, delta string, id EventID, at time.Time, fault DeliveryFault) *Event {
 	s.nextSeq++
-	ev := &Event{ID: id, Seq: s.nextSeq, Type: typ, CreatedAt: at, Message: m, Delta: delta, Fault: fault}
-	s.account(ev.size(), 0)
-	s.hold(m) // an event keeps its message alive after the conversation lets it go
-	s.events = append(s.events, ev)
-	s.eventSeq[ev.ID] = ev.Seq
-	s.events = dropOldest(s.events, s.retention().Events, s.dropEvent)
+	rec := eventRec{seq: s.nextSeq, id: id, msg: h, typ: typ, fault: fault}
+	putTime(rec.at[:], at)
+	if delta != "" {
+		dh, b := s.msgs.alloc(len(delta))
+		copy(b, delta)
+		rec.delta = dh
+	}
+	s.events.push(rec)
+	s.eventIndex.insert(id.key(), rec.seq)
+	for s.events.len() > s.retention().Events {
+		s.dropEvent(s.events.pop())
+	}
 	s.wake(m.ConversationID)
+	ev := &Event{ID: id.String(), Seq: rec.seq, Type: eventTypes[typ], CreatedAt: at, Message: m, Delta: delta, Fault: fault}
 	if s.store.onEvent != nil {
 		s.store.onEvent(ev, s.fixtures)
 	}
 	return ev
 }
 
-// Events returns the event log, oldest first (read it with the lock held).
-func (s *Session) Events() []*Event { return s.events }
+// EventCount is how many events the log holds. The log is read by index,
+// 0 the oldest, with the session locked.
+func (s *Session) EventCount() int { return s.events.len() }
 
-// After returns the index in Events of the first event with a sequence
-// number above seq.
+// EventSeqAt is the sequence number of the i-th event.
+func (s *Session) EventSeqAt(i int) uint64 { return s.events.ref(i).seq }
+
+// EventMatches reports whether f selects the i-th event.
+func (s *Session) EventMatches(i int, f EventFilter) bool {
+	if f == (EventFilter{}) {
+		return true
+	}
+	v := viewMessage(s.msgs.bytes(s.events.ref(i).msg))
+	return f.matches(&v)
+}
+
+// EventAt returns the i-th event, decoded: the caller's to keep.
+func (s *Session) EventAt(i int) *Event {
+	rec := s.events.ref(i)
+	v := viewMessage(s.msgs.bytes(rec.msg))
+	ev := &Event{ID: rec.id.String(), Seq: rec.seq, Type: eventTypes[rec.typ], CreatedAt: getTime(rec.at[:]),
+		Message: v.decode(), Fault: rec.fault}
+	if rec.delta != 0 {
+		ev.Delta = string(s.msgs.bytes(rec.delta))
+	}
+	return ev
+}
+
+// After returns the index of the first event with a sequence number above seq.
 func (s *Session) After(seq uint64) int {
-	return sort.Search(len(s.events), func(i int) bool { return s.events[i].Seq > seq })
+	return s.events.search(func(rec eventRec) bool { return rec.seq > seq })
 }
 
 // EventSeq returns the sequence number of the event id, if it is still logged.
 func (s *Session) EventSeq(id string) (uint64, bool) {
-	seq, ok := s.eventSeq[id]
-	return seq, ok
+	eid, ok := parseEventID(id)
+	if !ok {
+		return 0, false
+	}
+	return s.eventIndex.find(eid.key(), nil)
 }
 
 // NextSeq is the sequence number of the last event logged (0: none yet).
@@ -366,21 +485,41 @@ func (s *Session) Record(e *JournalEntry) {
 	e.Capture()
 	s.journalSeq++
 	e.Seq = s.journalSeq
-	s.account(e.size, 0)
-	s.journal = append(s.journal, e)
-	s.journal = dropOldest(s.journal, s.retention().Journal, s.dropJournal)
-	s.fitBudget(keep{entry: e})
+	binary.LittleEndian.PutUint64(e.rec.rec, e.Seq)
+	h, b := s.jrnl.alloc(len(e.rec.rec))
+	copy(b, e.rec.rec)
+	e.releaseRecord()
+	s.journal.push(h)
+	for s.journal.len() > s.retention().Journal {
+		s.dropJournal(s.journal.pop())
+	}
+	s.fitBudget(keep{entry: h})
 }
 
-// Journal returns the journal, oldest first (read it with the lock held).
-func (s *Session) Journal() []*JournalEntry { return s.journal }
+// Journal returns the journal, oldest first, decoded: the caller's to keep.
+func (s *Session) Journal() []*JournalEntry {
+	out := make([]*JournalEntry, s.journal.len())
+	for i := range out {
+		out[i] = decodeJournal(s.jrnl.bytes(s.journal.at(i)))
+	}
+	return out
+}
+
+// JournalEntry returns the entry numbered seq, decoded, or nil.
+func (s *Session) JournalEntry(seq uint64) *JournalEntry {
+	i := s.journal.search(func(h handle) bool { return journalSeq(s.jrnl.bytes(h)) >= seq })
+	if i == s.journal.len() || journalSeq(s.jrnl.bytes(s.journal.at(i))) != seq {
+		return nil
+	}
+	return decodeJournal(s.jrnl.bytes(s.journal.at(i)))
+}
 
 // ClearJournal empties the journal.
 func (s *Session) ClearJournal() {
-	for _, e := range s.journal {
-		s.account(-e.size, 0)
+	for s.journal.len() > 0 {
+		s.jrnl.release(s.journal.pop())
 	}
-	s.journal = nil
+	s.settle()
 }
 
 // AddedScenario is a scenario added over the admin API, with the body it
@@ -471,50 +610,55 @@ func (s *Session) RuleHits(sc *scenarios.Scenario) (hits map[string]int, state s
 	return nil, "start"
 }
 
-// hold and release count a message's bytes while anything holds it.
-func (s *Session) hold(m *Message) {
-	if m.refs == 0 {
-		m.size = m.Size()
-		s.account(m.size, 0)
-	}
-	m.refs++
-}
-
-func (s *Session) release(m *Message) {
-	m.refs--
-	if m.refs == 0 {
-		s.account(-m.size, 0)
-	}
-}
-
 // dropMessage lets a conversation's message go.
-func (s *Session) dropMessage(m *Message) {
-	delete(s.msgs, m.ID)
-	s.release(m)
+func (s *Session) dropMessage(h handle) {
+	v := viewMessage(s.msgs.bytes(h))
+	s.msgIndex.remove(maphash.Bytes(idSeed, v.field(fID)), uint64(h))
+	s.msgs.release(h)
 	s.account(0, -1)
 	s.store.evicted.Messages.Add(1)
 }
 
 // forget removes an evicted conversation and its messages.
 func (s *Session) forget(c *Conversation) {
-	for _, m := range c.messages {
-		s.dropMessage(m)
+	for c.messages.len() > 0 {
+		s.dropMessage(s.popMessage(c))
 	}
-	c.messages = nil
+	s.convRing -= c.messages.bytes()
+	c.messages = ring[handle]{}
 	delete(s.convs, c.ID)
 	s.store.evicted.Conversations.Add(1)
 }
 
-func (s *Session) dropEvent(ev *Event) {
-	delete(s.eventSeq, ev.ID)
-	s.account(-ev.size(), 0)
-	s.release(ev.Message)
+func (s *Session) dropEvent(rec eventRec) {
+	s.eventIndex.remove(rec.id.key(), rec.seq)
+	s.msgs.release(rec.msg)
+	if rec.delta != 0 {
+		s.msgs.release(rec.delta)
+	}
 	s.store.evicted.Events.Add(1)
 }
 
-func (s *Session) dropJournal(e *JournalEntry) {
-	s.account(-e.size, 0)
+func (s *Session) dropJournal(h handle) {
+	s.jrnl.release(h)
 	s.store.evicted.Journal.Add(1)
+}
+
+// retained is what the session's retained structures hold: the arenas,
+// the indexes and the logs.
+func (s *Session) retained() int64 {
+	return s.msgs.held() + s.jrnl.held() + s.msgIndex.bytes() + s.eventIndex.bytes() +
+		s.events.bytes() + s.journal.bytes() + s.convRing
+}
+
+// settle compacts what the arenas found sparse and counts the bytes the
+// session's structures hold now.
+func (s *Session) settle() {
+	s.msgs.settle()
+	s.jrnl.settle()
+	b := s.retained()
+	s.account(b-s.counted, 0)
+	s.counted = b
 }
 
 // account adds bytes to the session's count and, while the session is
@@ -556,10 +700,11 @@ func (s *Session) drop() (messages int64) {
 	return s.held
 }
 
-// dropOldest drops the first len(list)-limit elements, calling onDrop for
-// each. It re-slices instead of copying, clearing the dropped slots so the
-// backing array keeps nothing alive: append reallocates now and then and
-// copies only what is kept, so each insertion costs O(1) amortised.
+// dropOldest drops the first len(list)-limit elements (conversations),
+// calling onDrop for each. It re-slices instead of copying, clearing the
+// dropped slots so the backing array keeps nothing alive: append
+// reallocates now and then and copies only what is kept, so each
+// insertion costs O(1) amortised.
 func dropOldest[T any](list []*T, limit int, onDrop func(*T)) []*T {
 	over := len(list) - limit
 	if over <= 0 {

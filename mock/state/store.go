@@ -212,12 +212,13 @@ func (st *Store) logf(msg string, args ...any) {
 	}
 }
 
-// keep is what a write must not evict.
+// keep is what a write must not evict: its conversation, its message's
+// record, its event (by sequence number), its journal entry's record.
 type keep struct {
 	conv  *Conversation
-	msg   *Message
-	event *Event
-	entry *JournalEntry
+	msg   handle
+	event uint64
+	entry handle
 }
 
 // fitBudget brings the bytes held by all sessions back within the budget
@@ -226,11 +227,18 @@ type keep struct {
 // sessions; s's oldest events; s's oldest journal entries; the oldest
 // messages of s's largest conversations. It never evicts k, and never a
 // conversation whole: a client writing to a conversation never finds it
-// gone because of the budget (only retention.conversations removes one). Called with s locked; other sessions are dropped without their
-// locks (only their leaf locks), so no two sessions ever wait on each other.
+// gone because of the budget (only retention.conversations removes one).
+//
+// What s evicts frees records in its arenas, not always whole chunks: s
+// evicts until what it would hold with its arenas compacted fits, then
+// compacts them, sparsest chunks first, until it does — so that records
+// that share chunks with what went are not evicted for nothing. Called
+// with s locked; other sessions are dropped without their locks (only
+// their leaf locks), so no two sessions ever wait on each other.
 func (s *Session) fitBudget(k keep) {
 	st := s.store
 	budget := s.retention().MessageBytes
+	s.settle()
 	if st.total.Load() <= budget {
 		return
 	}
@@ -247,22 +255,37 @@ func (s *Session) fitBudget(k keep) {
 		sessions = append(sessions, victim.id)
 	}
 	st.mu.Unlock()
-	over := func() bool { return st.total.Load() > target }
-	var events, entries int
-	s.events, events = shedOldest(s.events, k.event, over, s.dropEvent)
-	s.journal, entries = shedOldest(s.journal, k.entry, over, s.dropJournal)
-	messages := 0
-	for st.total.Load() > target {
-		big := s.largestConversation(k.msg)
-		if big == nil {
-			break
+	over := func() bool { s.settle(); return st.total.Load() > target }
+	// projected: over once the arenas are compacted.
+	projected := func() bool {
+		s.settle()
+		return st.total.Load()-s.msgs.reclaimable()-s.jrnl.reclaimable() > target
+	}
+	var events, entries, messages int
+	for over() {
+		n := events + entries + messages
+		for projected() && s.events.len() > 0 && s.events.ref(0).seq != k.event {
+			s.dropEvent(s.events.pop())
+			events++
 		}
-		n := max(len(big.messages)/2, 1)
-		for i := 0; i < n && big.messages[0] != k.msg && st.total.Load() > target; i++ {
-			s.dropMessage(big.messages[0])
-			big.messages[0] = nil
-			big.messages = big.messages[1:]
-			messages++
+		for projected() && s.journal.len() > 0 && s.journal.at(0) != k.entry {
+			s.dropJournal(s.journal.pop())
+			entries++
+		}
+		for projected() {
+			big := s.largestConversation(k.msg)
+			if big == nil {
+				break
+			}
+			for i := max(big.messages.len()/2, 1); i > 0 && big.messages.at(0) != k.msg && projected(); i-- {
+				s.dropMessage(s.popMessage(big))
+				messages++
+			}
+		}
+		s.msgs.compactAll(over)
+		s.jrnl.compactAll(over)
+		if events+entries+messages == n {
+			break // nothing more to evict: what is left is what this write keeps
 		}
 	}
 	st.logf("memory budget reached: evicted the oldest content", "budget", budget, "bytes_before", before,
@@ -270,29 +293,16 @@ func (s *Session) fitBudget(k keep) {
 		"events", events, "journal_entries", entries, "messages", messages)
 }
 
-// shedOldest drops list's oldest elements while over() holds, stopping at
-// keep; it returns the list left and how many went.
-func shedOldest[T any](list []*T, keep *T, over func() bool, drop func(*T)) ([]*T, int) {
-	n := 0
-	for over() && len(list) > 0 && list[0] != keep {
-		drop(list[0])
-		list[0] = nil
-		list = list[1:]
-		n++
-	}
-	return list, n
-}
-
 // largestConversation returns the conversation with the most messages
 // whose oldest message is not m, or nil; among equals the first in the
 // order the fixtures were merged, then the oldest created, so that runs repeat.
-func (s *Session) largestConversation(m *Message) *Conversation {
+func (s *Session) largestConversation(m handle) *Conversation {
 	var big *Conversation
 	consider := func(c *Conversation) {
-		if c == nil || len(c.messages) == 0 || c.messages[0] == m {
+		if c == nil || c.messages.len() == 0 || c.messages.at(0) == m {
 			return
 		}
-		if big == nil || len(c.messages) > len(big.messages) {
+		if big == nil || c.messages.len() > big.messages.len() {
 			big = c
 		}
 	}

@@ -43,7 +43,7 @@ const (
 //
 // Stream applies no mid-stream fault (the admin API's stream, which the
 // inspector reads, uses it); StreamReplies does.
-func Stream(x *Exchange, r *http.Request, e *engine.Engine, feed *engine.Feed, keep func(*state.Event) bool, data func(*state.Event) any, resp *scenarios.Respond) {
+func Stream(x *Exchange, r *http.Request, e *engine.Engine, feed *engine.Feed, keep state.EventFilter, data func(*state.Event) any, resp *scenarios.Respond) {
 	stream(x, r, e, feed, keep, data, resp, false)
 }
 
@@ -54,11 +54,11 @@ func Stream(x *Exchange, r *http.Request, e *engine.Engine, feed *engine.Feed, k
 // client's Last-Event-ID stays on the chunk before), repeat sends it twice
 // with the same id. Events replayed for a Last-Event-ID are sent as the
 // log holds them, faultless: a client that resumes gets every chunk whole.
-func StreamReplies(x *Exchange, r *http.Request, e *engine.Engine, feed *engine.Feed, keep func(*state.Event) bool, data func(*state.Event) any, resp *scenarios.Respond) {
+func StreamReplies(x *Exchange, r *http.Request, e *engine.Engine, feed *engine.Feed, keep state.EventFilter, data func(*state.Event) any, resp *scenarios.Respond) {
 	stream(x, r, e, feed, keep, data, resp, true)
 }
 
-func stream(x *Exchange, r *http.Request, e *engine.Engine, feed *engine.Feed, keep func(*state.Event) bool, data func(*state.Event) any, resp *scenarios.Respond, faults bool) {
+func stream(x *Exchange, r *http.Request, e *engine.Engine, feed *engine.Feed, keep state.EventFilter, data func(*state.Event) any, resp *scenarios.Respond, faults bool) {
 	dropAfter := 0
 	if resp != nil {
 		dropAfter = resp.DropAfter

@@ -53,10 +53,7 @@ func (a *API) Stream(x *wire.Exchange, r *http.Request) *wire.Problem {
 		return p
 	}
 	id := r.URL.Query().Get("conversation_id")
-	keep := func(ev *state.Event) bool {
-		m := ev.Message
-		return m.API == scenarios.APIWorkspace && (id == "" || m.ConversationID == id) && m.WorkspaceID == ws
-	}
+	keep := state.EventFilter{API: scenarios.APIWorkspace, ConversationID: id, WorkspaceID: ws}
 	facts := wire.ReadFacts(scenarios.APIWorkspace, r, id, ws)
 	resp, p, done := wire.Decide(x, r, a.e, Dialect{}, &facts, id)
 	if done {

@@ -155,7 +155,7 @@ func (a *API) messagesOf(x *wire.Exchange, r *http.Request, id, ws string) []*st
 	if conv == nil || conv.WorkspaceID != ws {
 		return nil
 	}
-	return append(make([]*state.Message, 0, len(conv.Messages())), conv.Messages()...)
+	return conv.Messages()
 }
 
 // Get serves GET /api/v1/messages/{message_id}.
@@ -243,11 +243,11 @@ func (a *API) Conversations(x *wire.Exchange, r *http.Request) *wire.Problem {
 			continue
 		}
 		updated := c.CreatedAt
-		if n := len(c.Messages()); n > 0 && c.Messages()[n-1].CreatedAt.After(updated) {
-			updated = c.Messages()[n-1].CreatedAt
+		if last, ok := c.LastCreatedAt(); ok && last.After(updated) {
+			updated = last
 		}
 		all = append(all, conversation{ID: c.ID, WorkspaceID: c.WorkspaceID, CreatedAt: Timestamp(c.CreatedAt),
-			UpdatedAt: Timestamp(updated), MessageCount: len(c.Messages())})
+			UpdatedAt: Timestamp(updated), MessageCount: c.Len()})
 	}
 	tx.End()
 	out := conversationList{Data: []conversation{}, TotalCount: len(all)}
