@@ -172,7 +172,6 @@ func pickHeaders(h map[string][]string, fields []HeaderField, mask bool) (_ []He
 	return fields, n, truncated
 }
 
-
 // A journal record: Seq (written by Record), At, Duration, Status, flags,
 // then uvarints — the lengths of Method, Path, Query, Scenario, Rule; the
 // counts of request and response header fields and each field's name and

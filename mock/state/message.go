@@ -159,7 +159,7 @@ type Conversation struct {
 	CreatedAt   time.Time
 	Fixture     bool // preloaded by the fixtures: never evicted whole
 
-	arena    *arena         // where its messages are: the session's when it was made
+	arena    *arena       // where its messages are: the session's when it was made
 	messages ring[handle] // oldest first
 }
 
