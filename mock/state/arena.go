@@ -3,7 +3,9 @@ package state
 import (
 	"cmp"
 	"encoding/binary"
+	mathbits "math/bits"
 	"slices"
+	"sync"
 	"unsafe"
 )
 
@@ -42,7 +44,7 @@ type slot struct {
 	off   uint32 // offset of its bytes (after the header)
 	size  uint32 // its bytes
 	refs  uint32 // holders; 0: the slot is free
-	gen   uint32 // bumped when the slot is freed: a handle kept with its gen detects reuse
+	gen   uint32 // which issue of the slot it is: a handle kept with its gen detects reuse
 }
 
 // chunk is a block of records. data is allocated as []byte: noscan.
@@ -62,8 +64,11 @@ const (
 type arena struct {
 	chunks     []chunk
 	freeChunks []uint32
-	slots      []slot // slots[0] is never used: handle 0 is none
-	freeSlots  []uint32
+	slots      []slot   // slots[0] is never used: handle 0 is none
+	freeSlots  []uint64 // a bit per slot, set when it is free
+	nfree      int      // slots free
+	lowFree    int      // no slot under it is free
+	issued     uint32   // slots issued so far: the next one's gen
 	cur        int      // the chunk being filled, -1: none
 	grown      int      // small chunks made so far: each is twice the last, up to chunkMax
 	sparse     []uint32 // retired chunks found under half live, to compact
@@ -77,7 +82,7 @@ func newArena() *arena { return &arena{cur: -1} }
 // that index them.
 func (a *arena) held() int64 {
 	return a.chunkBytes + int64(cap(a.slots))*slotSize + int64(cap(a.chunks))*chunkSize +
-		int64(cap(a.freeSlots)+cap(a.freeChunks)+cap(a.sparse))*4
+		int64(cap(a.freeSlots))*8 + int64(cap(a.freeChunks)+cap(a.sparse))*4
 }
 
 // alloc makes a record of size bytes with one holder and returns its
@@ -87,18 +92,57 @@ func (a *arena) alloc(size int) (handle, []byte) {
 	return h, a.place(h, size)
 }
 
+// newSlot takes the lowest free slot, so that the handles in use stay
+// low and the table can shrink from its end (freeSlot) when records die.
 func (a *arena) newSlot() handle {
-	if n := len(a.freeSlots); n > 0 {
-		h := a.freeSlots[n-1]
-		a.freeSlots = a.freeSlots[:n-1]
-		a.slots[h].refs = 1
-		return h
+	if a.nfree > 0 {
+		for w := a.lowFree / 64; ; w++ {
+			if bits := a.freeSlots[w]; bits != 0 {
+				h := w*64 + mathbits.TrailingZeros64(bits)
+				a.freeSlots[w] &^= 1 << (h % 64)
+				a.nfree--
+				a.lowFree = h + 1
+				a.slots[h] = slot{refs: 1, gen: a.issue()}
+				return handle(h)
+			}
+		}
 	}
 	if len(a.slots) == 0 {
 		a.slots = make([]slot, 1, 64) // slots[0] stays unused
 	}
-	a.slots = append(a.slots, slot{refs: 1})
+	a.slots = append(a.slots, slot{refs: 1, gen: a.issue()})
+	if words := (len(a.slots) + 63) / 64; words > len(a.freeSlots) {
+		a.freeSlots = append(a.freeSlots, 0)
+	}
+	a.lowFree = len(a.slots)
 	return handle(len(a.slots) - 1)
+}
+
+func (a *arena) issue() uint32 {
+	a.issued++
+	return a.issued
+}
+
+// freeSlot frees h's slot and trims the free slots at the table's end.
+func (a *arena) freeSlot(h handle) {
+	a.freeSlots[h/64] |= 1 << (h % 64)
+	a.nfree++
+	a.lowFree = min(a.lowFree, int(h))
+	for n := len(a.slots) - 1; n > 0 && a.freeSlots[n/64]&(1<<(n%64)) != 0; n-- {
+		a.freeSlots[n/64] &^= 1 << (n % 64)
+		a.nfree--
+		a.slots = a.slots[:n]
+	}
+	if len(a.slots) == 1 {
+		a.slots, a.freeSlots, a.nfree, a.lowFree = nil, nil, 0, 0
+		return
+	}
+	a.freeSlots = a.freeSlots[:(len(a.slots)+63)/64]
+	a.lowFree = min(a.lowFree, len(a.slots))
+	if cap(a.slots) > 256 && len(a.slots) < cap(a.slots)/4 {
+		a.slots = append(make([]slot, 0, 2*len(a.slots)), a.slots...)
+		a.freeSlots = append(make([]uint64, 0, cap(a.slots)/64+1), a.freeSlots...)
+	}
 }
 
 // place gives record h a new place of size bytes and returns them.
@@ -128,8 +172,20 @@ func (a *arena) place(h handle, size int) []byte {
 	return ch.data[s.off : s.off+uint32(size) : s.off+uint32(size)]
 }
 
+// chunks keeps full-size chunks that arenas freed, for any arena to fill
+// again: a journal or a conversation that turns over at its limit frees
+// one chunk as it fills another, and then allocates nothing. The garbage
+// collector empties the pool (over two cycles) of what no arena takes.
+var chunks = sync.Pool{New: func() any { return new([chunkMax]byte) }}
+
 func (a *arena) newChunk(size int, big bool) int {
-	ch := chunk{data: make([]byte, size), big: big}
+	var data []byte
+	if size == chunkMax && !big {
+		data = chunks.Get().(*[chunkMax]byte)[:] // written before it is read: never cleared
+	} else {
+		data = make([]byte, size)
+	}
+	ch := chunk{data: data, big: big}
 	a.chunkBytes += int64(size)
 	if n := len(a.freeChunks); n > 0 {
 		c := a.freeChunks[n-1]
@@ -162,6 +218,9 @@ func (a *arena) isSparse(c int) bool {
 }
 
 func (a *arena) dropChunk(c int) {
+	if data := a.chunks[c].data; len(data) == chunkMax && !a.chunks[c].big {
+		chunks.Put((*[chunkMax]byte)(data))
+	}
 	a.chunkBytes -= int64(len(a.chunks[c].data))
 	a.chunks[c] = chunk{}
 	a.freeChunks = append(a.freeChunks, uint32(c))
@@ -189,9 +248,8 @@ func (a *arena) release(h handle) {
 		return
 	}
 	a.unplace(h)
-	s.gen++
-	s.chunk, s.off, s.size = 0, 0, 0
-	a.freeSlots = append(a.freeSlots, h)
+	*s = slot{}
+	a.freeSlot(h)
 	a.settle()
 }
 
@@ -271,6 +329,9 @@ func (a *arena) compact(c int) {
 // compactAll compacts chunks holding dead bytes, sparsest first, while
 // over() holds: what the memory budget asks before it evicts more.
 func (a *arena) compactAll(over func() bool) {
+	if a.cur >= 0 && a.chunks[a.cur].live < a.chunks[a.cur].used {
+		a.retire() // it holds dead records too: a candidate like the others
+	}
 	a.settle()
 	var todo []int
 	for c := range a.chunks {
@@ -296,14 +357,13 @@ func (a *arena) compactAll(over func() bool) {
 	}
 }
 
-// reclaimable is about what compacting every chunk but the current one
-// would give back: their dead bytes, less a chunk the copies may leave
-// partly filled.
+// reclaimable is about what compacting every chunk would give back: their
+// dead bytes, less a chunk the copies may leave partly filled.
 func (a *arena) reclaimable() int64 {
 	dead := a.chunkBytes - a.liveBytes
 	if a.cur >= 0 {
 		ch := &a.chunks[a.cur]
-		dead -= int64(len(ch.data)) - int64(ch.live)
+		dead -= int64(len(ch.data)) - int64(ch.used) // room still to fill: not dead
 	}
 	return max(dead-chunkMax, 0)
 }

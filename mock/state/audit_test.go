@@ -1,10 +1,12 @@
 package state
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"reflect"
 	"slices"
+	"time"
 )
 
 // sameMessage reports whether got reads back as want: every field a
@@ -17,6 +19,51 @@ func sameMessage(got, want *Message) bool {
 	g.owner, g.rec, g.gen = nil, 0, 0
 	w.owner, w.rec, w.gen = nil, 0, 0
 	return reflect.DeepEqual(g, w)
+}
+
+// recordHolds reports whether rec is m's record, reading it in place.
+func recordHolds(rec []byte, m *Message) bool {
+	v := viewMessage(rec)
+	texts, raws := m.texts(), m.raws()
+	for k, want := range texts {
+		if string(v.field(k)) != want {
+			return false
+		}
+	}
+	for k, want := range raws {
+		if v.rawPresent[k] != (want != nil) || !bytes.Equal(rec[v.raw[k]:v.raw[k+1]], want) {
+			return false
+		}
+	}
+	sent := time.Time{}
+	if v.flags&msgHasSentAt != 0 {
+		sent = getTime(rec[1+timeSize:])
+	}
+	return v.flags&msgHasReplyTo != 0 == m.HasReplyTo && v.flags&msgSentNaive != 0 == m.SentNaive &&
+		getTime(rec[1:]) == m.CreatedAt && sent == m.SentAt
+}
+
+// holdsMessage reports whether the session's message m.ID reads back as
+// m: its record in place, and decoded unless it is large (the decoding is
+// the same code for all; copying large texts only slows the race detector).
+func (s *Session) holdsMessage(m *Message) bool {
+	h := s.lookup(m.ID)
+	return h != 0 && recordHolds(s.msgs.bytes(h), m) && (len(m.Text) > 4<<10 || sameMessage(s.Message(m.ID), m))
+}
+
+// logHolds reports whether the i-th event of the log reads back as ev,
+// as holdsMessage does.
+func (s *Session) logHolds(i int, ev *Event) bool {
+	rec := s.events.ref(i)
+	delta := ""
+	if rec.delta != 0 {
+		delta = string(s.msgs.bytes(rec.delta))
+	}
+	if rec.id.String() != ev.ID || rec.seq != ev.Seq || eventTypes[rec.typ] != ev.Type || getTime(rec.at[:]) != ev.CreatedAt ||
+		delta != ev.Delta || rec.fault != ev.Fault || !recordHolds(s.msgs.bytes(rec.msg), ev.Message) {
+		return false
+	}
+	return len(ev.Message.Text) > 4<<10 || sameEvent(s.EventAt(i), ev)
 }
 
 // sameEvent reports whether got reads back as want, its message too.
@@ -122,11 +169,26 @@ func (s *Session) audit() (bytes, messages int64, problem string) {
 // of the live records; no chunk but the current one is under half live.
 func (a *arena) audit() string {
 	free := map[uint32]bool{}
-	for _, h := range a.freeSlots {
-		if free[h] || h == 0 || int(h) >= len(a.slots) || a.slots[h].refs != 0 {
-			return fmt.Sprintf("free slot %d listed twice or in use", h)
+	if want := (len(a.slots) + 63) / 64; len(a.freeSlots) != want {
+		return fmt.Sprintf("%d words of free bits for %d slots", len(a.freeSlots), len(a.slots))
+	}
+	for h := range len(a.freeSlots) * 64 {
+		if a.freeSlots[h/64]&(1<<(h%64)) == 0 {
+			continue
 		}
-		free[h] = true
+		if h == 0 || h >= len(a.slots) || a.slots[h].refs != 0 {
+			return fmt.Sprintf("slot %d marked free is none or in use", h)
+		}
+		if h < a.lowFree {
+			return fmt.Sprintf("slot %d is free, under the lowest free %d", h, a.lowFree)
+		}
+		free[uint32(h)] = true
+	}
+	if len(free) != a.nfree {
+		return fmt.Sprintf("%d free slots counted, %d marked", a.nfree, len(free))
+	}
+	if n := len(a.slots); n > 1 && a.slots[n-1].refs == 0 {
+		return "the slot table ends with a free slot"
 	}
 	live := make([]uint32, len(a.chunks))
 	var liveBytes int64
@@ -223,5 +285,5 @@ func (a *arena) recount() int64 {
 		n += int64(len(ch.data))
 	}
 	return n + int64(cap(a.slots))*slotSize + int64(cap(a.chunks))*chunkSize +
-		int64(cap(a.freeSlots)+cap(a.freeChunks)+cap(a.sparse))*4
+		int64(cap(a.freeSlots))*8 + int64(cap(a.freeChunks)+cap(a.sparse))*4
 }
