@@ -40,7 +40,15 @@ func recordHolds(rec []byte, m *Message) bool {
 		sent = getTime(rec[1+timeSize:])
 	}
 	return v.flags&msgHasReplyTo != 0 == m.HasReplyTo && v.flags&msgSentNaive != 0 == m.SentNaive &&
-		getTime(rec[1:]) == m.CreatedAt && sent == m.SentAt
+		sameInstant(getTime(rec[1:]), m.CreatedAt) && sameInstant(sent, m.SentAt)
+}
+
+// sameInstant reports whether a and b are the same instant in the same
+// zone: what renders them.
+func sameInstant(a, b time.Time) bool {
+	an, ao := a.Zone()
+	bn, bo := b.Zone()
+	return a.Equal(b) && an == bn && ao == bo && a.Location().String() == b.Location().String()
 }
 
 // holdsMessage reports whether the session's message m.ID reads back as
@@ -59,7 +67,7 @@ func (s *Session) logHolds(i int, ev *Event) bool {
 	if rec.delta != 0 {
 		delta = string(s.msgs.bytes(rec.delta))
 	}
-	if rec.id.String() != ev.ID || rec.seq != ev.Seq || eventTypes[rec.typ] != ev.Type || getTime(rec.at[:]) != ev.CreatedAt ||
+	if rec.id.String() != ev.ID || rec.seq != ev.Seq || eventTypes[rec.typ] != ev.Type || !sameInstant(getTime(rec.at[:]), ev.CreatedAt) ||
 		delta != ev.Delta || rec.fault != ev.Fault || !recordHolds(s.msgs.bytes(rec.msg), ev.Message) {
 		return false
 	}

@@ -176,8 +176,9 @@ func pickHeaders(h map[string][]string, fields []HeaderField, mask bool) (_ []He
 // then uvarints — the lengths of Method, Path, Query, Scenario, Rule; the
 // counts of request and response header fields and each field's name and
 // value lengths; the near misses (count, and for each its scenario, rule
-// and differences: field, then kind and length of the expected and the
-// actual value); the lengths of the bodies — then the text in that order,
+// and differences — their count plus one, 0 for nil — each a field, then
+// kind and length of the expected and the actual value); the lengths of
+// the bodies — then the text in that order,
 // then the JSON values of the differences and the bodies.
 const (
 	jHeaderTruncated = 1 << iota
@@ -268,7 +269,11 @@ func (e *JournalEntry) encode(b []byte, req, resp []HeaderField) []byte {
 	for _, m := range e.NearMisses {
 		u(len(m.Scenario))
 		u(len(m.Rule))
-		u(len(m.Differences))
+		if m.Differences == nil {
+			u(0)
+		} else {
+			u(len(m.Differences) + 1)
+		}
 		for _, d := range m.Differences {
 			u(len(d.Field))
 			for range 2 {
@@ -338,7 +343,7 @@ func journalTextStart(rec []byte) int {
 	for misses := r.uvarint(); misses > 0; misses-- {
 		r.uvarint()
 		r.uvarint()
-		for diffs := r.uvarint(); diffs > 0; diffs-- {
+		for diffs := max(r.uvarint()-1, 0); diffs > 0; diffs-- {
 			r.uvarint()
 			for range 2 {
 				r.i++
@@ -394,12 +399,14 @@ func decodeJournal(rec []byte) *JournalEntry {
 	}
 	type missLens struct {
 		scenario, rule int
-		diffs          []diffLens
+		diffs          []diffLens // nil: the near miss had nil differences
 	}
 	misses := make([]missLens, r.uvarint())
 	for k := range misses {
 		misses[k].scenario, misses[k].rule = r.uvarint(), r.uvarint()
-		misses[k].diffs = make([]diffLens, r.uvarint())
+		if n := r.uvarint(); n > 0 {
+			misses[k].diffs = make([]diffLens, n-1)
+		}
 		for j := range misses[k].diffs {
 			d := &misses[k].diffs[j]
 			d.field = r.uvarint()
@@ -477,7 +484,9 @@ func decodeJournal(rec []byte) *JournalEntry {
 		for k, m := range misses {
 			nm := &e.NearMisses[k]
 			nm.Scenario, nm.Rule = next(m.scenario), next(m.rule)
-			nm.Differences = make([]scenarios.Difference, len(m.diffs))
+			if m.diffs != nil {
+				nm.Differences = make([]scenarios.Difference, len(m.diffs))
+			}
 			for j, d := range m.diffs {
 				diff := &nm.Differences[j]
 				diff.Field = next(d.field)
