@@ -126,9 +126,12 @@ func (s *Server) Seed() uint64 { return s.engine.Seed() }
 const GCPercent = 75
 
 // MemoryLimit is the Go runtime's soft memory limit msgmock sets for a
-// message budget (retention.message_bytes): the budget, what replies and
-// webhook deliveries may hold while they wait (state.PendingLimit each),
-// and 4 MiB for the runtime, the configuration and requests in flight.
-// Near it the garbage collector works harder instead of letting the heap
-// double, which keeps the process's RSS within about the budget plus 20 MiB.
-func MemoryLimit(budget int64) int64 { return budget + 2*state.PendingLimit(budget) + 4<<20 }
+// message budget (retention.message_bytes): the budget and 8 MiB, so that
+// the RSS (the limit, and some 11 MiB of the binary's own pages) stays
+// within the budget plus 20 MiB. The state holds at most the budget less
+// state.Reserve (a quarter of it): at budget-full that is the collector's
+// room under the limit, besides what the configuration and the runtime
+// take, and replies and webhook deliveries waiting (state.PendingLimit
+// each, when there are any) share it. The state being pointer-free, a
+// collection costs little however much it holds.
+func MemoryLimit(budget int64) int64 { return budget + 8<<20 }

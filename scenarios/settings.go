@@ -51,7 +51,7 @@ type Retention struct {
 	Journal                 int   // per session
 	Events                  int   // per session
 	Sessions                int   // X-Mock-Session sessions besides the default one
-	MessageBytes            int64 // approximate bytes of messages held, all sessions together
+	MessageBytes            int64 // bytes the state holds (messages, events, journal entries), all sessions together
 }
 
 // CORS lists the browser origins allowed ("*" allows any), the request

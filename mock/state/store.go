@@ -1,47 +1,3 @@
-// Package state is msgmock's in-memory state: sessions (what X-Mock-Session
-// scopes), their conversations and messages, the event log, the request
-// journal, rule counters and states, each session's random stream, and the
-// memory accounting and eviction that keep all of it bounded.
-//
-// It knows nothing of HTTP. The invariants it keeps, tested over seeded
-// random sequences of operations (invariants_test.go):
-//
-//   - the bytes counted are the bytes held, and after any write they are
-//     within the budget (retention.message_bytes, which the loader keeps at
-//     least twice the body limit);
-//   - a session just created or used is never the one a limit evicts, and
-//     a write never evicts what it writes: its conversation, its message,
-//     its event or journal entry;
-//   - fixture conversations are never evicted whole;
-//   - what a write stored stays readable until a documented limit evicts
-//     it, and every eviction is counted (Stats) and, for sessions and
-//     budget shedding, logged.
-//
-// # Retention
-//
-// Defaults: 1,000 conversations per session, 1,000 messages per
-// conversation, 1,000 journal entries and 10,000 events per session, 100
-// sessions, and message_bytes 48MiB for what all sessions hold together:
-// messages (each counted once, by its approximate size, while a
-// conversation or an event holds it), events and journal entries.
-// message_bytes must be at least twice body_limit, so that one message and
-// its event always fit. Past a count limit the oldest goes first; past
-// retention.sessions the least recently used named session is dropped —
-// recency is the order of use, not the clock.
-//
-// Past the byte budget, the write that crossed it sheds down to 90% of it:
-// the least recently used other sessions (the default session too: it
-// comes back empty, with its fixtures), then the writer's own oldest
-// events, its oldest journal entries and the oldest messages of its
-// largest conversations. The budget never removes a conversation whole, so
-// a client writing to one never gets a 404 because of it.
-//
-// The journal keeps at most 16 KiB of each body and 8 KiB of headers (each
-// value cut at 1 KiB and marked "…[N bytes]"), so a request with huge
-// headers costs a few KiB. Every session has its own random stream, seeded
-// from --seed and the session id, so parallel sessions do not perturb each
-// other; a reset rewinds it. The store keeps instants (times with their
-// offset); the API packages render them.
 package state
 
 import (
@@ -58,6 +14,14 @@ import (
 // message budget, from 1 MiB to 8 MiB. With the budget they bound the
 // process's memory.
 func PendingLimit(budget int64) int64 { return min(max(budget/8, 1<<20), 8<<20) }
+
+// Reserve is the part of the byte budget the state leaves to the garbage
+// collector: a quarter of it. Sessions shed past the budget less the
+// reserve, so that at budget-full the heap — what is held, the
+// configuration, requests in flight — stays under the runtime's memory
+// limit (mock.MemoryLimit) with room for the collector to work in. Without
+// it the heap would sit at the limit and the collector run back to back.
+func Reserve(budget int64) int64 { return budget / 4 }
 
 // Options are a Store's dependencies.
 type Options struct {
@@ -222,7 +186,8 @@ type keep struct {
 }
 
 // fitBudget brings the bytes held by all sessions back within the budget
-// after s wrote, down to 90% of it so that shedding is rare. It evicts, in
+// less the collector's reserve after s wrote, down to 90% of that so that
+// shedding is rare. It evicts, in
 // this order, until the total fits: the least recently used other
 // sessions; s's oldest events; s's oldest journal entries; the oldest
 // messages of s's largest conversations. It never evicts k, and never a
@@ -238,11 +203,12 @@ type keep struct {
 func (s *Session) fitBudget(k keep) {
 	st := s.store
 	budget := s.retention().MessageBytes
+	limit := budget - Reserve(budget)
 	s.settle()
-	if st.total.Load() <= budget {
+	if st.total.Load() <= limit {
 		return
 	}
-	target := budget * 9 / 10
+	target := limit * 9 / 10
 	before := st.total.Load()
 	var sessions []string
 	st.mu.Lock()
