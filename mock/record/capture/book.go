@@ -201,8 +201,11 @@ func (b *Book) addMessage(api scenarios.API, convID, workspaceID string, m *omap
 	if id == "" {
 		return false
 	}
-	c := b.conversation(api, convID, workspaceID)
 	fixture := fixtureMessage(api, m)
+	if !loads(api, convID, workspaceID, fixture) {
+		return false
+	}
+	c := b.conversation(api, convID, workspaceID)
 	if old, ok := c.messages[id]; ok && canonicalMessage(old) == canonicalMessage(fixture) {
 		return false
 	} else if !ok {
@@ -210,6 +213,33 @@ func (b *Book) addMessage(api scenarios.API, convID, workspaceID string, m *omap
 	}
 	c.messages[id] = fixture
 	return true
+}
+
+// loads reports whether msgmock's loader takes m as a message of
+// conversation convID: an answer may hold what a fixtures file cannot (a
+// message without a sender, a field of another type, a conversation id
+// the loader refuses), and such a message is left out rather than making
+// the whole file one msgmock refuses. The loader itself decides, so the
+// two cannot disagree. A reply link is checked where the file is written
+// (ConversationsFile keeps it only after its parent).
+func loads(api scenarios.API, convID, workspaceID string, m Message) bool {
+	msg := &yaml.Node{Kind: yaml.MappingNode}
+	for _, f := range m {
+		if f.Key != "reply_to_message_id" && f.Key != "parent_message_id" {
+			add(msg, f.Key, f.Value)
+		}
+	}
+	co := mapping("id", convID, "api", string(api))
+	if workspaceID != "" && api == scenarios.APIWorkspace {
+		add(co, "workspace_id", workspaceID)
+	}
+	co.Content = append(co.Content, scalar("messages"), &yaml.Node{Kind: yaml.SequenceNode, Content: []*yaml.Node{msg}})
+	data, err := yaml.Marshal(mapping("conversations", &yaml.Node{Kind: yaml.SequenceNode, Content: []*yaml.Node{co}}))
+	if err != nil {
+		return false
+	}
+	_, err = scenarios.Load(MemFS{"message.yaml": data}, "")
+	return err == nil
 }
 
 // listed adopts a full listing's order of a conversation's messages (the
