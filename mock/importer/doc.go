@@ -125,6 +125,16 @@
 // none exists (unless force) and that the directory's fixtures still load
 // with them.
 //
+// A scenario is one file, which the loader reads up to 4 MiB and 200,000
+// YAML nodes, and each of its rules is tried against the requests it
+// answers: an import keeps the HAR's first MaxRules (1,000) rules, fewer
+// if they do not fit one file (halved until it loads), and notes every
+// entry left out, with a warning. A message of an answer that a fixtures
+// file cannot hold (no sender_id, a field of another type) is left out of
+// NAME-conversations.yaml, as the loader would refuse it. The work grows
+// with the HAR's size, not its square: each conversation is sorted and
+// indexed once.
+//
 // # curl
 //
 // A curl command is a request without its response. `msgmock import curl`

@@ -323,17 +323,15 @@ func (b *Book) Forget(api scenarios.API, convID string, messageIDs ...string) {
 		return
 	}
 	for _, id := range messageIDs {
-		if _, ok := c.messages[id]; !ok {
-			continue
-		}
 		delete(c.messages, id)
-		for i, o := range c.order {
-			if o == id {
-				c.order = append(c.order[:i:i], c.order[i+1:]...)
-				break
-			}
+	}
+	kept := c.order[:0:0]
+	for _, id := range c.order {
+		if _, ok := c.messages[id]; ok {
+			kept = append(kept, id)
 		}
 	}
+	c.order = kept
 }
 
 // Counts are how many conversations and messages the files hold.
@@ -347,12 +345,25 @@ func (b *Book) Counts() (conversations, messages int) {
 // sorted is the conversation's message ids oldest first; a tie keeps the
 // order seen.
 func (c *conversation) sorted() []string {
-	order := append([]string(nil), c.order...)
-	sort.SliceStable(order, func(i, j int) bool {
-		ti, ei := time.Parse(time.RFC3339Nano, c.messages[order[i]].String("created_at"))
-		tj, ej := time.Parse(time.RFC3339Nano, c.messages[order[j]].String("created_at"))
-		return ei == nil && ej == nil && ti.Before(tj)
+	type item struct {
+		id string
+		at time.Time
+		ok bool // created_at parsed
+	}
+	items := make([]item, len(c.order))
+	for i, id := range c.order {
+		at, err := time.Parse(time.RFC3339Nano, c.messages[id].String("created_at"))
+		items[i] = item{id, at, err == nil}
+	}
+	// Each time parsed once, not at every comparison: a HAR of thousands
+	// of sends to one conversation sorts it once per send.
+	sort.SliceStable(items, func(i, j int) bool {
+		return items[i].ok && items[j].ok && items[i].at.Before(items[j].at)
 	})
+	order := make([]string, len(items))
+	for i, it := range items {
+		order[i] = it.id
+	}
 	return order
 }
 
