@@ -106,7 +106,12 @@
 // or credential, a URL's user information — is replaced by <redacted>
 // wherever the output would hold it: an error body that echoes the key, a
 // message's text or metadata, a header (package capture says exactly
-// what is noted). Request headers are never written.
+// what is noted), in any letter case and URL-escaped too. A redirect's
+// Location is read as a URL: its token and OAuth code values go. And
+// strings shaped like the keys services issue (sk_live_…, sk-…, JSON Web
+// Tokens, GitHub, Slack, AWS and Google keys) go whether noted or not, for
+// a HAR exported without the headers that would teach them. Request
+// headers are never written.
 //
 // Chromium's default export ("sanitized") leaves Authorization and
 // cookies out. A request without credentials that the service did not

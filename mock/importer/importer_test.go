@@ -100,6 +100,30 @@ func TestRedactsCredentialsHoweverTheyAreWritten(t *testing.T) {
 	}
 }
 
+// TestHARCredentialsEchoedOrEncoded: testdata/credentials-echoed.har holds
+// credentials that no request header teaches: a key a "sanitized" export
+// left only in an error body, a key percent-encoded in a WWW-Authenticate
+// challenge, an OAuth code and an access token in redirects' Location, a
+// refresh token minted in an answer, a JWT, a Basic password echoed.
+// None reaches the files.
+func TestHARCredentialsEchoedOrEncoded(t *testing.T) {
+	data, err := os.ReadFile("testdata/credentials-echoed.har")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := HAR(data, Options{Source: "credentials-echoed.har"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range res.Files {
+		for _, secret := range []string{"sk_live_ECHOED", "PCT%2BKEY", "PCT+KEY", "OAUTHCODE_SECRET", "NEW_MINTED_ACCESS", "rt_MINTED_REFRESH", "eyJhbGciOi", "S3cretPass", "Hunter2Secret"} {
+			if bytes.Contains(bytes.ToLower(f.Data), bytes.ToLower([]byte(secret))) {
+				t.Errorf("%s holds %s:\n%s", f.Name, secret, f.Data)
+			}
+		}
+	}
+}
+
 func TestHARSkipsWhatItCannotUse(t *testing.T) {
 	ok := `"response":{"status":200,"headers":[],"content":{"size":2,"mimeType":"application/json","text":"{}"}},"timings":{"wait":1}`
 	data := har(
