@@ -79,15 +79,31 @@ func (m *Matcher) cost() int64 {
 // regexpCost estimates the bytes of a compiled regexp.Regexp by the size
 // of its program: measured, about 640 bytes and 56 per instruction.
 func regexpCost(expr string) int64 {
+	if n := regexpSteps(expr); n > 0 {
+		return int64(640 + 56*n)
+	}
+	return int64(640 + 64*len(expr))
+}
+
+// maxRegexpSteps bounds the program a regex compiles to. Go's regexps run
+// in time linear in the text, but the factor is the program's size: a
+// counted repeat such as (?:a*){1,1000} compiles to 3,000 instructions and
+// reads a 16 KiB text in about a second, while the regexes rules and
+// verifications use compile to tens ([a-z]{1,100}: 201).
+const maxRegexpSteps = 500
+
+// regexpSteps is the number of instructions expr compiles to (0 if it
+// does not parse).
+func regexpSteps(expr string) int {
 	re, err := syntax.Parse(expr, syntax.Perl)
 	if err != nil {
-		return int64(640 + 64*len(expr))
+		return 0
 	}
 	prog, err := syntax.Compile(re.Simplify())
 	if err != nil {
-		return int64(640 + 64*len(expr))
+		return 0
 	}
-	return int64(640 + 56*len(prog.Inst))
+	return len(prog.Inst)
 }
 
 // strCost is the bytes of the strings' contents (their headers are in

@@ -23,8 +23,10 @@ func FuzzLoad(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		// A load that takes seconds is a hang to fix (reloads must be quick),
-		// so it fails here and the fuzzer keeps the input.
+		// A load that never ends is a hang to fix, so it fails here and the
+		// fuzzer keeps the input. The bound is far above a load's
+		// milliseconds so that a busy machine under -race never trips it;
+		// how quick loads are is BenchmarkLoad500's to say.
 		var set *Set
 		var err error
 		done := make(chan struct{})
@@ -34,8 +36,8 @@ func FuzzLoad(f *testing.F) {
 		}()
 		select {
 		case <-done:
-		case <-time.After(3 * time.Second):
-			t.Fatalf("loading %d bytes took over 3s: %q", len(data), data)
+		case <-time.After(30 * time.Second):
+			t.Fatalf("loading %d bytes took over 30s: %q", len(data), data)
 		}
 		if err == nil {
 			if set == nil {
@@ -94,5 +96,50 @@ func FuzzMatcher(f *testing.F) {
 			return
 		}
 		_ = m.Match(input)
+	})
+}
+
+// FuzzVerification: whatever body POST /__mock/verify gets, ParseVerification
+// answers with expectations or with problems located in the body — never a
+// panic, never both, never an error of another kind — and quickly (a
+// pattern is parsed while its client waits).
+func FuzzVerification(f *testing.F) {
+	for _, s := range []string{
+		`{"request": {"api": "conversations", "when": {"text": {"contains": "invoice"}}}, "count": {"exactly": 2}}`,
+		`{"sequence": [{"method": "POST"}, {"path": "/v1/messages", "status": 200}]}`,
+		`{"expect": [{"request": {"headers": {"Authorization": {"suffix": "(fp 38782e13)"}}}, "count": {"never": true}}]}`,
+		`{"request": {"when": {"metadata": {"channel": {"absent": true}}}}}`,
+		`request: {when: {text: {regex: "(?i)x"}}}`, `{"expect": []}`, `[]`, ``, `{"request": 1}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var exps []Expectation
+		var err error
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			exps, err = ParseVerification(data)
+		}()
+		select {
+		case <-done:
+		case <-time.After(30 * time.Second):
+			t.Fatalf("parsing %d bytes took over 30s: %q", len(data), data)
+		}
+		if err == nil {
+			if len(exps) == 0 {
+				t.Fatal("no expectation and no problem")
+			}
+			return
+		}
+		var probs Problems
+		if !errors.As(err, &probs) || len(probs) == 0 || exps != nil {
+			t.Fatalf("error %v (%T) with %d expectations", err, err, len(exps))
+		}
+		for _, p := range probs {
+			if p.File != VerificationSource || p.Msg == "" {
+				t.Fatalf("problem not located in the body: %+v", p)
+			}
+		}
 	})
 }

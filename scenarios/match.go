@@ -179,6 +179,10 @@ func (r *reader) matcherOf(n *yaml.Node, what string, absence bool) *Matcher {
 			r.errorf(f["regex"], "%s.regex: %v", what, strings.TrimPrefix(err.Error(), "error parsing regexp: "))
 			return nil
 		}
+		if steps := regexpSteps(expr); steps > maxRegexpSteps {
+			r.errorf(f["regex"], "%s.regex is too complex: it compiles to %d steps, at most %d (a counted repeat such as {1,1000} multiplies what it repeats)", what, steps, maxRegexpSteps)
+			return nil
+		}
 		m.re = re
 		m.reCost = regexpCost(expr)
 	}

@@ -17,10 +17,15 @@ package main
 //     `emulators:exec` keeps its emulators' logs out of the suite's output
 //     too). The journal (--journal-out) is the record of what was sent.
 //   - SIGINT and SIGTERM are passed on to CMD and msgmock keeps serving
-//     until CMD has exited, so that CMD's own clean-up can still reach it.
-//     CMD stays in msgmock's process group: a Ctrl-C at a terminal reaches
-//     it from the terminal as well, so it may see SIGINT twice — the price
-//     of leaving it the terminal (a debugger's prompt, job control). On
+//     until CMD has exited, so that CMD's own clean-up can still reach it;
+//     10 s after the first signal, or at a second one, CMD is killed.
+//   - Nothing is left behind. Without a terminal (CI), CMD leads a process
+//     group of its own: signals reach all of it, and when CMD exits what
+//     it left running there (a `server &`) gets SIGTERM, then SIGKILL 2 s
+//     later. At a terminal CMD stays in msgmock's group, keeping the
+//     terminal (a watch mode's keys, a debugger's prompt); the terminal
+//     signals the whole group, so a Ctrl-C may reach CMD twice. On Linux
+//     CMD gets SIGTERM if msgmock itself is killed (PR_SET_PDEATHSIG). On
 //     Windows the console delivers Ctrl-C to both; nothing is forwarded.
 //   - Exit status: CMD's; 128+N when signal N ended it, as shells report
 //     it; 127 when CMD is not found and 126 when it cannot be started (the
@@ -99,12 +104,14 @@ func execCmd(ctx context.Context, args []string, getenv func(string) string, std
 	signals := make(chan os.Signal, 4)
 	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
 	defer signal.Stop(signals)
+	group := newCommandGroup(cmd)
 	if err := cmd.Start(); err != nil {
 		srv.shutdown()
 		fmt.Fprintf(stderr, "msgmock exec: %s: %v\n", argv[0], unwrapPathError(err))
 		return exitCode(126)
 	}
-	status := waitForCommand(ctx, cmd, signals)
+	status := waitForCommand(ctx, group, signals)
+	group.reap(2 * time.Second)
 
 	if status != 0 && *journalOut != "" {
 		if n, sessions, err := writeJournal(srv.url, f.adminToken, *journalOut); err != nil {
@@ -123,15 +130,29 @@ func execCmd(ctx context.Context, args []string, getenv func(string) string, std
 	return nil
 }
 
-// waitForCommand passes SIGINT and SIGTERM on to cmd until it exits, and
-// returns its exit status as a shell reports it.
-func waitForCommand(ctx context.Context, cmd *exec.Cmd, signals <-chan os.Signal) int {
+// waitForCommand passes SIGINT and SIGTERM on to CMD (its group) until it
+// exits, and returns its exit status as a shell reports it. A command that
+// has not ended killGrace after the first signal, or that gets a second
+// one, is killed.
+func waitForCommand(ctx context.Context, g *commandGroup, signals <-chan os.Signal) int {
+	cmd := g.cmd
 	exited := make(chan struct{})
 	go func() {
 		_ = cmd.Wait() // the status is in cmd.ProcessState
 		close(exited)
 	}()
 	ctxDone := ctx.Done()
+	var deadline <-chan time.Time
+	signalled := false
+	pass := func(sig os.Signal) {
+		if signalled {
+			g.kill() // a second signal: no more waiting
+			return
+		}
+		signalled = true
+		deadline = time.After(killGrace)
+		g.signal(sig)
+	}
 	for {
 		select {
 		case <-exited:
@@ -139,7 +160,9 @@ func waitForCommand(ctx context.Context, cmd *exec.Cmd, signals <-chan os.Signal
 		case sig := <-signals:
 			// On Windows, where only Kill can be sent, the console has
 			// delivered Ctrl-C to cmd already.
-			_ = cmd.Process.Signal(sig)
+			pass(sig)
+		case <-deadline:
+			g.kill()
 		case <-ctxDone:
 			ctxDone = nil
 			// main ends ctx on SIGINT and SIGTERM, which also arrive on
@@ -148,17 +171,19 @@ func waitForCommand(ctx context.Context, cmd *exec.Cmd, signals <-chan os.Signal
 			// there are no signals).
 			select {
 			case sig := <-signals:
-				_ = cmd.Process.Signal(sig)
+				pass(sig)
 			case <-time.After(100 * time.Millisecond):
-				if cmd.Process.Signal(syscall.SIGTERM) != nil {
-					_ = cmd.Process.Kill()
-				}
+				pass(syscall.SIGTERM)
 			case <-exited:
 				return exitStatus(cmd.ProcessState)
 			}
 		}
 	}
 }
+
+// killGrace is how long a command may take to end after a signal before
+// it is killed.
+const killGrace = 10 * time.Second
 
 // exitStatus is a finished process's status as a shell reports it:
 // 128+N for a death by signal N.

@@ -232,12 +232,19 @@ while read -r _; do :; done`
 		name   string
 		script string
 		signal os.Signal // nil: close the command's input
+		again  bool      // send the signal a second time once the first has arrived
 		code   int
 	}{
 		{name: "SIGINT passed on", script: script, signal: os.Interrupt, code: 5},
 		{name: "SIGTERM passed on", script: script, signal: syscall.SIGTERM, code: 7},
 		{name: "SIGTERM ends a command without a trap", script: `echo "$$ $MSGMOCK_URL"; exec sleep 60`, signal: syscall.SIGTERM, code: 128 + 15},
 		{name: "the command ends on its own", script: script, code: 0},
+		// The pid said is a background child's: the command's group goes
+		// with it, on a signal or when the command ends on its own.
+		{name: "SIGTERM ends what the command started", script: `sleep 300 >/dev/null 2>&1 & echo "$! $MSGMOCK_URL"; wait`, signal: syscall.SIGTERM, code: 128 + 15},
+		{name: "what the command left running ends with it", script: `sleep 300 >/dev/null 2>&1 & echo "$! $MSGMOCK_URL"; while read -r _; do :; done`, code: 0},
+		// A command that ignores SIGTERM is killed at a second signal.
+		{name: "a second signal kills", script: `trap 'echo got-term >&2' TERM; echo "$$ $MSGMOCK_URL"; while :; do sleep 0.05; done`, signal: syscall.SIGTERM, again: true, code: 128 + 9},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -280,6 +287,10 @@ while read -r _; do :; done`
 
 			if tt.signal != nil {
 				_ = cmd.Process.Signal(tt.signal)
+				if tt.again {
+					waitFor(t, "the command to get the first signal", func() bool { return strings.Contains(stderr.String(), "got-term") })
+					_ = cmd.Process.Signal(tt.signal)
+				}
 			} else {
 				stdin.Close()
 			}
@@ -291,8 +302,8 @@ while read -r _; do :; done`
 			if got := cmd.ProcessState.ExitCode(); got != tt.code {
 				t.Errorf("exit status %d, want %d\nstderr: %s", got, tt.code, stderr.String())
 			}
-			if processAlive(childPID) {
-				t.Errorf("the command (pid %d) outlived msgmock", childPID)
+			if liveProcess(childPID) {
+				t.Errorf("the command or its child (pid %d) outlived msgmock", childPID)
 			}
 			http.DefaultClient.CloseIdleConnections()
 			if conn, err := net.DialTimeout("tcp", strings.TrimPrefix(url, "http://"), time.Second); err == nil {
@@ -311,6 +322,19 @@ func processAlive(pid int) bool {
 		return false
 	}
 	return p.Signal(syscall.Signal(0)) == nil
+}
+
+// liveProcess reports whether pid names a live process, not a zombie: a
+// background child of the command is reaped by whoever adopted it, maybe
+// later than msgmock exits.
+func liveProcess(pid int) bool {
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return processAlive(pid) && runtime.GOOS != "linux"
+	}
+	// pid (comm) S …: the state follows the last ')'.
+	rest := stat[bytes.LastIndexByte(stat, ')')+1:]
+	return len(rest) > 1 && rest[1] != 'Z' && rest[1] != 'X'
 }
 
 // TestExecJournalOut: when the command fails, every session's journal is

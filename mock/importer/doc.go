@@ -106,7 +106,12 @@
 // or credential, a URL's user information — is replaced by <redacted>
 // wherever the output would hold it: an error body that echoes the key, a
 // message's text or metadata, a header (package capture says exactly
-// what is noted). Request headers are never written.
+// what is noted), in any letter case and URL-escaped too. A redirect's
+// Location is read as a URL: its token and OAuth code values go. And
+// strings shaped like the keys services issue (sk_live_…, sk-…, JSON Web
+// Tokens, GitHub, Slack, AWS and Google keys) go whether noted or not, for
+// a HAR exported without the headers that would teach them. Request
+// headers are never written.
 //
 // Chromium's default export ("sanitized") leaves Authorization and
 // cookies out. A request without credentials that the service did not
@@ -124,6 +129,16 @@
 // file is written whole (temporary file, rename), only after checking that
 // none exists (unless force) and that the directory's fixtures still load
 // with them.
+//
+// A scenario is one file, which the loader reads up to 4 MiB and 200,000
+// YAML nodes, and each of its rules is tried against the requests it
+// answers: an import keeps the HAR's first MaxRules (1,000) rules, fewer
+// if they do not fit one file (halved until it loads), and notes every
+// entry left out, with a warning. A message of an answer that a fixtures
+// file cannot hold (no sender_id, a field of another type) is left out of
+// NAME-conversations.yaml, as the loader would refuse it. The work grows
+// with the HAR's size, not its square: each conversation is sorted and
+// indexed once.
 //
 // # curl
 //

@@ -91,6 +91,17 @@ type exchange struct {
 	replies []capture.Reply
 }
 
+// MaxRules bounds the rules of one import's scenario: each is tried
+// against every request the scenario answers, and the file must load.
+const MaxRules = 1000
+
+// tooLarge reports whether the loader refused a file for its size (bytes,
+// nodes) rather than its content.
+func tooLarge(err error) bool {
+	msg := err.Error()
+	return strings.Contains(msg, "aliases too much") || strings.Contains(msg, "nested too deeply") || strings.Contains(msg, "fixtures files may be at most")
+}
+
 // HAR imports a HAR: the fixtures and the scenario that reproduce its API
 // requests, and what it did with each entry. A file that is not a HAR is
 // refused with an error wrapping ErrNotHAR; nothing else is an error but
@@ -114,26 +125,49 @@ func HAR(data []byte, opts Options) (*Result, error) {
 	}
 	im.read(*log.Entries)
 	im.learn()
-	rules := im.plan()
+	rules, used := im.plan()
 	if im.usedNone() {
 		return &Result{Scenario: name, Summary: im.finish()}, ErrNothingToImport
 	}
-	sc := capture.Scenario{Name: name, Rules: rules,
-		Description: fmt.Sprintf("The errors and unusual answers of %s's API requests, in the order it shows them.", sourceName(opts.Source))}
-	if !im.readRules {
-		sc.Description += " Errors of reads are left out: this msgmock's rules match sends only."
-	}
 	from := sourceName(opts.Source)
-	files := []File{
-		{name + "-conversations.yaml", im.book.ConversationsFile(
-			"imported by msgmock import har from "+from+": the conversations and messages its answers showed,",
-			"as they were before the recorded sends (a replayed send stores its message again).")},
-		{name + ".yaml", im.book.ScenarioFile(sc,
-			"imported by msgmock import har from "+from+". Serve it with --scenario "+name+" (or X-Mock-Scenario: "+name+"):",
-			"the rules of one request answer it, in the order the HAR shows, as the service did; then msgmock answers as usual.")},
+	render := func(rules []capture.Rule) []File {
+		sc := capture.Scenario{Name: name, Rules: rules,
+			Description: fmt.Sprintf("The errors and unusual answers of %s's API requests, in the order it shows them.", sourceName(opts.Source))}
+		if !im.readRules {
+			sc.Description += " Errors of reads are left out: this msgmock's rules match sends only."
+		}
+		return []File{
+			{name + "-conversations.yaml", im.book.ConversationsFile(
+				"imported by msgmock import har from "+from+": the conversations and messages its answers showed,",
+				"as they were before the recorded sends (a replayed send stores its message again).")},
+			{name + ".yaml", im.book.ScenarioFile(sc,
+				"imported by msgmock import har from "+from+". Serve it with --scenario "+name+" (or X-Mock-Scenario: "+name+"):",
+				"the rules of one request answer it, in the order the HAR shows, as the service did; then msgmock answers as usual.")},
+		}
 	}
-	if err := checkLoads(files); err != nil {
+	// A scenario is one file, and the loader reads a file of at most 4 MiB
+	// and 200,000 YAML nodes: past MaxRules, or past what one file holds,
+	// the HAR's later rules are left out (their entries say so), halving
+	// until the file loads.
+	keep := min(len(rules), MaxRules)
+	files := render(rules[:keep])
+	err = checkLoads(files)
+	for err != nil && keep > 1 && tooLarge(err) {
+		keep /= 2
+		files = render(rules[:keep])
+		err = checkLoads(files)
+	}
+	if err != nil {
 		return nil, fmt.Errorf("the import made fixtures msgmock refuses (please report it): %w", err)
+	}
+	if keep < len(rules) {
+		for _, xs := range used[keep:] {
+			for _, x := range xs {
+				x.drop(fmt.Sprintf("left out: the scenario holds the HAR's first %d rules (at most %d, in one file msgmock reads); import the rest from a shorter HAR", keep, MaxRules))
+			}
+		}
+		im.sum.Warnings = append(im.sum.Warnings, fmt.Sprintf("the scenario holds the first %d of %d rules: one fixtures file holds at most %d rules, 4 MiB and 200,000 YAML nodes", keep, len(rules), MaxRules))
+		rules = rules[:keep]
 	}
 	im.sum.Rules = len(rules)
 	return &Result{Scenario: name, Files: files, Summary: im.finish()}, nil

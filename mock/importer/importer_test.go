@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -96,6 +97,30 @@ func TestRedactsCredentialsHoweverTheyAreWritten(t *testing.T) {
 	}
 	if !bytes.Contains(res.Files[1].Data, []byte("message: Invalid token <redacted>.")) {
 		t.Errorf("the error body is not kept with the token redacted:\n%s", res.Files[1].Data)
+	}
+}
+
+// TestHARCredentialsEchoedOrEncoded: testdata/credentials-echoed.har holds
+// credentials that no request header teaches: a key a "sanitized" export
+// left only in an error body, a key percent-encoded in a WWW-Authenticate
+// challenge, an OAuth code and an access token in redirects' Location, a
+// refresh token minted in an answer, a JWT, a Basic password echoed.
+// None reaches the files.
+func TestHARCredentialsEchoedOrEncoded(t *testing.T) {
+	data, err := os.ReadFile("testdata/credentials-echoed.har")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := HAR(data, Options{Source: "credentials-echoed.har"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range res.Files {
+		for _, secret := range []string{"sk_live_ECHOED", "PCT%2BKEY", "PCT+KEY", "OAUTHCODE_SECRET", "NEW_MINTED_ACCESS", "rt_MINTED_REFRESH", "eyJhbGciOi", "S3cretPass", "Hunter2Secret"} {
+			if bytes.Contains(bytes.ToLower(f.Data), bytes.ToLower([]byte(secret))) {
+				t.Errorf("%s holds %s:\n%s", f.Name, secret, f.Data)
+			}
+		}
 	}
 }
 
@@ -227,7 +252,7 @@ func TestReadRulesShape(t *testing.T) {
 	im := &harImport{book: capture.NewBook(), minted: map[string]bool{}, readRules: true}
 	im.read(*log.Entries)
 	im.learn()
-	rules := im.plan()
+	rules, _ := im.plan()
 	got := string(im.book.ScenarioFile(capture.Scenario{Name: "reads", Rules: rules}))
 	for _, want := range []string{
 		"    - name: entry-2-503\n      when:\n        api: conversations\n        method: GET\n        path:\n          regex: ^/v1/conversations/[^/]+/messages$\n      times: 1\n",
@@ -238,5 +263,57 @@ func TestReadRulesShape(t *testing.T) {
 		if !strings.Contains(got, want) {
 			t.Errorf("the scenario lacks\n%s\nin\n%s", want, got)
 		}
+	}
+}
+
+// TestHARPastWhatOneFileHolds: a HAR of more distinct failing sends than a
+// scenario holds (MaxRules), and one whose few answers are too large for
+// one fixtures file, import the HAR's first rules that fit — the output
+// loads — and say which entries were left out and why.
+func TestHARPastWhatOneFileHolds(t *testing.T) {
+	har := func(n, bodyBytes int) []byte {
+		var entries []map[string]any
+		for i := 0; i < n; i++ {
+			body, _ := json.Marshal(map[string]any{"status": "error", "message": fmt.Sprintf("boom %d %s", i, strings.Repeat("x", bodyBytes)), "data": nil})
+			req, _ := json.Marshal(map[string]any{"sender_id": "u1", "sender_type": "user", "text": fmt.Sprintf("message %d", i)})
+			entries = append(entries, map[string]any{
+				"request": map[string]any{"method": "POST", "url": "https://api.example-ai.com/v1/messages",
+					"headers":  []map[string]string{{"name": "Content-Type", "value": "application/json"}},
+					"postData": map[string]any{"mimeType": "application/json", "text": string(req)}},
+				"response": map[string]any{"status": 500, "headers": []map[string]string{{"name": "Content-Type", "value": "application/json"}},
+					"content": map[string]any{"mimeType": "application/json", "text": string(body)}},
+				"timings": map[string]any{"wait": 5},
+			})
+		}
+		data, _ := json.Marshal(map[string]any{"log": map[string]any{"version": "1.2", "creator": map[string]any{"name": "test"}, "entries": entries}})
+		return data
+	}
+	for _, tc := range []struct {
+		name      string
+		n, bytes  int
+		wantRules int
+	}{
+		{"more rules than a scenario holds", MaxRules + 200, 0, MaxRules},
+		{"answers too large for one file", 6, 900 << 10, 3},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res, err := HAR(har(tc.n, tc.bytes), Options{Source: "big.har"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := checkLoads(res.Files); err != nil {
+				t.Fatalf("the output does not load: %v", err)
+			}
+			if res.Summary.Rules != tc.wantRules || len(res.Summary.Skipped) != tc.n-tc.wantRules {
+				t.Fatalf("%d rules, %d entries skipped; want %d and %d", res.Summary.Rules, len(res.Summary.Skipped), tc.wantRules, tc.n-tc.wantRules)
+			}
+			first := res.Summary.Skipped[0]
+			if first.Index != tc.wantRules+1 || !strings.Contains(first.Note, fmt.Sprintf("left out: the scenario holds the HAR's first %d rules", tc.wantRules)) {
+				t.Errorf("first entry left out: %+v", first)
+			}
+			if len(res.Summary.Warnings) == 0 || !strings.Contains(res.Summary.Warnings[len(res.Summary.Warnings)-1], fmt.Sprintf("the scenario holds the first %d of %d rules", tc.wantRules, tc.n)) {
+				t.Errorf("warnings: %q", res.Summary.Warnings)
+			}
+		})
 	}
 }

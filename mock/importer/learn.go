@@ -54,6 +54,13 @@ func (im *harImport) learn() {
 		messages []string // none: the whole conversation
 	}
 	var forgets []forget
+	// The replies the answers showed to each message, by api, conversation
+	// and the message replied to, in the file's order: read once per
+	// conversation, not once per send (a HAR of thousands of sends to one
+	// conversation would sort it thousands of times). The book does not
+	// change in this loop: what it forgets goes after.
+	repliesTo := map[string][]capture.Message{}
+	indexed := map[string]bool{}
 	for _, x := range im.exchanges {
 		sent, ok := x.sentMessage()
 		if !ok {
@@ -69,8 +76,17 @@ func (im *harImport) learn() {
 		if api == scenarios.APIWorkspace {
 			replyKey = "parent_message_id"
 		}
-		for _, m := range im.book.Messages(api, sent.conversation) {
-			if m.String(replyKey) != sent.id || contains(ids, m.ID()) {
+		conv := string(api) + " " + sent.conversation
+		if !indexed[conv] {
+			indexed[conv] = true
+			for _, m := range im.book.Messages(api, sent.conversation) {
+				if to := m.String(replyKey); to != "" {
+					repliesTo[conv+" "+to] = append(repliesTo[conv+" "+to], m)
+				}
+			}
+		}
+		for _, m := range repliesTo[conv+" "+sent.id] {
+			if contains(ids, m.ID()) {
 				continue
 			}
 			x.replies = append(x.replies, replyOf(api, m, sent.createdAt))
@@ -90,7 +106,24 @@ func (im *harImport) learn() {
 		}
 		x.use(what)
 	}
+	// One Forget per conversation: each rewrites the conversation's order.
+	merged := map[string]*forget{}
+	var convs []*forget
 	for _, f := range forgets {
+		key := string(f.api) + " " + f.conv
+		m := merged[key]
+		if m == nil {
+			m = &forget{api: f.api, conv: f.conv, messages: []string{}}
+			merged[key] = m
+			convs = append(convs, m)
+		}
+		if len(f.messages) == 0 {
+			m.messages = nil // the whole conversation
+		} else if m.messages != nil {
+			m.messages = append(m.messages, f.messages...)
+		}
+	}
+	for _, f := range convs {
 		im.book.Forget(f.api, f.conv, f.messages...)
 	}
 	for _, x := range im.exchanges {

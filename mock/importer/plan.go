@@ -33,7 +33,7 @@ func (s step) needsRule() bool {
 // path and the body fields rules match), the answers the HAR shows for it
 // in order, each with times; passes where a usual answer came between
 // unusual ones. Requests msgmock answers by its own checks get no rule.
-func (im *harImport) plan() []capture.Rule {
+func (im *harImport) plan() ([]capture.Rule, [][]*exchange) {
 	type sequence struct {
 		when  []capture.Field
 		steps []step
@@ -70,6 +70,7 @@ func (im *harImport) plan() []capture.Rule {
 	}
 	var rules []capture.Rule
 	var firsts []int
+	var used [][]*exchange // the entries each rule answers
 	for _, key := range keys {
 		seq := byKey[key]
 		// Past the last step that changes anything, msgmock's own answers
@@ -93,11 +94,14 @@ func (im *harImport) plan() []capture.Rule {
 				// A pass: the usual answer, counted.
 				rule.Respond = &capture.Respond{Status: s.x.normalStatus()}
 			}
+			var xs []*exchange
 			for _, r := range run {
 				r.x.use(fmt.Sprintf("rule %s (%s)", name, r.why))
+				xs = append(xs, r.x)
 			}
 			rules = append(rules, rule)
 			firsts = append(firsts, s.x.index)
+			used = append(used, xs)
 			i = j
 		}
 	}
@@ -111,10 +115,11 @@ func (im *harImport) plan() []capture.Rule {
 	}
 	sort.SliceStable(idx, func(a, b int) bool { return firsts[idx[a]] < firsts[idx[b]] })
 	out := make([]capture.Rule, len(rules))
+	outUsed := make([][]*exchange, len(rules))
 	for i, k := range idx {
-		out[i] = rules[k]
+		out[i], outUsed[i] = rules[k], used[k]
 	}
-	return out
+	return out, outUsed
 }
 
 // stepOf is what the scenario must give x.

@@ -9,6 +9,8 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/msgmock/msgmock/scenarios"
 )
 
 // Pattern selects requests of the journal as POST /__mock/verify takes
@@ -110,20 +112,12 @@ type ClosestRequest struct {
 
 // Difference is a field that differed: what the pattern or rule expected
 // (as written: a value, or an operator such as {"contains": "…"}) and
-// what the request had (nil: nothing).
-type Difference struct {
-	Field    string `json:"field"`
-	Expected any    `json:"expected"`
-	Actual   any    `json:"actual"`
-}
+// what the request had (nil: nothing) — msgmock's own type.
+type Difference = scenarios.Difference
 
 // NearMiss is a rule that did not answer a request no rule answered, with
-// what differed.
-type NearMiss struct {
-	Scenario    string       `json:"scenario"`
-	Rule        string       `json:"rule"`
-	Differences []Difference `json:"differences"`
-}
+// what differed — msgmock's own type.
+type NearMiss = scenarios.NearMiss
 
 // Check sends the expectations to POST /__mock/verify, for this session:
 // a verification that does not hold is no error (OK is false, Report says

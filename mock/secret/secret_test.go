@@ -167,7 +167,10 @@ func FuzzMask(f *testing.F) {
 		}
 		for _, query := range []string{"access_token=" + url.QueryEscape(value), "api_key=" + url.QueryEscape(value)} {
 			if v := strings.TrimSpace(value); len(v) >= 8 && !strings.Contains(query[:strings.Index(query, "=")], v) {
-				if got := secret.RedactURL("http://h/?" + query); strings.Contains(got, value) || strings.Contains(got, url.QueryEscape(value)) {
+				// Only the query is searched: the value may well spell the
+				// address itself ("http://h").
+				got := secret.RedactURL("http://h/?" + query)
+				if q := strings.TrimPrefix(got, "http://h/?"); strings.Contains(q, value) || strings.Contains(q, url.QueryEscape(value)) {
 					t.Fatalf("RedactURL(%q) = %q shows the value", "http://h/?"+query, got)
 				}
 				if got := secret.MaskQuery(query); strings.Contains(got, url.QueryEscape(value)) {

@@ -201,8 +201,11 @@ func (b *Book) addMessage(api scenarios.API, convID, workspaceID string, m *omap
 	if id == "" {
 		return false
 	}
-	c := b.conversation(api, convID, workspaceID)
 	fixture := fixtureMessage(api, m)
+	if !loads(api, convID, workspaceID, fixture) {
+		return false
+	}
+	c := b.conversation(api, convID, workspaceID)
 	if old, ok := c.messages[id]; ok && canonicalMessage(old) == canonicalMessage(fixture) {
 		return false
 	} else if !ok {
@@ -210,6 +213,33 @@ func (b *Book) addMessage(api scenarios.API, convID, workspaceID string, m *omap
 	}
 	c.messages[id] = fixture
 	return true
+}
+
+// loads reports whether msgmock's loader takes m as a message of
+// conversation convID: an answer may hold what a fixtures file cannot (a
+// message without a sender, a field of another type, a conversation id
+// the loader refuses), and such a message is left out rather than making
+// the whole file one msgmock refuses. The loader itself decides, so the
+// two cannot disagree. A reply link is checked where the file is written
+// (ConversationsFile keeps it only after its parent).
+func loads(api scenarios.API, convID, workspaceID string, m Message) bool {
+	msg := &yaml.Node{Kind: yaml.MappingNode}
+	for _, f := range m {
+		if f.Key != "reply_to_message_id" && f.Key != "parent_message_id" {
+			add(msg, f.Key, f.Value)
+		}
+	}
+	co := mapping("id", convID, "api", string(api))
+	if workspaceID != "" && api == scenarios.APIWorkspace {
+		add(co, "workspace_id", workspaceID)
+	}
+	co.Content = append(co.Content, scalar("messages"), &yaml.Node{Kind: yaml.SequenceNode, Content: []*yaml.Node{msg}})
+	data, err := yaml.Marshal(mapping("conversations", &yaml.Node{Kind: yaml.SequenceNode, Content: []*yaml.Node{co}}))
+	if err != nil {
+		return false
+	}
+	_, err = scenarios.Load(MemFS{"message.yaml": data}, "")
+	return err == nil
 }
 
 // listed adopts a full listing's order of a conversation's messages (the
@@ -293,17 +323,15 @@ func (b *Book) Forget(api scenarios.API, convID string, messageIDs ...string) {
 		return
 	}
 	for _, id := range messageIDs {
-		if _, ok := c.messages[id]; !ok {
-			continue
-		}
 		delete(c.messages, id)
-		for i, o := range c.order {
-			if o == id {
-				c.order = append(c.order[:i:i], c.order[i+1:]...)
-				break
-			}
+	}
+	kept := c.order[:0:0]
+	for _, id := range c.order {
+		if _, ok := c.messages[id]; ok {
+			kept = append(kept, id)
 		}
 	}
+	c.order = kept
 }
 
 // Counts are how many conversations and messages the files hold.
@@ -317,12 +345,25 @@ func (b *Book) Counts() (conversations, messages int) {
 // sorted is the conversation's message ids oldest first; a tie keeps the
 // order seen.
 func (c *conversation) sorted() []string {
-	order := append([]string(nil), c.order...)
-	sort.SliceStable(order, func(i, j int) bool {
-		ti, ei := time.Parse(time.RFC3339Nano, c.messages[order[i]].String("created_at"))
-		tj, ej := time.Parse(time.RFC3339Nano, c.messages[order[j]].String("created_at"))
-		return ei == nil && ej == nil && ti.Before(tj)
+	type item struct {
+		id string
+		at time.Time
+		ok bool // created_at parsed
+	}
+	items := make([]item, len(c.order))
+	for i, id := range c.order {
+		at, err := time.Parse(time.RFC3339Nano, c.messages[id].String("created_at"))
+		items[i] = item{id, at, err == nil}
+	}
+	// Each time parsed once, not at every comparison: a HAR of thousands
+	// of sends to one conversation sorts it once per send.
+	sort.SliceStable(items, func(i, j int) bool {
+		return items[i].ok && items[j].ok && items[i].at.Before(items[j].at)
 	})
+	order := make([]string, len(items))
+	for i, it := range items {
+		order[i] = it.id
+	}
 	return order
 }
 

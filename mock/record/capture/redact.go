@@ -3,6 +3,7 @@ package capture
 import (
 	"encoding/base64"
 	"net/url"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -21,11 +22,19 @@ const minSecret = 4
 var notSecrets = map[string]bool{"true": true, "false": true, "null": true, "none": true, "undefined": true,
 	"bearer": true, "basic": true, "digest": true, "include": true, "same-origin": true}
 
-// NoteSecret keeps s, to be redacted wherever the files would hold it.
+// NoteSecret keeps s, to be redacted wherever the files would hold it,
+// and its URL-escaped forms, in which a service may echo it (a key in a
+// WWW-Authenticate error_description, a query string).
 func (b *Book) NoteSecret(s string) {
 	s = strings.TrimSpace(s)
-	if len(s) >= minSecret && !notSecrets[strings.ToLower(s)] {
-		b.secrets[s] = true
+	if len(s) < minSecret || notSecrets[strings.ToLower(s)] {
+		return
+	}
+	b.secrets[s] = true
+	for _, esc := range []string{url.QueryEscape(s), url.PathEscape(s)} {
+		if esc != s {
+			b.secrets[esc] = true
+		}
 	}
 }
 
@@ -40,11 +49,11 @@ func SensitiveName(name string) bool {
 		return false
 	}
 	switch n {
-	case "key", "sig", "pass", "pwd", "jwt", "sid":
+	case "key", "sig", "pass", "pwd", "jwt", "sid", "code":
 		return true
 	}
 	for _, part := range []string{"auth", "token", "secret", "passw", "cookie", "session", "csrf", "xsrf",
-		"api-key", "api_key", "apikey", "signature", "credential", "private"} {
+		"api-key", "api_key", "apikey", "signature", "credential", "private", "refresh", "bearer"} {
 		if strings.Contains(n, part) {
 			return true
 		}
@@ -58,6 +67,15 @@ func SensitiveName(name string) bool {
 // cookie's value.
 func (b *Book) NoteHeaders(h map[string][]string) {
 	for name, values := range h {
+		if isURLHeader(name) {
+			// A redirect may carry a token or an OAuth code in its query.
+			for _, v := range values {
+				if u, err := url.Parse(strings.TrimSpace(v)); err == nil {
+					b.NoteURL(u)
+				}
+			}
+			continue
+		}
 		if !SensitiveName(name) {
 			continue
 		}
@@ -94,6 +112,16 @@ func (b *Book) NoteHeaders(h map[string][]string) {
 			}
 		}
 	}
+}
+
+// isURLHeader reports whether a header's value is a URL the answer points
+// to (a redirect, a resource's place).
+func isURLHeader(name string) bool {
+	switch strings.ToLower(name) {
+	case "location", "content-location", "refresh":
+		return true
+	}
+	return false
 }
 
 // tokenLength is the length from which a cookie's value is taken for a
@@ -185,14 +213,23 @@ func (b *Book) secretList() []string {
 	return out
 }
 
-// redactText replaces every secret in s, in any ASCII letter case: an
-// upstream that echoes a key upper-cased must not write it to disk.
+// redactText replaces every secret in s, in any ASCII letter case — an
+// upstream that echoes a key upper-cased must not write it to disk — and
+// every string shaped like a well-known kind of credential, noted or not:
+// a HAR exported "sanitized" has no Authorization header to learn the key
+// from, while an error body may still echo it.
 func redactText(s string, secrets []string) string {
 	for _, sec := range secrets {
 		s = replaceFold(s, sec)
 	}
-	return s
+	return credentialShaped.ReplaceAllString(s, Redacted)
 }
+
+// credentialShaped matches the shapes of keys and tokens that services
+// issue: Stripe-style and OpenAI-style secret keys (sk_live_…, sk-…), JSON
+// Web Tokens, GitHub, Slack, AWS and Google keys. Publishable keys and ids
+// are left alone.
+var credentialShaped = regexp.MustCompile(`\b(?:(?:sk|rk)_(?:live|test)_[0-9A-Za-z_]{6,}|sk-[0-9A-Za-z_-]{16,}|eyJ[0-9A-Za-z_-]{4,}\.[0-9A-Za-z_-]{2,}\.[0-9A-Za-z_-]*|gh[pousr]_[0-9A-Za-z]{20,}|xox[abprs]-[0-9A-Za-z-]{10,}|AKIA[0-9A-Z]{16}|AIza[0-9A-Za-z_-]{35})`)
 
 // replaceFold replaces every occurrence of sec in s, folding ASCII case
 // (byte offsets stay those of s).
@@ -235,7 +272,7 @@ func asciiLower(s string) string {
 // redactNode redacts every scalar and comment of a YAML tree; a number
 // or bool that held a credential becomes a string.
 func redactNode(n *yaml.Node, secrets []string) {
-	if n == nil || len(secrets) == 0 {
+	if n == nil {
 		return
 	}
 	n.HeadComment = redactText(n.HeadComment, secrets)
