@@ -19,10 +19,11 @@ const churnSession = "X-Mock-Session: churn"
 // churnFixtures: a small budget and small limits, so that a few hundred
 // requests evict by every limit again and again; a streamed reply
 // (deltas) and a rule that most sends miss (unmatched, with near misses).
+// message_bytes 1365KiB: the state sheds at three quarters of it, 1 MiB.
 const churnFixtures = `
 settings:
   body_limit: 64KiB
-  retention: {conversations: 8, messages_per_conversation: 40, events: 400, journal: 90, message_bytes: 1MiB}
+  retention: {conversations: 8, messages_per_conversation: 40, events: 400, journal: 90, message_bytes: 1365KiB}
 conversations:
   - id: con_kept
     messages:
