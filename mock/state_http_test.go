@@ -105,26 +105,39 @@ func TestBudgetNeverLosesTheWrite(t *testing.T) {
 	}
 }
 
-// TestJournalCapsHeaders: a request with 900 KB of headers leaves a
-// journal entry of a few KiB, marked as cut.
-func TestJournalCapsHeaders(t *testing.T) {
-	ts := startServer(t, nil)
+// TestJournalCapsWhatRequestsCarry: a request with 900 KB of headers, of
+// path or of query leaves a journal entry of a few KiB, marked as cut — so
+// that neither the budget nor a verification's regexes pay for it.
+func TestJournalCapsWhatRequestsCarry(t *testing.T) {
 	big := strings.Repeat("h", 900<<10)
-	before := ts.status(t).Memory.Bytes
-	for i := 0; i < 20; i++ {
-		if res := ts.call(t, "GET", "/v1/events", "", "Authorization: Bearer "+seedKey, "X-Big: "+big); res.Status != 200 {
-			t.Fatalf("%d %s", res.Status, res.Body)
-		}
-	}
-	res := ts.call(t, "GET", "/__mock/requests?limit=1", "")
-	if len(res.Body) > 12<<10 {
-		t.Fatalf("journal entry of %d bytes for a 900 KB header", len(res.Body))
-	}
-	if !strings.Contains(string(res.Body), `"headers_truncated":true`) || !strings.Contains(string(res.Body), "[921600 bytes]") {
-		t.Errorf("the cut is not marked: %.300s", res.Body)
-	}
-	if grew := ts.status(t).Memory.Bytes - before; grew > 20*(12<<10) {
-		t.Errorf("20 requests with 900 KB headers grew the counted memory by %d bytes", grew)
+	for _, c := range []struct {
+		name, path, header, mark string
+		limit                    int // the entry's bytes at most
+	}{
+		{"header", "/v1/events", "X-Big: " + big, `"headers_truncated":true`, 12 << 10},
+		// The 404 quotes the id: its body is kept up to 16 KiB.
+		{"path", "/v1/conversations/con_" + big + "/messages", "X-Small: 1", `"path":"/v1/conversations/con_hhh`, 24 << 10},
+		{"query", "/v1/events?x=" + big, "X-Small: 1", `"query":"x=hhh`, 12 << 10},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			ts := startServer(t, nil)
+			before := ts.status(t).Memory.Bytes
+			for i := 0; i < 20; i++ {
+				if res := ts.call(t, "GET", c.path, "", "Authorization: Bearer "+seedKey, c.header); res.Status != 200 && res.Status != 404 {
+					t.Fatalf("%d %.300s", res.Status, res.Body)
+				}
+			}
+			res := ts.call(t, "GET", "/__mock/requests?limit=1", "")
+			if len(res.Body) > c.limit {
+				t.Fatalf("journal entry of %d bytes for a 900 KB %s", len(res.Body), c.name)
+			}
+			if !strings.Contains(string(res.Body), c.mark) || !strings.Contains(string(res.Body), "bytes]") {
+				t.Errorf("the cut is not marked: %.300s", res.Body)
+			}
+			if grew := ts.status(t).Memory.Bytes - before; grew > int64(20*c.limit) {
+				t.Errorf("20 requests with a 900 KB %s grew the counted memory by %d bytes", c.name, grew)
+			}
+		})
 	}
 }
 

@@ -8,16 +8,20 @@ import (
 	"strconv"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/msgmock/msgmock/mock/secret"
 	"github.com/msgmock/msgmock/scenarios"
 )
 
 // What one journal entry keeps of a request, so that the journal's memory
-// stays bounded whatever clients send: the body up to JournalBodyLimit, and
+// stays bounded whatever clients send: the path and the query up to
+// JournalURLLimit each (a 900 KB path once cost a verification's regexes
+// seconds per entry), the body up to JournalBodyLimit, and
 // headers up to JournalHeaderLimit in all, each value up to
 // JournalHeaderValueLimit. What is cut is marked where it was cut.
 const (
+	JournalURLLimit         = 4 << 10 // the path, and the query, each
 	JournalBodyLimit        = 16 << 10
 	JournalHeaderLimit      = 8 << 10
 	JournalHeaderValueLimit = 1 << 10
@@ -106,6 +110,7 @@ func (e *JournalEntry) Capture() {
 	if mask && e.Query != "" {
 		e.Query = secret.MaskQuery(e.Query)
 	}
+	e.Path, e.Query = cutURLPart(e.Path), cutURLPart(e.Query)
 	if len(e.Body) > JournalBodyLimit {
 		e.Body, e.BodyTruncated = e.Body[:JournalBodyLimit], true
 	}
@@ -140,6 +145,19 @@ func (e *JournalEntry) releaseRecord() {
 		captureBufs.Put(e.rec)
 	}
 	e.rec = nil
+}
+
+// cutURLPart cuts a path or a query past JournalURLLimit, at a character
+// boundary, and marks the cut as header values are: "…[N bytes]".
+func cutURLPart(s string) string {
+	if len(s) <= JournalURLLimit {
+		return s
+	}
+	i := JournalURLLimit
+	for i > 0 && !utf8.RuneStart(s[i]) {
+		i--
+	}
+	return s[:i] + "…[" + strconv.Itoa(len(s)) + " bytes]"
 }
 
 // pickHeaders appends to fields what the journal keeps of h: up to
