@@ -31,6 +31,12 @@
 //     leave out — a body field, a header, a metadata key — is missing (or
 //     empty) or there; they stand alone (no ignore_case). method and path
 //     are always there and take no absence.
+//   - A regex compiles to at most 500 instructions and reads the first
+//     16 KiB of a value (MaxRegexInput; past it, $ anchors at the cut): Go's
+//     regexps are linear in the text, but the factor is the program, and a
+//     rule runs on every request, a verification pattern on every journal
+//     entry. The journal keeps 16 KiB of a body, so a verification sees no
+//     more of a text than that anyway.
 //
 // # Patterns of the journal
 //

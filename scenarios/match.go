@@ -6,6 +6,7 @@ import (
 	"net/textproto"
 	"regexp"
 	"strings"
+	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
 )
@@ -23,10 +24,16 @@ type Matcher struct {
 	reCost     int64  // estimated bytes of re (see Scenario.Cost)
 }
 
+// MaxRegexInput bounds what a regex reads of a value: the first 16 KiB,
+// cut back to a whole UTF-8 character. A regex's time is linear in the
+// text but multiplied by its program (up to maxRegexpSteps), so a rule or
+// a verification pattern costs at most a few milliseconds per value.
+const MaxRegexInput = 16 << 10
+
 // Match reports whether s satisfies the matcher.
 func (m *Matcher) Match(s string) bool {
 	if m.re != nil {
-		return m.re.MatchString(s)
+		return m.re.MatchString(regexInput(s))
 	}
 	v := m.Value
 	if m.IgnoreCase {
@@ -45,6 +52,18 @@ func (m *Matcher) Match(s string) bool {
 		return s != ""
 	}
 	return s == v
+}
+
+// regexInput is the part of s a regex reads (MaxRegexInput).
+func regexInput(s string) string {
+	if len(s) <= MaxRegexInput {
+		return s
+	}
+	cut := MaxRegexInput
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut]
 }
 
 // matchKey is Match for the value at a key of a map (a header, a metadata

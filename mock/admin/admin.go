@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/msgmock/msgmock/mock/engine"
+	"github.com/msgmock/msgmock/mock/secret"
 	"github.com/msgmock/msgmock/mock/state"
 	"github.com/msgmock/msgmock/mock/wire"
 	"github.com/msgmock/msgmock/scenarios"
@@ -140,18 +141,25 @@ type schedulerStats struct {
 	Panics  int64 `json:"panics"`
 }
 
-// auth tells a client (the inspector's composer) which API keys work.
+// auth tells a client which API keys work.
 type auth struct {
 	Mode string   `json:"mode"` // any | listed
-	Keys []string `json:"keys"` // the listed keys that are not expired
+	Keys []string `json:"keys"` // the listed keys that are not expired, masked
 }
 
+// authOf lists the settings' keys masked as the journal masks them
+// ("sk_t…3456 (fp 38782e13)": the fingerprint tells them apart), unless
+// settings.security.mask_credentials is false.
 func authOf(set *scenarios.Set) auth {
 	a := auth{Mode: string(set.Settings.Auth.Mode), Keys: []string{}}
 	for k, t := range set.Settings.Auth.Tokens {
-		if !t.Expired {
-			a.Keys = append(a.Keys, k)
+		if t.Expired {
+			continue
 		}
+		if set.Settings.Security.MaskCredentials {
+			k = secret.MaskHeader("X-Api-Key", k)
+		}
+		a.Keys = append(a.Keys, k)
 	}
 	sort.Strings(a.Keys)
 	return a

@@ -36,6 +36,20 @@
 //     client prints. GET /__mock/unmatched and
 //     GET /__mock/scenarios/{name}/usage (any scenario the session can run:
 //     added for it, added for all, the fixtures') carry one too.
+//   - A verification works at most 5 s (verifyBudget), then answers 503
+//     {"error": "…budget of 5s…"}: not 422 (nothing was found wanting), not
+//     504 (msgmock is no gateway); retrying the same verification will not
+//     help, so there is no Retry-After. A client that hangs up stops it
+//     (logged as 499). A failure lists at most 100 ids (ids_truncated;
+//     matched counts them all). GET /__mock/unmatched pages forward:
+//     ?limit= (default 100, at most 1000; 400 past that) takes the first
+//     after ?after=req_…, unlike /__mock/requests' limit (the last N, for
+//     the inspector's tail); total counts them all, truncated tells more
+//     remain. Verify, unmatched and usage create no session (package expect).
+//   - GET /__mock/status lists auth.keys masked as the journal masks keys
+//     ("sk_t…3456 (fp 38782e13)"; the fingerprint tells keys apart) unless
+//     settings.security.mask_credentials is false; the inspector's composer
+//     then starts with a key only when one is shown unmasked.
 //   - A request no rule answered shows "unmatched": true and its
 //     near_misses in the journal; X-Mock-Explain: 1 on the request adds them
 //     to its answer as X-Mock-Near-Miss, one line of ASCII (wire.Decided),

@@ -1,10 +1,12 @@
 package admin
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/msgmock/msgmock/mock/expect"
 	"github.com/msgmock/msgmock/mock/state"
@@ -19,8 +21,16 @@ import (
 // as it is (package expect).
 
 // maxVerifyEntries bounds the entries a verification's answer shows in
-// full; its ids list them all.
+// full (its ids list them all), and the ids each failure lists (its
+// matched counts them all).
 const maxVerifyEntries = 100
+
+// verifyBudget bounds the time one verification works: past it, it stops
+// and answers 503 (see the package documentation).
+const verifyBudget = 5 * time.Second
+
+// errOverBudget is the cause of a verification's context past verifyBudget.
+var errOverBudget = errors.New("verification over its time budget")
 
 type verifyAnswer struct {
 	OK               bool            `json:"ok"`
@@ -36,16 +46,17 @@ type verifyAnswer struct {
 }
 
 type verifyFailure struct {
-	Expectation int               `json:"expectation"`
-	Session     string            `json:"session"`
-	Request     json.RawMessage   `json:"request,omitempty"`
-	Sequence    []json.RawMessage `json:"sequence,omitempty"`
-	Step        *int              `json:"step,omitempty"`
-	Expected    string            `json:"expected"`
-	Found       string            `json:"found"`
-	Matched     int               `json:"matched"`
-	IDs         []string          `json:"ids"`
-	Closest     []closest         `json:"closest"`
+	Expectation  int               `json:"expectation"`
+	Session      string            `json:"session"`
+	Request      json.RawMessage   `json:"request,omitempty"`
+	Sequence     []json.RawMessage `json:"sequence,omitempty"`
+	Step         *int              `json:"step,omitempty"`
+	Expected     string            `json:"expected"`
+	Found        string            `json:"found"`
+	Matched      int               `json:"matched"`
+	IDs          []string          `json:"ids"`
+	IDsTruncated bool              `json:"ids_truncated,omitempty"`
+	Closest      []closest         `json:"closest"`
 }
 
 type closest struct {
@@ -73,7 +84,17 @@ func (a *API) Verify(x *wire.Exchange, r *http.Request) *wire.Problem {
 		}
 		return &wire.Problem{Status: http.StatusBadRequest, Message: "the verification has problems", Detail: msgs}
 	}
-	result := expect.Verify(exps, expect.Options{Session: wire.SessionID(r), Set: x.Set, Journal: a.journalOf(x)})
+	ctx, cancel := context.WithTimeoutCause(r.Context(), verifyBudget, errOverBudget)
+	defer cancel()
+	result, err := expect.Verify(exps, expect.Options{Session: wire.SessionID(r), Set: x.Set, Journal: a.journalOf(x), Context: ctx})
+	switch {
+	case r.Context().Err() != nil:
+		return &wire.Problem{Status: wire.StatusClientClosed, Message: "the client went away; the verification stopped"}
+	case err != nil:
+		return problem(http.StatusServiceUnavailable, "the verification stopped after its budget of "+verifyBudget.String()+
+			" of work: give its patterns api, method or path (checked before a body is read) and fewer regexes, "+
+			"or verify a shorter journal (DELETE /__mock/requests between tests)")
+	}
 	out := verifyAnswer{OK: result.OK(), Matched: result.Matched, IDs: make([]string, len(result.Matches)), Entries: []journalEntry{}}
 	for i, m := range result.Matches {
 		out.IDs[i] = journalID(m.Entry.Seq)
@@ -84,7 +105,8 @@ func (a *API) Verify(x *wire.Exchange, r *http.Request) *wire.Problem {
 	out.EntriesTruncated = len(result.Matches) > maxVerifyEntries
 	for _, f := range result.Failures {
 		vf := verifyFailure{Expectation: f.Expectation, Session: f.Session, Expected: f.Expected, Found: f.Found,
-			Matched: len(f.Matched), IDs: idsOf(f.Matched), Closest: closestOf(f.Closest)}
+			Matched: len(f.Matched), IDs: idsOf(f.Matched[:min(len(f.Matched), maxVerifyEntries)]),
+			IDsTruncated: len(f.Matched) > maxVerifyEntries, Closest: closestOf(f.Closest)}
 		if f.Sequence != nil {
 			step := f.Step
 			vf.Step = &step
@@ -107,10 +129,11 @@ func (a *API) Verify(x *wire.Exchange, r *http.Request) *wire.Problem {
 }
 
 // journalOf reads a session's journal for package expect: the entries
-// decoded under the session's lock, the reader's to keep.
+// decoded under the session's lock, the reader's to keep. A session that does not exist reads
+// as empty and is not created.
 func (a *API) journalOf(x *wire.Exchange) expect.Journal {
 	return func(session string) []*state.JournalEntry {
-		tx := a.e.Begin(x.Set, session)
+		tx := a.e.BeginRead(x.Set, session)
 		defer tx.End()
 		return tx.Session().Journal()
 	}
@@ -134,21 +157,55 @@ func closestOf(cs []expect.Closest) []closest {
 
 type unmatchedAnswer struct {
 	Requests []journalEntry `json:"requests"`
-	Report   string         `json:"report"`
+	// Total counts the unmatched requests after ?after= (of ?path=), those
+	// past ?limit= too; Truncated is set when requests lists fewer.
+	Total     int    `json:"total"`
+	Truncated bool   `json:"truncated,omitempty"`
+	Report    string `json:"report"`
 }
 
-// Unmatched serves GET /__mock/unmatched[?path=…]: the session's
-// requests that reached their scenario's rules and that none answered,
-// oldest first, each with its near misses.
+// Pages of GET /__mock/unmatched.
+const (
+	defaultUnmatchedLimit = 100
+	maxUnmatchedLimit     = 1000
+)
+
+// Unmatched serves GET /__mock/unmatched[?path=…][&after=req_…][&limit=N]:
+// the session's requests that reached their scenario's rules and that
+// none answered, oldest first, each with its near misses: the first limit
+// (default 100, at most 1000) after the request after names, so that a
+// client pages forward with after= the last id it got.
 func (a *API) Unmatched(x *wire.Exchange, r *http.Request) *wire.Problem {
-	path := r.URL.Query().Get("path")
+	q := r.URL.Query()
+	limit := defaultUnmatchedLimit
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > maxUnmatchedLimit {
+			return problem(http.StatusBadRequest, "limit must be a whole number from 1 to "+strconv.Itoa(maxUnmatchedLimit)+"; got "+strconv.Quote(v))
+		}
+		limit = n
+	}
+	var after uint64
+	if v := q.Get("after"); v != "" {
+		n, ok := parseJournalID(v)
+		if !ok {
+			return problem(http.StatusBadRequest, "after must be a request id such as req_000012")
+		}
+		after = n
+	}
+	path := q.Get("path")
 	var picked []*state.JournalEntry
+	total := 0
 	for _, e := range a.journalOf(x)(wire.SessionID(r)) {
-		if e.Unmatched && (path == "" || e.Path == path) {
-			picked = append(picked, e)
+		if e.Unmatched && e.Seq > after && (path == "" || e.Path == path) {
+			total++
+			if len(picked) < limit {
+				picked = append(picked, e)
+			}
 		}
 	}
-	out := unmatchedAnswer{Requests: make([]journalEntry, len(picked)), Report: expect.UnmatchedReport(picked)}
+	out := unmatchedAnswer{Requests: make([]journalEntry, len(picked)), Total: total, Truncated: total > len(picked),
+		Report: expect.UnmatchedReport(picked, total)}
 	for i, e := range picked {
 		out.Requests[i] = journalEntryOf(e)
 	}
@@ -188,7 +245,7 @@ type stateStep struct {
 func (a *API) Usage(x *wire.Exchange, r *http.Request) *wire.Problem {
 	name := x.PathVar("name")
 	session := wire.SessionID(r)
-	tx := a.e.Begin(x.Set, session)
+	tx := a.e.BeginRead(x.Set, session) // a session that does not exist reads as unused
 	sc := tx.Scenario(name)
 	if sc == nil {
 		tx.End()

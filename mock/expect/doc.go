@@ -46,8 +46,31 @@
 //     one exists). A pattern given twice needs two requests. A sequence
 //     reads one session: its patterns name the same session, or none.
 //   - A pattern without session reads the verifying request's
-//     (X-Mock-Session); reading a session creates it, as GET /__mock/requests
-//     does.
+//     (X-Mock-Session). Reading never creates a session (verify, unmatched
+//     and usage alike): one that does not exist reads as empty, so that a
+//     verification naming many sessions cannot evict those in use past
+//     retention.sessions. (GET /__mock/requests and the APIs still create
+//     theirs; so does a cross-site page opening /v1/events/stream?session=…,
+//     a known limit.)
+//
+// # Bounds
+//
+//   - A verification stops when its Options.Context ends: the admin API's
+//     is the request's (the client gone) with a budget of 5 s of work, past
+//     which it answers 503. The loops over journal entries (count, sequence,
+//     closest) check it before each entry, with an atomic load.
+//   - A regex reads the first 16 KiB of a value (scenarios.MaxRegexInput),
+//     which is what the journal keeps of a body anyway; with at most 500
+//     instructions a regex costs milliseconds per entry.
+//   - A failure lists the ids of the first 100 requests it matched
+//     (ids_truncated past that; matched counts them all). Unmatched pages:
+//     the first limit (default 100, at most 1000) after ?after=, total
+//     counting them all; UnmatchedReport's first line tells both.
+//   - Failures show a pattern's values for credential headers (any
+//     operator) masked with secret.MaskHeader, in request, sequence, the
+//     closest requests' expected and the report, unless
+//     settings.security.mask_credentials is false: a report printed in a CI
+//     log shows no key the pattern gave as sent.
 //
 // # Failures
 //

@@ -76,17 +76,22 @@ func compactJSON(v any) string {
 }
 
 // UnmatchedReport lists requests no rule answered, each with its near
-// misses; "" for none.
+// misses; "" for none. total counts them all when entries is the first
+// page of them:
 //
 //	msgmock: 1 request matched no rule
 //	req_000003 POST /api/v1/messages (scenario default)
 //	  near miss default/paid: text: expected {"contains":"paid"}, got "Hello"
-func UnmatchedReport(entries []*state.JournalEntry) string {
+func UnmatchedReport(entries []*state.JournalEntry, total int) string {
 	if len(entries) == 0 {
 		return ""
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "msgmock: %d %s matched no rule\n", len(entries), plural(len(entries), "request"))
+	fmt.Fprintf(&b, "msgmock: %d %s matched no rule", total, plural(total, "request"))
+	if total > len(entries) {
+		fmt.Fprintf(&b, " (the first %d listed)", len(entries))
+	}
+	b.WriteString("\n")
 	for _, e := range entries {
 		fmt.Fprintf(&b, "%s %s %s (scenario %s)", state.JournalID(e.Seq), e.Method, e.Path, e.Scenario)
 		if len(e.NearMisses) == 0 {

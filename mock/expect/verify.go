@@ -1,9 +1,11 @@
 package expect
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"strings"
+	"sync/atomic"
 
 	"github.com/msgmock/msgmock/mock/secret"
 	"github.com/msgmock/msgmock/mock/state"
@@ -26,6 +28,10 @@ type Options struct {
 	// Set is the configuration the request runs on: the API keys' workspaces.
 	Set     *scenarios.Set
 	Journal Journal
+	// Context ends the verification early (the client gone, the time
+	// budget spent): Verify stops within one entry's work and returns the
+	// context's error. nil: it runs to the end.
+	Context context.Context
 }
 
 // Result is a verification's outcome.
@@ -75,9 +81,15 @@ type Closest struct {
 }
 
 // Verify checks every expectation against the journals (see the package
-// documentation for what a pattern matches).
-func Verify(exps []scenarios.Expectation, opts Options) Result {
-	v := &verifier{opts: opts, keys: keysOf(opts.Set), journals: map[string]*journal{}}
+// documentation for what a pattern matches). When opts.Context ends first,
+// it returns the context's error and a partial Result to drop.
+func Verify(exps []scenarios.Expectation, opts Options) (Result, error) {
+	v := &verifier{opts: opts, keys: keysOf(opts.Set), journals: map[string]*journal{},
+		mask: opts.Set == nil || opts.Set.Settings.Security.MaskCredentials}
+	if opts.Context != nil {
+		stop := context.AfterFunc(opts.Context, func() { v.stopped.Store(true) })
+		defer stop()
+	}
 	var res Result
 	seen := map[Match]bool{}
 	add := func(session string, entries []*state.JournalEntry) {
@@ -93,6 +105,9 @@ func Verify(exps []scenarios.Expectation, opts Options) Result {
 		var f *Failure
 		var found []*state.JournalEntry
 		var session string
+		if v.stopped.Load() {
+			break
+		}
 		if exp.Request != nil {
 			session = v.session(exp.Request)
 			found, f = v.count(exp.Request, exp.Count)
@@ -104,16 +119,27 @@ func Verify(exps []scenarios.Expectation, opts Options) Result {
 		add(session, found)
 		if f != nil {
 			f.Expectation, f.Session = i, session
+			if v.mask {
+				f.Request, f.Sequence = shownPatterns(f.Request, f.Sequence)
+			}
 			res.Failures = append(res.Failures, *f)
 		}
 	}
-	return res
+	if v.stopped.Load() {
+		return res, context.Cause(opts.Context)
+	}
+	return res, nil
 }
 
 type verifier struct {
 	opts     Options
 	keys     keys
 	journals map[string]*journal
+	mask     bool // settings.security.mask_credentials: failures show patterns' keys masked
+	// stopped is set when opts.Context ends: the loops over entries read it
+	// before each entry (an atomic load, where ctx.Err takes a lock), so
+	// that a verification stops within one entry's work.
+	stopped atomic.Bool
 }
 
 // journal is one session's entries with their facts, read once.
@@ -257,6 +283,9 @@ func (v *verifier) count(p *scenarios.Pattern, count scenarios.Count) ([]*state.
 	j, c := v.journal(p), compile(p)
 	var found []*state.JournalEntry
 	for i, e := range j.entries {
+		if v.stopped.Load() {
+			return found, nil
+		}
 		if c.matches(j, i, v.keys) {
 			found = append(found, e)
 		}
@@ -281,7 +310,7 @@ func (v *verifier) sequence(seq []*scenarios.Pattern) ([]*state.JournalEntry, *F
 	for k, p := range seq {
 		c := compile(p)
 		next := -1
-		for i := pos + 1; i < len(j.entries); i++ {
+		for i := pos + 1; i < len(j.entries) && !v.stopped.Load(); i++ {
 			if c.matches(j, i, v.keys) {
 				next = i
 				break
@@ -295,7 +324,7 @@ func (v *verifier) sequence(seq []*scenarios.Pattern) ([]*state.JournalEntry, *F
 		f := &Failure{Sequence: seq, Step: k, Matched: found,
 			Expected: fmt.Sprintf("%d requests in order, sequence[%d] after %s", len(seq), k, afterWhat(found))}
 		var before []*state.JournalEntry
-		for i := 0; i <= pos; i++ {
+		for i := 0; i <= pos && !v.stopped.Load(); i++ {
 			if c.matches(j, i, v.keys) {
 				before = append(before, j.entries[i])
 			}
@@ -335,7 +364,7 @@ func (v *verifier) closest(j *journal, c *compiled, from, to int) []Closest {
 	type near struct{ i, d int }
 	var best [MaxClosest]near
 	n := 0
-	for i := from; i < to; i++ {
+	for i := from; i < to && !v.stopped.Load(); i++ {
 		if n == len(best) && c.headDistance(j.entries[i]) >= best[n-1].d {
 			continue // it cannot come closer than those kept: its body stays unread
 		}
@@ -355,6 +384,9 @@ func (v *verifier) closest(j *journal, c *compiled, from, to int) []Closest {
 	for _, b := range best[:n] {
 		var diffs []scenarios.Difference
 		c.distance(j.entries[b.i], j.factsAt(b.i, v.keys), &diffs)
+		if v.mask {
+			maskDifferences(diffs)
+		}
 		out = append(out, Closest{Entry: j.entries[b.i], Differences: diffs})
 	}
 	return out

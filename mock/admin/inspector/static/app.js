@@ -131,7 +131,8 @@ function renderStatus(st) {
     `, ${w.type === 'bucket' ? 'full' : 'resets'} in ${(w.reset_ms / 1000).toFixed(1)} s`)));
   // The composer's key.
   const key = $('#compose-key');
-  if (!key.value) key.value = st.auth.keys[0] || 'sk_test_inspector';
+  // The keys come masked unless settings.security.mask_credentials is false.
+  if (!key.value) key.value = st.auth.keys.find((k) => !k.includes('(fp ')) || 'sk_test_inspector';
 }
 
 function renderClock(c) {
