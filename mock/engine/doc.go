@@ -67,7 +67,10 @@
 //     reach costs one loop over the rules with no allocation.
 //   - Credential headers' values in a near miss are masked as the journal
 //     masks the request's (unless settings.security.mask_credentials is
-//     false); an actual value is kept to scenarios.MaxShown bytes.
+//     false) — what the request sent and what the rule wants, whatever the
+//     condition (equals, contains, prefix, suffix, regex: a fragment of the
+//     fixture's key is still the key); an actual value is kept to
+//     scenarios.MaxShown bytes.
 //
 // # Replies
 //

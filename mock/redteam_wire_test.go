@@ -1,0 +1,99 @@
+package mock_test
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+)
+
+// TestAPIAnswersAreNotPages: every answer of the two APIs — their own, an
+// error, a rule's scripted text/html body — carries nosniff and a
+// sandboxing CSP, and a rule's respond.headers cannot remove or weaken
+// them (red-team finding 2: an imported HAR served text/html on the mock's
+// origin, whose script then drove the admin API).
+func TestAPIAnswersAreNotPages(t *testing.T) {
+	ts := startServer(t, nil)
+	page := `{"rules":[{"name":"page","when":{"text":"page"},"respond":{"status":200,` +
+		`"headers":{"Content-Type":"text/html","Content-Security-Policy":"default-src *","X-Content-Type-Options":"sniff"},` +
+		`"body":"<img src=x onerror=fetch('/__mock/reset',{method:'POST'})>"}}]}`
+	if res := ts.call(t, "PUT", "/__mock/scenarios/page", page, "X-Mock-Session: pages"); res.Status != http.StatusOK {
+		t.Fatalf("PUT scenario: %d %s", res.Status, res.Body)
+	}
+	const send = `{"sender_id":"usr_a","sender_type":"user","text":"%s"}`
+	for _, tt := range []struct {
+		name, method, path, body string
+		headers                  []string
+		status                   int
+		contentType              string
+	}{
+		{"the API's own answer", "POST", "/v1/messages", strings.Replace(send, "%s", "hello", 1), nil, 200, "application/json"},
+		{"a scripted text/html body", "POST", "/v1/messages", strings.Replace(send, "%s", "page", 1),
+			[]string{"X-Mock-Scenario: page"}, 200, "text/html"},
+		{"an error", "GET", "/v1/conversations/con_missing/messages", "", nil, 404, "application/json"},
+		{"the Workspace API", "GET", "/api/v1/conversations", "", []string{"X-Api-Key: " + seedKey}, 200, "application/json"},
+		{"an unknown route", "GET", "/v1/nowhere", "", nil, 404, "application/json"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			h := append([]string{"Authorization: Bearer " + seedKey, "Content-Type: application/json", "X-Mock-Session: pages"}, tt.headers...)
+			res := ts.call(t, tt.method, tt.path, tt.body, h...)
+			if res.Status != tt.status || !strings.HasPrefix(res.Header.Get("Content-Type"), tt.contentType) {
+				t.Fatalf("%d %s (Content-Type %q); want %d, %s", res.Status, res.Body, res.Header.Get("Content-Type"), tt.status, tt.contentType)
+			}
+			if got := res.Header.Values("X-Content-Type-Options"); len(got) != 1 || got[0] != "nosniff" {
+				t.Errorf("X-Content-Type-Options %q, want nosniff alone", got)
+			}
+			if got := res.Header.Values("Content-Security-Policy"); len(got) != 1 || got[0] != "sandbox; default-src 'none'; frame-ancestors 'none'" {
+				t.Errorf("Content-Security-Policy %q, want the sandbox alone", got)
+			}
+		})
+	}
+}
+
+// TestNearMissHidesCredentialConditions: a rule's condition on a
+// credential header that is not equals (contains, prefix, regex …) is
+// shown masked wherever near misses go — X-Mock-Near-Miss, the journal,
+// /__mock/unmatched — and field names are written as ASCII in the header
+// (red-team findings 5c and 10).
+func TestNearMissHidesCredentialConditions(t *testing.T) {
+	ts := startServer(t, nil)
+	const fixtureKey = "tok_FIXTURE_abcdefgh"
+	rules := `{"rules":[{"name":"by-key","when":{"headers":{"X-Custom-Token":{"contains":"` + fixtureKey + `"},` +
+		`"Authorization":{"prefix":"Bearer sk_fixture_prefix_1234","ignore_case":true}},` +
+		`"metadata":{"k\u00e9\r\nX-Injected: 1":"v"}},"respond":{"status":503}}]}`
+	session := "X-Mock-Session: nm"
+	if res := ts.call(t, "PUT", "/__mock/scenarios/nm", rules, session); res.Status != http.StatusOK {
+		t.Fatalf("PUT scenario: %d %s", res.Status, res.Body)
+	}
+	res := ts.sendConversations(t, `{"sender_id":"u","sender_type":"agent","text":"hi"}`, session,
+		"X-Mock-Scenario: nm", "X-Mock-Explain: 1", "X-Custom-Token: tok_REQUEST_zyxwvuts999")
+	line := res.Header.Get("X-Mock-Near-Miss")
+	if !strings.Contains(line, "by-key:") {
+		t.Fatalf("no near miss for by-key: %q", line)
+	}
+	for i := 0; i < len(line); i++ {
+		if line[i] < 0x20 || line[i] > 0x7e {
+			t.Fatalf("X-Mock-Near-Miss has byte %#x at %d: %q", line[i], i, line)
+		}
+	}
+	if !strings.Contains(line, `metadata.k\u00e9\r\nX-Injected: 1 want "v"`) {
+		t.Errorf("the metadata key is not escaped as ASCII: %q", line)
+	}
+	unmatched := ts.call(t, "GET", "/__mock/unmatched", "", session)
+	journal := ts.call(t, "GET", "/__mock/requests?limit=1", "", session)
+	for _, shown := range []struct{ where, text string }{
+		{"X-Mock-Near-Miss", line}, {"/__mock/unmatched", string(unmatched.Body)}, {"/__mock/requests", string(journal.Body)},
+	} {
+		for _, secretPart := range []string{fixtureKey, "sk_fixture_prefix_1234", "tok_REQUEST_zyxwvuts999"} {
+			if strings.Contains(shown.text, secretPart) {
+				t.Errorf("%s shows %s in clear:\n%s", shown.where, secretPart, shown.text)
+			}
+		}
+		// Masked, they are still told apart: the conditions' operators
+		// stay, and a fingerprint stands for the value.
+		for _, kept := range []string{"contains", "prefix", "(fp "} {
+			if !strings.Contains(shown.text, kept) {
+				t.Errorf("%s lost %q:\n%s", shown.where, kept, shown.text)
+			}
+		}
+	}
+}
