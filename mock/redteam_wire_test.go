@@ -1,7 +1,9 @@
 package mock_test
 
 import (
+	"encoding/json"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -94,6 +96,44 @@ func TestNearMissHidesCredentialConditions(t *testing.T) {
 			if !strings.Contains(shown.text, kept) {
 				t.Errorf("%s lost %q:\n%s", shown.where, kept, shown.text)
 			}
+		}
+	}
+}
+
+// TestReplayOfLargeEventsArrivesWhole: a stream that replays many large
+// events — text of control characters, which JSON escapes six-fold — gets
+// every one whole and in order, though the stream writes them in pieces
+// of about 64 KiB rather than a batch of 256 events at once (red-team
+// finding 3; BenchmarkReplayHeld measures what a stream holds).
+func TestReplayOfLargeEventsArrivesWhole(t *testing.T) {
+	ts := startServer(t, mapFS(map[string]string{"default.yaml": "scenario: {name: default, rules: []}\n"}))
+	const messages = 121 // pieces of 4 events, and a last one of 1
+	texts := make([]string, messages)
+	for i := range texts {
+		// ~3,000 characters, ~18 KB once escaped: 121 of them pass 64 KiB
+		// many times over, in one batch that is written in pieces.
+		texts[i] = strconv.Itoa(i) + ":" + strings.Repeat("\x01\x02", 1500) + strings.Repeat("é", i)
+		body, _ := json.Marshal(map[string]any{"sender_id": "usr_a", "sender_type": "user", "text": texts[i]})
+		if res := ts.sendConversations(t, string(body), "X-Mock-Session: replay"); res.Status != http.StatusOK {
+			t.Fatalf("send %d: %d %s", i, res.Status, res.Body)
+		}
+	}
+	stream := openStream(t, ts.URL+"/v1/events/stream?access_token=k&session=replay", "Last-Event-ID: evt_unknown")
+	stream.sc.Buffer(make([]byte, 0, 64<<10), 1<<20) // a data line is longer than bufio's default
+	for i, want := range texts {
+		ev := stream.next(t)
+		var e struct {
+			Data struct {
+				Message struct {
+					Text string `json:"text"`
+				} `json:"message"`
+			} `json:"data"`
+		}
+		if err := json.Unmarshal([]byte(ev.Data), &e); err != nil || ev.Type != "message.created" {
+			t.Fatalf("event %d: %s %v (%d bytes of data)", i, ev.Type, err, len(ev.Data))
+		}
+		if e.Data.Message.Text != want {
+			t.Fatalf("event %d carries text %.20q…, want %.20q…", i, e.Data.Message.Text, want)
 		}
 	}
 }
