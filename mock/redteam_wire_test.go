@@ -2,9 +2,11 @@ package mock_test
 
 import (
 	"encoding/json"
+	"github.com/msgmock/msgmock/mock/engine"
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -135,5 +137,89 @@ func TestReplayOfLargeEventsArrivesWhole(t *testing.T) {
 		if e.Data.Message.Text != want {
 			t.Fatalf("event %d carries text %.20q…, want %.20q…", i, e.Data.Message.Text, want)
 		}
+	}
+}
+
+// TestRateLimitWindowsBelongToTheirSession: a session that sends more
+// distinct API keys than the server holds windows loses its own windows,
+// not another session's: the victim's used-up limit stays used up
+// (red-team finding 7; mock/engine's TestWindowsAreBounded covers the
+// bounds themselves).
+func TestRateLimitWindowsBelongToTheirSession(t *testing.T) {
+	ts := startServer(t, mapFS(map[string]string{"settings.yaml": "settings:\n  rate_limits: [{name: per-key, key: api_key, requests: 2, per: 1h}]\n"}))
+	read := func(session, key string) int {
+		return ts.call(t, "GET", "/v1/events", "", "X-Mock-Session: "+session, "Authorization: Bearer "+key).Status
+	}
+	const victimKey = "sk_test_victim_key_123456"
+	if got := []int{read("victim", victimKey), read("victim", victimKey), read("victim", victimKey)}; got[2] != http.StatusTooManyRequests {
+		t.Fatalf("victim's statuses %v, want the third refused", got)
+	}
+	// As many new keys as the whole server used to hold, and one more.
+	keys := make(chan int)
+	var wg sync.WaitGroup
+	for w := 0; w < 4; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range keys {
+				status, err := roundTrip(ts.Client(), "GET", ts.URL+"/v1/events", "", map[string]string{
+					"X-Mock-Session": "noisy", "Authorization": "Bearer sk_noisy_" + strconv.Itoa(i)})
+				if err != nil || status != http.StatusOK {
+					t.Errorf("noisy key %d: %d %v", i, status, err)
+				}
+			}
+		}()
+	}
+	for i := 0; i <= engine.MaxWindows; i++ {
+		keys <- i
+	}
+	close(keys)
+	wg.Wait()
+	if got := read("victim", victimKey); got != http.StatusTooManyRequests {
+		t.Fatalf("victim's fourth request: %d, want 429: another session's keys evicted its window", got)
+	}
+}
+
+// TestMessageOverACharactersLimit: a message longer than a characters
+// window's whole budget can never be accepted: both APIs answer it 413 in
+// their own shape, without Retry-After, however often it is sent, and it
+// uses no budget — a message that fits still goes through.
+func TestMessageOverACharactersLimit(t *testing.T) {
+	ts := startServer(t, mapFS(map[string]string{"settings.yaml": `
+settings:
+  rate_limits:
+    - {name: tpm, characters: 10, per: 1m, api: conversations}
+    - {name: bucket, unit: characters, burst: 12, refill: 1/s, api: workspace}
+`}))
+	conversations := func(text string) response {
+		return ts.call(t, "POST", "/v1/messages", `{"sender_id":"u","sender_type":"user","text":"`+text+`"}`,
+			"Authorization: Bearer k", "Content-Type: application/json")
+	}
+	workspace := func(text string) response {
+		return ts.call(t, "POST", "/api/v1/messages", `{"content":{"content":"`+text+`","sender_id":"usr_w"}}`,
+			"Authorization: Bearer k", "Content-Type: application/json")
+	}
+	for _, tt := range []struct {
+		name          string
+		send          func(string) response
+		tooLong, fits string
+		errorText     string
+	}{
+		{"conversations, a fixed window", conversations, "eleven chrs", "short",
+			`"message":"Message too long for rate limit \"tpm\": 11 characters, and it allows 10 at most."`},
+		{"workspace, a bucket", workspace, "thirteen chrs", "sh",
+			`{"detail":"Message too long for rate limit \"bucket\": 13 characters, and it allows 12 at most."}`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			for i := 0; i < 3; i++ {
+				res := tt.send(tt.tooLong)
+				if res.Status != http.StatusRequestEntityTooLarge || !strings.Contains(string(res.Body), tt.errorText) || res.Header.Get("Retry-After") != "" {
+					t.Fatalf("try %d: %d %s Retry-After=%q; want 413 %s without Retry-After", i, res.Status, res.Body, res.Header.Get("Retry-After"), tt.errorText)
+				}
+			}
+			if res := tt.send(tt.fits); res.Status >= 400 {
+				t.Fatalf("a message that fits after the refusals: %d %s", res.Status, res.Body)
+			}
+		})
 	}
 }

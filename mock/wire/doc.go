@@ -33,7 +33,11 @@
 // rounded up, and retry-after-ms where the limit asks for it; a
 // Retry-After set before (a rate limit, a rule's headers) is never
 // replaced by the dialects' default of 1. The names are written as the
-// services spell them; every one is exposed to browsers by CORS.
+// services spell them; every one is exposed to browsers by CORS. A message
+// longer than a characters window's whole budget, which no wait would let
+// through, is answered 413 in the API's shape ("Message too long for rate
+// limit …"), with the rate-limit headers and no Retry-After: clients and
+// SDKs retry a 429, not a 413.
 //
 // # API answers are data, never pages
 //
