@@ -67,7 +67,10 @@
 //     reach costs one loop over the rules with no allocation.
 //   - Credential headers' values in a near miss are masked as the journal
 //     masks the request's (unless settings.security.mask_credentials is
-//     false); an actual value is kept to scenarios.MaxShown bytes.
+//     false) — what the request sent and what the rule wants, whatever the
+//     condition (equals, contains, prefix, suffix, regex: a fragment of the
+//     fixture's key is still the key); an actual value is kept to
+//     scenarios.MaxShown bytes.
 //
 // # Replies
 //
@@ -132,12 +135,23 @@
 //     the engine's clock: a frozen clock never resets a window by itself,
 //     a virtual one resets it when moved past. A window whose limit changed
 //     in a reload starts afresh. Retry-After is until a fixed window ends,
-//     or until the bucket holds the request again (its capacity, for a
-//     message larger than that: such a message is always refused).
-//   - The windows of all sessions are bounded by MaxWindows; past it the
-//     least recently used goes, counted (status: rate_limits.evicted).
-//     A reset of a session forgets its windows, the default session's
-//     included; other sessions keep theirs.
+//     or until the bucket holds the request again.
+//   - A message longer than a characters window's whole budget (a fixed
+//     window's characters, a bucket's burst) can never be accepted: the
+//     decision says so (LimitDecision.Never), counts nothing, and the API
+//     answers it 413 without Retry-After (see wire.Limit), not a 429 that
+//     a client would retry forever.
+//   - Windows are bounded per session and in all: a session holds at most
+//     MaxSessionWindows (past it its own least recently used window goes);
+//     at most retention.sessions + 1 sessions hold windows, as many as the
+//     store keeps (a new one makes the least recently used one forget all
+//     of its); and all sessions together hold at most MaxWindows (past it
+//     the least recently used window of the session holding the most goes,
+//     found by a loop over those sessions, run only at the bound). So a
+//     session sending a new key with every request evicts its own windows,
+//     never another's that holds fewer. Evictions are counted (status:
+//     rate_limits.evicted). A reset of a session forgets its windows, the
+//     default session's included; other sessions keep theirs.
 //   - With no limit in the fixtures nor in a scenario added at run time,
 //     the check is one flag read: the default path allocates nothing more.
 package engine

@@ -100,7 +100,9 @@ func enablement(rule *scenarios.Rule, hits map[string]int, current string, whenH
 }
 
 // maskCredentials masks the values of credential headers in diffs, as the
-// journal masks the request's own.
+// journal masks the request's own: what the request sent, and what the
+// rule wants — an equals value, or the value of any other condition
+// (contains, prefix, suffix, regex), which is as much the fixture's key.
 func maskCredentials(diffs []scenarios.Difference) {
 	for i, d := range diffs {
 		name, ok := strings.CutPrefix(d.Field, "headers.")
@@ -110,8 +112,32 @@ func maskCredentials(diffs []scenarios.Difference) {
 		if s, ok := d.Actual.(string); ok {
 			diffs[i].Actual = secret.MaskHeader(name, s)
 		}
-		if s, ok := d.Expected.(string); ok {
-			diffs[i].Expected = secret.MaskHeader(name, s)
-		}
+		diffs[i].Expected = maskedWant(name, d.Expected)
 	}
+}
+
+// maskedWant is a condition as Matcher.Wanted writes it, its value masked
+// for the credential header name. The map is a copy: Wanted may share its
+// value with the rule.
+func maskedWant(name string, want any) any {
+	switch w := want.(type) {
+	case string:
+		return secret.MaskHeader(name, w)
+	case map[string]string:
+		out := make(map[string]string, len(w))
+		for op, v := range w {
+			out[op] = secret.MaskHeader(name, v)
+		}
+		return out
+	case map[string]any:
+		out := make(map[string]any, len(w))
+		for op, v := range w {
+			if s, ok := v.(string); ok {
+				v = secret.MaskHeader(name, s)
+			}
+			out[op] = v
+		}
+		return out
+	}
+	return want // absent, present: no value
 }

@@ -13,12 +13,18 @@ import (
 	"github.com/msgmock/msgmock/scenarios"
 )
 
-// MaxWindows bounds the rate-limit windows the engine holds, all sessions,
-// limits and keys together: a client sending a new API key with every
-// request cannot grow memory without end. Past it the least recently used
-// window goes (counted in LimiterStats.Evicted); its key starts afresh if
-// it comes back.
-const MaxWindows = 10_000
+// Bounds of the rate-limit windows the engine holds (see the package
+// documentation): a client sending a new API key with every request cannot
+// grow memory without end, nor — its session being a world of its own —
+// make another session's windows go.
+const (
+	// MaxSessionWindows bounds one session's windows; past it the session's
+	// least recently used window goes.
+	MaxSessionWindows = 1_000
+	// MaxWindows bounds the windows of all sessions together; past it the
+	// least recently used window of the session holding the most goes.
+	MaxWindows = 10_000
+)
 
 // maxKeyInWindow is the longest key (a workspace id) kept as it is in a
 // window's identity; a longer one is kept by its SHA-256.
@@ -58,6 +64,10 @@ type LimitDecision struct {
 	// the request: the longest of theirs.
 	RetryAfter time.Duration
 	Limit      *scenarios.RateLimit // the window that refused with that wait
+	// Never: the request asks more than Limit's whole budget (a message
+	// longer than a characters window holds): it can never be accepted,
+	// and RetryAfter is 0.
+	Never bool
 }
 
 // window is one limit's state for one key in one session.
@@ -70,7 +80,7 @@ type window struct {
 	count  int64     // used in the fixed window
 	tokens float64   // a bucket's tokens at `at`
 	at     time.Time
-	elem   *list.Element
+	elem   *list.Element // in its session's windows
 }
 
 type windowID struct {
@@ -83,10 +93,18 @@ type windowID struct {
 // limiter holds every window. Windows are looked up under one mutex: a
 // request that is rate limited takes it once per phase, for microseconds.
 type limiter struct {
-	mu      sync.Mutex
-	windows map[windowID]*window
-	lru     list.List // of *window, most recently used first
-	evicted int64
+	mu       sync.Mutex
+	windows  map[windowID]*window
+	sessions map[string]*sessionWindows
+	byUse    list.List // of *sessionWindows, most recently used first
+	evicted  int64
+}
+
+// sessionWindows are one session's windows, most recently used first.
+type sessionWindows struct {
+	id   string
+	lru  list.List     // of *window
+	elem *list.Element // in limiter.byUse
 }
 
 // LimitsApply reports whether any rate limit may apply: the fixtures'
@@ -134,6 +152,7 @@ func (e *Engine) Limit(set *scenarios.Set, session, named string, c LimitCheck) 
 	if len(applied) == 0 {
 		return LimitDecision{}, false
 	}
+	maxSessions := set.Settings.Retention.Sessions + 1 // the default session besides
 	now := e.clock.Now()
 	lm := &e.limits
 	lm.mu.Lock()
@@ -144,10 +163,15 @@ func (e *Engine) Limit(set *scenarios.Set, session, named string, c LimitCheck) 
 	// a refused request uses no window's budget.
 	for i, a := range applied {
 		n, taking := c.amount(a.l)
-		w := lm.get(windowID{session: session, scope: a.scope, name: a.l.Name, key: c.keyOf(a.l, session)}, a.l, taking, now, c.APIKey)
+		w := lm.get(windowID{session: session, scope: a.scope, name: a.l.Name, key: c.keyOf(a.l, session)}, a.l, taking, now, c.APIKey, maxSessions)
 		wins[i] = w
 		st := stateOf(w, a.l, now)
-		if taking && n > st.Remaining {
+		if taking && n > a.l.Amount {
+			// More than the window's whole budget (a bucket's capacity):
+			// no wait makes it fit.
+			dec.Refused, dec.Never = true, true
+			dec.Limit = a.l
+		} else if taking && n > st.Remaining && !dec.Never {
 			st.RetryAfter = retryAfter(w, a.l, n, now)
 			dec.Refused = true
 			if st.RetryAfter >= dec.RetryAfter {
@@ -201,12 +225,16 @@ func hashed(s string) string {
 }
 
 // get returns the window id, made (when create) if it is new, and marks
-// it the most recently used; a window that does not exist and is not to be
-// made is returned detached, full. apiKey is shown, masked, for an api_key
-// window.
-func (lm *limiter) get(id windowID, l *scenarios.RateLimit, create bool, now time.Time, apiKey string) *window {
+// it and its session the most recently used; a window that does not exist
+// and is not to be made is returned detached, full. apiKey is shown,
+// masked, for an api_key window. Making one first makes room: within the
+// session (MaxSessionWindows), among the sessions holding windows (at
+// most maxSessions, as many as the store keeps), and among all windows
+// (MaxWindows).
+func (lm *limiter) get(id windowID, l *scenarios.RateLimit, create bool, now time.Time, apiKey string, maxSessions int) *window {
 	if lm.windows == nil {
 		lm.windows = map[windowID]*window{}
+		lm.sessions = map[string]*sessionWindows{}
 	}
 	w := lm.windows[id]
 	if w != nil && w.digest != l.Digest {
@@ -222,19 +250,73 @@ func (lm *limiter) get(id windowID, l *scenarios.RateLimit, create bool, now tim
 		if l.Key == scenarios.LimitByAPIKey {
 			w.shown = secret.Mask(apiKey)
 		}
-		lm.windows[id] = w
-		w.elem = lm.lru.PushFront(w)
-		for len(lm.windows) > MaxWindows {
-			oldest := lm.lru.Back().Value.(*window)
-			lm.lru.Remove(oldest.elem)
-			delete(lm.windows, oldest.id)
-			lm.evicted++
+		sw := lm.sessionOf(id.session, maxSessions)
+		if sw.lru.Len() >= MaxSessionWindows {
+			lm.evict(sw)
 		}
+		if len(lm.windows) >= MaxWindows {
+			lm.evict(lm.largest())
+		}
+		lm.windows[id] = w
+		w.elem = sw.lru.PushFront(w)
 		return w
 	}
 	w.limit = l
-	lm.lru.MoveToFront(w.elem)
+	sw := lm.sessions[id.session]
+	sw.lru.MoveToFront(w.elem)
+	lm.byUse.MoveToFront(sw.elem)
 	return w
+}
+
+// sessionOf returns session's windows, marked the most recently used; a
+// session new to the limiter first makes room past maxSessions by
+// forgetting the least recently used session's windows.
+func (lm *limiter) sessionOf(session string, maxSessions int) *sessionWindows {
+	if sw := lm.sessions[session]; sw != nil {
+		lm.byUse.MoveToFront(sw.elem)
+		return sw
+	}
+	for len(lm.sessions) >= max(maxSessions, 1) {
+		lm.evicted += int64(lm.drop(lm.byUse.Back().Value.(*sessionWindows)))
+	}
+	sw := &sessionWindows{id: session}
+	sw.elem = lm.byUse.PushFront(sw)
+	lm.sessions[session] = sw
+	return sw
+}
+
+// evict removes the least recently used window of sw, counted. A session
+// left without windows stays (the one being added to may be it) until it
+// is the least recently used past maxSessions, or reset.
+func (lm *limiter) evict(sw *sessionWindows) {
+	oldest := sw.lru.Back().Value.(*window)
+	sw.lru.Remove(oldest.elem)
+	delete(lm.windows, oldest.id)
+	lm.evicted++
+}
+
+// largest is the session holding the most windows, the least recently
+// used of those breaking a tie. It is looked for only when every window
+// is taken: a loop over the sessions holding windows, at most maxSessions.
+func (lm *limiter) largest() *sessionWindows {
+	var best *sessionWindows
+	for e := lm.byUse.Back(); e != nil; e = e.Prev() {
+		if sw := e.Value.(*sessionWindows); best == nil || sw.lru.Len() > best.lru.Len() {
+			best = sw
+		}
+	}
+	return best
+}
+
+// drop forgets session sw and its windows, and returns how many there were.
+func (lm *limiter) drop(sw *sessionWindows) int {
+	n := sw.lru.Len()
+	for e := sw.lru.Front(); e != nil; e = e.Next() {
+		delete(lm.windows, e.Value.(*window).id)
+	}
+	lm.byUse.Remove(sw.elem)
+	delete(lm.sessions, sw.id)
+	return n
 }
 
 // refresh brings w to now: a fixed window that has ended (or that a clock
@@ -300,11 +382,8 @@ func (e *Engine) resetLimits(session string) {
 	lm := &e.limits
 	lm.mu.Lock()
 	defer lm.mu.Unlock()
-	for id, w := range lm.windows {
-		if id.session == session {
-			lm.lru.Remove(w.elem)
-			delete(lm.windows, id)
-		}
+	if sw := lm.sessions[session]; sw != nil {
+		lm.drop(sw)
 	}
 }
 
@@ -324,9 +403,10 @@ type WindowView struct {
 
 // LimiterStats counts the windows of all sessions.
 type LimiterStats struct {
-	Windows int   `json:"total"` // windows held, all sessions together
-	Max     int   `json:"max"`
-	Evicted int64 `json:"evicted"`
+	Windows       int   `json:"total"` // windows held, all sessions together
+	Max           int   `json:"max"`
+	MaxPerSession int   `json:"max_per_session"`
+	Evicted       int64 `json:"evicted"`
 }
 
 // Windows lists session's windows as they stand now, by scope, name and
@@ -338,10 +418,15 @@ func (e *Engine) Windows(session string, render func(time.Time) string) ([]Windo
 	lm.mu.Lock()
 	defer lm.mu.Unlock()
 	out := []WindowView{}
-	for id, w := range lm.windows {
-		if id.session != session {
-			continue
-		}
+	var held *list.List
+	if sw := lm.sessions[session]; sw != nil {
+		held = &sw.lru
+	} else {
+		held = list.New()
+	}
+	for e := held.Front(); e != nil; e = e.Next() {
+		w := e.Value.(*window)
+		id := w.id
 		st := stateOf(w, w.limit, now)
 		kind := "window"
 		if w.limit.Bucket() {
@@ -361,5 +446,5 @@ func (e *Engine) Windows(session string, render func(time.Time) string) ([]Windo
 		}
 		return a.Key < b.Key
 	})
-	return out, LimiterStats{Windows: len(lm.windows), Max: MaxWindows, Evicted: lm.evicted}
+	return out, LimiterStats{Windows: len(lm.windows), Max: MaxWindows, MaxPerSession: MaxSessionWindows, Evicted: lm.evicted}
 }

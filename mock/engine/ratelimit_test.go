@@ -24,38 +24,78 @@ func newEngine(t *testing.T, yaml string) (*engine.Engine, *scenarios.Set) {
 }
 
 // TestWindowsAreBounded: a new API key per request cannot grow the
-// windows past MaxWindows; the least recently used go, counted, and the
-// windows in use stay.
+// windows past their bounds, nor make another session's windows go: past
+// MaxSessionWindows a session loses its own least recently used window;
+// past MaxWindows the session holding the most does; past
+// retention.sessions (+1, the default session) the least recently used
+// session loses all of its. A window in use stays, and an evicted key
+// starts afresh.
 func TestWindowsAreBounded(t *testing.T) {
-	e, set := newEngine(t, "settings: {rate_limits: [{name: w, key: api_key, requests: 2, per: 1h}]}\n")
-	check := func(key string) engine.LimitDecision {
-		dec, limited := e.Limit(set, "", "", engine.LimitCheck{API: scenarios.APIConversations, APIKey: key, Characters: -1})
+	e, set := newEngine(t, "settings: {retention: {sessions: 20}, rate_limits: [{name: w, key: api_key, requests: 2, per: 1h}]}\n")
+	check := func(session, key string) engine.LimitDecision {
+		dec, limited := e.Limit(set, session, "", engine.LimitCheck{API: scenarios.APIConversations, APIKey: key, Characters: -1})
 		if !limited {
 			t.Fatal("no limit applied")
 		}
 		return dec
 	}
-	check("kept")
-	const extra = 50
-	for i := 0; i < engine.MaxWindows+extra; i++ {
-		check("key-" + strconv.Itoa(i))
-		if i%1000 == 0 {
-			check("kept") // in use: never the one evicted
+	stats := func() engine.LimiterStats {
+		_, st := e.Windows("", func(time.Time) string { return "" })
+		return st
+	}
+	usedUp := func(session, key string) {
+		t.Helper()
+		check(session, key)
+		check(session, key)
+		if dec := check(session, key); !dec.Refused {
+			t.Fatalf("%s/%s: the window was not used up", session, key)
 		}
 	}
-	check("kept")
-	_, stats := e.Windows("", func(time.Time) string { return "" })
-	if stats.Windows != engine.MaxWindows || stats.Evicted != extra+1 {
-		t.Fatalf("windows %d (max %d), evicted %d; want the max and %d evicted", stats.Windows, engine.MaxWindows, stats.Evicted, extra+1)
+	stillUsedUp := func(session, key string) {
+		t.Helper()
+		if dec := check(session, key); !dec.Refused {
+			t.Fatalf("%s/%s: its window was evicted (%+v); %+v", session, key, dec.States, stats())
+		}
 	}
-	// "kept" was used three times since its window began, and its
-	// window survived: the fourth request is refused.
-	if dec := check("kept"); !dec.Refused {
-		t.Fatalf("the window in use was evicted: %+v", dec.States)
+
+	// One session's keys: it loses its own least recently used windows.
+	usedUp("victim", "v")
+	usedUp("noisy", "kept")
+	const extra = 50
+	for i := 0; i < engine.MaxSessionWindows+extra; i++ {
+		check("noisy", "key-"+strconv.Itoa(i))
+		if i%100 == 0 {
+			check("noisy", "kept") // in use: never the one evicted
+		}
 	}
-	// An evicted key starts afresh.
-	if dec := check("key-0"); dec.Refused || dec.States[0].Remaining != 1 {
+	stillUsedUp("noisy", "kept")
+	stillUsedUp("victim", "v")
+	if st := stats(); st.Windows != engine.MaxSessionWindows+1 || st.Evicted != extra+1 {
+		t.Fatalf("%+v; want noisy's %d windows and victim's, %d evicted", st, engine.MaxSessionWindows, extra+1)
+	}
+	if dec := check("noisy", "key-0"); dec.Refused || dec.States[0].Remaining != 1 {
 		t.Fatalf("an evicted key: %+v", dec)
+	}
+
+	// Many sessions' keys: past MaxWindows the largest session pays.
+	for s := 0; s < engine.MaxWindows/engine.MaxSessionWindows; s++ {
+		for i := 0; i < engine.MaxSessionWindows; i++ {
+			check("crowd-"+strconv.Itoa(s), "key-"+strconv.Itoa(i))
+		}
+	}
+	stillUsedUp("victim", "v")
+	if st := stats(); st.Windows != engine.MaxWindows {
+		t.Fatalf("%+v; want %d windows", st, engine.MaxWindows)
+	}
+
+	// Past retention.sessions (20, and the default session): the least
+	// recently used sessions go whole — the crowd's, used before victim.
+	for s := 0; s < 20; s++ {
+		check("late-"+strconv.Itoa(s), "k")
+	}
+	stillUsedUp("victim", "v")
+	if wins, _ := e.Windows("crowd-0", func(time.Time) string { return "" }); len(wins) != 0 {
+		t.Fatalf("crowd-0, the least recently used session, kept %d windows", len(wins))
 	}
 }
 

@@ -33,7 +33,27 @@
 // rounded up, and retry-after-ms where the limit asks for it; a
 // Retry-After set before (a rate limit, a rule's headers) is never
 // replaced by the dialects' default of 1. The names are written as the
-// services spell them; every one is exposed to browsers by CORS.
+// services spell them; every one is exposed to browsers by CORS. A message
+// longer than a characters window's whole budget, which no wait would let
+// through, is answered 413 in the API's shape ("Message too long for rate
+// limit …"), with the rate-limit headers and no Retry-After: clients and
+// SDKs retry a 429, not a 413.
+//
+// # API answers are data, never pages
+//
+// Every answer of the two APIs — their own, a rule's scripted body and
+// headers, a fault's, a forwarded one — carries X-Content-Type-Options:
+// nosniff and Content-Security-Policy: sandbox; default-src 'none';
+// frame-ancestors 'none', set as the answer begins (Exchange.WriteHeader),
+// after every other header. A scripted or imported answer may say
+// Content-Type: text/html (respond.headers may set any type, a HAR keeps
+// the recorded one), and without them it would be a page of the mock's
+// origin, whose scripts pass the admin API's same-origin check. A rule's
+// respond.headers cannot remove or weaken them: the two names are
+// replaced, not refused at load, so that a HAR recorded from a service
+// that sent its own CSP still imports and serves. The values are shared,
+// pre-built slices: the default path allocates nothing more. The admin
+// API and the inspector set their own.
 //
 // # Mid-stream faults
 //

@@ -76,7 +76,8 @@ func Of(w http.ResponseWriter) *Exchange {
 }
 
 // WriteHeader starts the answer; from here it must be written within
-// WriteTimeout.
+// WriteTimeout. An API's answer (Journaled) gets the confining headers
+// (see confine) here, after everything else set its headers.
 func (x *Exchange) WriteHeader(code int) {
 	if x.status == 0 {
 		x.status = code
@@ -102,6 +103,9 @@ func (x *Exchange) Write(b []byte) (int, error) {
 }
 
 func (x *Exchange) startWrite() {
+	if x.Journaled {
+		confine(x.ResponseWriter.Header())
+	}
 	if dl, ok := x.ResponseWriter.(deadliner); ok {
 		_ = dl.SetWriteDeadline(time.Now().Add(WriteTimeout))
 	}
@@ -191,4 +195,25 @@ func SessionID(r *http.Request) string {
 		return r.URL.Query().Get("session")
 	}
 	return ""
+}
+
+// Confining headers, pre-built so that setting them allocates nothing.
+// They are shared: never edit them in place.
+var (
+	nosniff = []string{"nosniff"}
+	// sandboxed: a document served on the mock's origin — a scripted or
+	// imported body that says text/html — runs in a unique origin, with
+	// no script, no subresource and no framing by another page, so it can
+	// never reach the admin API as a same-origin page would.
+	sandboxed = []string{"sandbox; default-src 'none'; frame-ancestors 'none'"}
+)
+
+// confine sets X-Content-Type-Options: nosniff and a sandboxing
+// Content-Security-Policy on h, replacing what a rule's respond.headers,
+// an imported HAR or an upstream set under those names: an API answer is
+// data, never a page of the mock's origin (see the package
+// documentation).
+func confine(h http.Header) {
+	h["X-Content-Type-Options"] = nosniff
+	h["Content-Security-Policy"] = sandboxed
 }

@@ -32,9 +32,10 @@ func Decided(x *Exchange, r *http.Request, out engine.Outcome) {
 //
 //	default/assistant-replies: sender_type want "user" got "agent"; billing/paid: text want contains "paid" got "Hello", state want "start" got "paid"
 //
-// Values are quoted as Go quotes them (non-ASCII escaped); a value that is
-// not a string is written as JSON; "none" is a field the request did not
-// have. The line is cut at MaxNearMissHeader bytes, ending with "...".
+// Values are quoted as Go quotes them (non-ASCII escaped); field names (a
+// metadata key, a header name, which a rule may spell with any bytes) are
+// escaped the same way without the quotes; a value that is not a string is
+// written as JSON; "none" is a field the request did not have. The line is cut at MaxNearMissHeader bytes, ending with "...".
 func NearMissHeader(misses []scenarios.NearMiss) string {
 	var b strings.Builder
 	for i, m := range misses {
@@ -48,7 +49,7 @@ func NearMissHeader(misses []scenarios.NearMiss) string {
 				b.WriteString(",")
 			}
 			b.WriteString(" ")
-			b.WriteString(d.Field)
+			b.WriteString(ascii(d.Field))
 			b.WriteString(" want ")
 			b.WriteString(wanted(d.Expected))
 			b.WriteString(" got ")

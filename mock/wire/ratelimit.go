@@ -64,6 +64,12 @@ func Limit(x *Exchange, r *http.Request, e *engine.Engine, c engine.LimitCheck) 
 		return nil
 	}
 	x.Rule = "rate_limit:" + dec.Limit.Name
+	if dec.Never {
+		// No wait makes it fit: a 413 without Retry-After, which clients
+		// and SDKs do not retry, rather than a 429 they would retry
+		// forever.
+		return &Problem{Status: http.StatusRequestEntityTooLarge, Message: tooLargeForLimit(c.Characters, dec.Limit)}
+	}
 	setHeader(h, "Retry-After", strconv.FormatInt(max(ceilSeconds(dec.RetryAfter), 1), 10))
 	if dec.Limit.RetryAfterMS {
 		setHeader(h, "retry-after-ms", strconv.FormatInt(max(dec.RetryAfter.Milliseconds(), 1), 10))
@@ -122,4 +128,11 @@ func setHeader(h http.Header, name, value string) {
 // ceilSeconds is d in whole seconds, rounded up.
 func ceilSeconds(d time.Duration) int64 {
 	return int64(math.Ceil(d.Seconds()))
+}
+
+// tooLargeForLimit is the text of a message that no window of l can ever
+// accept, in the APIs' words (a sentence, ending with a period).
+func tooLargeForLimit(characters int, l *scenarios.RateLimit) string {
+	return "Message too long for rate limit " + strconv.Quote(l.Name) + ": " + strconv.Itoa(characters) +
+		" characters, and it allows " + strconv.FormatInt(l.Amount, 10) + " at most."
 }

@@ -16,6 +16,10 @@ const (
 	ssePingEvery    = 15 * time.Second
 	sseWriteTimeout = 10 * time.Second
 	sseBatch        = 256
+	// sseFlushBytes bounds what a stream encodes before writing it: a
+	// batch is written in pieces of about this size, so a stream holds at
+	// most this plus one event, however large the events it replays.
+	sseFlushBytes = 64 << 10
 )
 
 // Stream serves feed as a Server-Sent Events stream: each event keep
@@ -30,7 +34,10 @@ const (
 //     happens next; with it, it replays what followed that event; an unknown
 //     or expired id replays every event still kept.
 //   - A stream keeps no queue: it reads the session's event log from its
-//     position. A client so slow that retention drops events it has not read
+//     position, up to 256 events at a time, and writes what it encoded
+//     whenever that passes 64 KiB (sseFlushBytes): a replay of large
+//     events, or of text that escapes six-fold (control characters), holds
+//     at most 64 KiB plus one event per stream, not 256 events' worth. A client so slow that retention drops events it has not read
 //     is disconnected, with a log line, and can reconnect with Last-Event-ID;
 //     a write that cannot finish in 10s ends the stream; a ": ping" comment
 //     every 15 s keeps proxies from closing it. A session evicted by a limit
@@ -107,8 +114,14 @@ func stream(x *Exchange, r *http.Request, e *engine.Engine, feed *engine.Feed, k
 					dropping = true
 					break
 				}
+				if buf.Len() >= sseFlushBytes {
+					if !sseWrite(x, rc, buf.Bytes()) {
+						return
+					}
+					buf.Reset()
+				}
 			}
-			if !sseWrite(x, rc, buf.Bytes()) {
+			if buf.Len() > 0 && !sseWrite(x, rc, buf.Bytes()) {
 				return
 			}
 			if dropping {
