@@ -30,6 +30,13 @@ func (e *Engine) Begin(set *scenarios.Set, session string) *Tx {
 	return &Tx{e: e, set: set, sess: e.store.Lock(session, set), locked: true}
 }
 
+// BeginRead is Begin for a request that only reads (verify, unmatched,
+// usage): a session that does not exist is not created — the transaction
+// reads an empty session no one else sees (state.Store.LockForRead).
+func (e *Engine) BeginRead(set *scenarios.Set, session string) *Tx {
+	return &Tx{e: e, set: set, sess: e.store.LockForRead(session, set), locked: true}
+}
+
 // End releases the session. It is safe to call more than once.
 func (tx *Tx) End() {
 	if tx.locked {
