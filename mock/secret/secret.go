@@ -198,6 +198,29 @@ var credentialHeaders = map[string]bool{
 // It allocates nothing for a name of up to 64 bytes: it runs for every
 // header of every journaled request.
 func IsCredentialHeader(name string) bool {
+	if known, ok := commonHeaders[name]; ok {
+		return known
+	}
+	return isCredentialHeader(name)
+}
+
+// commonHeaders answers IsCredentialHeader for the names most requests and
+// answers carry, as net/http canonicalizes them, with one map lookup.
+var commonHeaders = func() map[string]bool {
+	m := map[string]bool{}
+	for _, name := range []string{
+		"Accept", "Accept-Encoding", "Accept-Language", "Authorization", "Cache-Control", "Connection",
+		"Content-Length", "Content-Security-Policy", "Content-Type", "Cookie", "Host", "Idempotency-Key",
+		"Location", "Origin", "Proxy-Authorization", "Referer", "Retry-After", "Sec-Fetch-Mode",
+		"Sec-Fetch-Site", "Set-Cookie", "User-Agent", "X-Api-Key", "X-Content-Type-Options",
+		"X-Mock-Scenario", "X-Mock-Session", "X-Request-Id",
+	} {
+		m[name] = isCredentialHeader(name)
+	}
+	return m
+}()
+
+func isCredentialHeader(name string) bool {
 	var buf [64]byte
 	lower := asciiLower(buf[:0], strings.TrimSpace(name))
 	if credentialHeaders[string(lower)] { // a map lookup with a converted key does not copy it
