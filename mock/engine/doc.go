@@ -47,8 +47,13 @@
 //   - latency is waited before any answer, faults included, raced against the
 //     request's context (a client that hangs up frees it at once); a
 //     log-normal sample is capped at ten times its p99.
-//   - If the active scenario disappears in a reload, requests get the default
-//     scenario's rules.
+//   - A reload that would remove a scenario some session (or the server)
+//     has active is refused, and the last good configuration keeps serving
+//     (the engine's guard on the fixtures store, shown as a reload problem):
+//     requests would otherwise fall back to the default scenario without a
+//     word, and with pass-through on reach the real service. Switch scenario
+//     first, or restore the file. If an active scenario disappears any other
+//     way, requests get the default scenario's rules.
 //
 // # Near misses
 //
