@@ -389,7 +389,7 @@ func startServing(ctx context.Context, f *serveFlags, getenv func(string) string
 	}
 	if getenv("GOMEMLIMIT") == "" {
 		// Keep the heap near what the budget allows instead of letting the
-		// garbage collector double it (README: Memory).
+		// garbage collector double it (mock.MemoryLimit; mock/state's package documentation).
 		debug.SetMemoryLimit(mock.MemoryLimit(store.Current().Settings.Retention.MessageBytes))
 	}
 	if getenv("GOGC") == "" {
