@@ -7,6 +7,8 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/msgmock/msgmock/mock/wire"
 )
 
 // RequestLog writes the one line every request logs without going through
@@ -30,17 +32,17 @@ func (rl *RequestLog) write(t time.Time, method, path string, status int, d time
 		b = append(b, `{"time":"`...)
 		b = t.AppendFormat(b, time.RFC3339Nano)
 		b = append(b, `","level":"INFO","msg":"request","method":`...)
-		b = appendJSONString(b, method)
+		b = wire.AppendSlogJSONString(b, method)
 		b = append(b, `,"path":`...)
-		b = appendJSONString(b, path)
+		b = wire.AppendSlogJSONString(b, path)
 		b = append(b, `,"status":`...)
 		b = strconv.AppendInt(b, int64(status), 10)
 		b = append(b, `,"duration":`...)
 		b = strconv.AppendInt(b, int64(d), 10)
 		b = append(b, `,"scenario":`...)
-		b = appendJSONString(b, scenario)
+		b = wire.AppendSlogJSONString(b, scenario)
 		b = append(b, `,"rule":`...)
-		b = appendJSONString(b, rule)
+		b = wire.AppendSlogJSONString(b, rule)
 		b = append(b, "}\n"...)
 	} else {
 		b = append(b, "time="...)
@@ -101,55 +103,4 @@ func appendRFC3339Millis(b []byte, t time.Time) []byte {
 	t = t.Truncate(time.Millisecond).Add(time.Millisecond / 10)
 	b = t.AppendFormat(b, time.RFC3339Nano)
 	return append(b[:n+prefixLen], b[n+prefixLen+1:]...) // drop the 4th digit
-}
-
-// appendJSONString appends s as a JSON string escaped as slog's
-// JSONHandler escapes it (no HTML escaping; U+2028 and U+2029 escaped).
-func appendJSONString(b []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xf])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
 }

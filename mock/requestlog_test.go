@@ -17,7 +17,7 @@ import (
 // need quoting and escaping and seeded random ones.
 func TestRequestLogWritesWhatSlogWrites(t *testing.T) {
 	values := []string{"", "POST", "/v1/messages", "/a b", "/a=b", `/"q"`, "/tab\there", "/new\nline", "/ünï", "/\u00a0nbsp",
-		"/\u2028sep", "/\x7fdel", "/<&>", `/back\slash`, "/bad\xffutf8", "default", "slow-send, assistant-replies", "/é\u0301"}
+		"/\u2028sep", "/\x7fdel", "/\b\f\x01", "/<&>", `/back\slash`, "/bad\xffutf8", "default", "slow-send, assistant-replies", "/é\u0301"}
 	rng := rand.New(rand.NewPCG(1, 2))
 	for i := 0; i < 300; i++ {
 		var b strings.Builder

@@ -18,7 +18,14 @@ import (
 // escaping off: quotes, backslashes and control characters escaped (\b,
 // \f, \n, \r, \t short), invalid UTF-8 as \ufffd, U+2028 and U+2029
 // escaped.
-func AppendJSONString(dst []byte, s string) []byte {
+func AppendJSONString(dst []byte, s string) []byte { return appendJSONString(dst, s, true) }
+
+// AppendSlogJSONString appends s as log/slog's JSONHandler writes a string:
+// as AppendJSONString, but \b and \f as \u0008 and \u000c, so that a
+// request log line in JSON is byte for byte what slog writes.
+func AppendSlogJSONString(dst []byte, s string) []byte { return appendJSONString(dst, s, false) }
+
+func appendJSONString(dst []byte, s string, shortBF bool) []byte {
 	const hex = "0123456789abcdef"
 	dst = append(dst, '"')
 	start := 0
@@ -32,10 +39,14 @@ func AppendJSONString(dst []byte, s string) []byte {
 			switch c {
 			case '\\', '"':
 				dst = append(dst, '\\', c)
-			case '\b':
-				dst = append(dst, '\\', 'b')
-			case '\f':
-				dst = append(dst, '\\', 'f')
+			case '\b', '\f':
+				if !shortBF {
+					dst = append(dst, '\\', 'u', '0', '0', '0', hex[c])
+				} else if c == '\b' {
+					dst = append(dst, '\\', 'b')
+				} else {
+					dst = append(dst, '\\', 'f')
+				}
 			case '\n':
 				dst = append(dst, '\\', 'n')
 			case '\r':
