@@ -3,6 +3,7 @@ package admin
 import (
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -104,21 +105,9 @@ type requestList struct {
 // the session's journal, oldest first.
 func (a *API) Requests(x *wire.Exchange, r *http.Request) *wire.Problem {
 	q := r.URL.Query()
-	limit := 0
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			return problem(http.StatusBadRequest, "limit must be a positive whole number")
-		}
-		limit = n
-	}
-	var after uint64
-	if v := q.Get("after"); v != "" {
-		n, ok := parseJournalID(v)
-		if !ok {
-			return problem(http.StatusBadRequest, "after must be a request id such as req_000012")
-		}
-		after = n
+	limit, after, p := pageOf(q, 0, 0)
+	if p != nil {
+		return p
 	}
 	path := q.Get("path")
 	tx := a.e.Begin(x.Set, wire.SessionID(r))
@@ -147,4 +136,28 @@ func (a *API) ClearRequests(x *wire.Exchange, r *http.Request) *wire.Problem {
 	tx.End()
 	x.WriteHeader(http.StatusNoContent)
 	return nil
+}
+
+// pageOf reads a journal listing's limit (def when absent, at most max
+// unless max is 0) and after (a request id) from its query.
+func pageOf(q url.Values, def, max int) (limit int, after uint64, _ *wire.Problem) {
+	limit = def
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		switch {
+		case max > 0 && (err != nil || n < 1 || n > max):
+			return 0, 0, problem(http.StatusBadRequest, "limit must be a whole number from 1 to "+strconv.Itoa(max)+"; got "+strconv.Quote(v))
+		case err != nil || n < 1:
+			return 0, 0, problem(http.StatusBadRequest, "limit must be a positive whole number")
+		}
+		limit = n
+	}
+	if v := q.Get("after"); v != "" {
+		n, ok := parseJournalID(v)
+		if !ok {
+			return 0, 0, problem(http.StatusBadRequest, "after must be a request id such as req_000012")
+		}
+		after = n
+	}
+	return limit, after, nil
 }

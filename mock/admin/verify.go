@@ -177,21 +177,9 @@ const (
 // client pages forward with after= the last id it got.
 func (a *API) Unmatched(x *wire.Exchange, r *http.Request) *wire.Problem {
 	q := r.URL.Query()
-	limit := defaultUnmatchedLimit
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > maxUnmatchedLimit {
-			return problem(http.StatusBadRequest, "limit must be a whole number from 1 to "+strconv.Itoa(maxUnmatchedLimit)+"; got "+strconv.Quote(v))
-		}
-		limit = n
-	}
-	var after uint64
-	if v := q.Get("after"); v != "" {
-		n, ok := parseJournalID(v)
-		if !ok {
-			return problem(http.StatusBadRequest, "after must be a request id such as req_000012")
-		}
-		after = n
+	limit, after, p := pageOf(q, defaultUnmatchedLimit, maxUnmatchedLimit)
+	if p != nil {
+		return p
 	}
 	path := q.Get("path")
 	var picked []*state.JournalEntry
