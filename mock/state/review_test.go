@@ -156,3 +156,114 @@ func TestReviewStoreAfterSyncForgotConversation(t *testing.T) {
 		t.Fatalf("after a reply stored into a conversation the sync forgot (held: %v): %s", held, msg)
 	}
 }
+
+// TestReviewArenaBoundarySizes: records sized exactly at the arena's
+// thresholds — half the next small chunk (with and without the header),
+// bigRecord, a full chunk — and records that fill a chunk to its last
+// byte. Hypothesis: an off-by-one at a threshold places a record in a
+// chunk it overruns, or a compaction copies a record into a chunk that
+// cannot hold it, or the pool gets back a chunk that is not full-size.
+func TestReviewArenaBoundarySizes(t *testing.T) {
+	for seq := range 80 {
+		rng := rand.New(rand.NewPCG(uint64(seq), 77))
+		a := newArena()
+		type rec struct {
+			data []byte
+			refs int
+		}
+		live := map[handle]*rec{}
+		var hs []handle
+		size := func() int {
+			next := min(chunkMax, chunkMin<<min(a.grown, 8))
+			cands := []int{0, 1, next/2 - recordHeader, next/2 - recordHeader + 1, bigRecord - recordHeader,
+				bigRecord - recordHeader + 1, chunkMax - recordHeader, chunkMax, chunkMin - recordHeader,
+				(chunkMax - recordHeader*4) / 4, rng.IntN(300)}
+			return cands[rng.IntN(len(cands))]
+		}
+		var stamp byte
+		fill := func(b []byte) []byte {
+			stamp++
+			for i := range b {
+				b[i] = stamp + byte(i)
+			}
+			return append([]byte(nil), b...)
+		}
+		for op := range 400 {
+			switch k := rng.IntN(10); {
+			case len(hs) == 0 || k < 4:
+				h, b := a.alloc(size())
+				live[h] = &rec{fill(b), 1}
+				hs = append(hs, h)
+			case k < 5:
+				h := hs[rng.IntN(len(hs))]
+				a.hold(h)
+				live[h].refs++
+			case k < 8:
+				i := rng.IntN(len(hs))
+				h := hs[i]
+				a.release(h)
+				if live[h].refs--; live[h].refs == 0 {
+					delete(live, h)
+					hs[i] = hs[len(hs)-1]
+					hs = hs[:len(hs)-1]
+				}
+			case k < 9:
+				h := hs[rng.IntN(len(hs))]
+				live[h].data = fill(a.resize(h, size()))
+			default:
+				a.compactAll(func() bool { return rng.IntN(4) > 0 })
+			}
+			a.settle()
+			if msg := a.audit(); msg != "" {
+				t.Fatalf("sequence %d op %d: %s", seq, op, msg)
+			}
+			for h, r := range live {
+				if !bytesEqual(a.bytes(h), r.data) {
+					t.Fatalf("sequence %d op %d: record %d reads back wrong", seq, op, h)
+				}
+			}
+			if got, want := a.held(), a.recount(); got != want {
+				t.Fatalf("sequence %d op %d: counts %d, holds %d", seq, op, got, want)
+			}
+		}
+	}
+}
+
+func bytesEqual(a, b []byte) bool { return string(a) == string(b) }
+
+// TestReviewSharedIDFoundAfterNewerEvicted: fixtures may give two
+// conversations a message of the same id (ids are unique per conversation
+// only). keepMessage indexes the newer and drops the older from the index.
+// Hypothesis: once the newer is evicted (messages_per_conversation), the
+// older — still listed by its conversation — is no longer found by id
+// (Session.Message, GET …/messages/{id}), and the index no longer covers
+// every id the conversations hold.
+func TestReviewSharedIDFoundAfterNewerEvicted(t *testing.T) {
+	set := loadSet(t, `
+settings:
+  body_limit: 256KiB
+  retention: {messages_per_conversation: 2}
+conversations:
+  - id: con_first
+    messages:
+      - {id: msg_shared, sender_id: u, sender_type: user, text: in the first}
+  - id: con_second
+    messages:
+      - {id: msg_shared, sender_id: u, sender_type: user, text: in the second}
+`)
+	st := New(Options{Seed: 1})
+	s := st.Lock("", set)
+	defer s.Unlock()
+	second := s.Conversation(scenarios.APIConversations, "con_second")
+	for range 2 { // past messages_per_conversation: the second's fixture message goes
+		s.Add(second, &Message{ID: s.NewMessageID(scenarios.APIConversations), ConversationID: second.ID,
+			API: scenarios.APIConversations, Text: "newer"})
+	}
+	first := s.Conversation(scenarios.APIConversations, "con_first").Messages()
+	if len(first) != 1 || first[0].ID != "msg_shared" {
+		t.Fatalf("the first conversation lists %v", first)
+	}
+	if got := s.Message("msg_shared"); got == nil || got.ConversationID != "con_first" {
+		t.Fatalf("msg_shared, listed by con_first, is found as %+v", got)
+	}
+}
