@@ -65,7 +65,7 @@ func runInterleaved(rng *rand.Rand, set *scenarios.Set, n int) string {
 			}
 			c := convs[rng.IntN(len(convs))]
 			m := &Message{ID: s.NewMessageID(scenarios.APIConversations), ConversationID: c.ID, API: scenarios.APIConversations,
-				SenderID: "agt", Role: "agent", Text: strings.Repeat("word ", rng.IntN(3000)), CreatedAt: now}
+				SenderID: "agt", Role: "agent", Text: strings.Repeat("word ", rng.IntN(3000)*rng.IntN(4)), CreatedAt: now}
 			pending = append(pending, &pendingReply{sess: s, epoch: s.Epoch(), conv: c, msg: m})
 		case k < 14: // deliver a chunk of a pending reply of this session
 			for _, p := range pending {
@@ -117,6 +117,9 @@ func runInterleaved(rng *rand.Rand, set *scenarios.Set, n int) string {
 			}
 		}
 		s.Unlock()
+		if budget := set.Settings.Retention.MessageBytes; st.total.Load() > budget-Reserve(budget) {
+			return fmt.Sprintf("op %d: %d bytes held, over the %d budget less its reserve", op, st.total.Load(), budget)
+		}
 		if msg := checkAccounting(st, set); msg != "" {
 			return fmt.Sprintf("op %d: %s", op, msg)
 		}
