@@ -250,9 +250,13 @@ func (e *Engine) deliver(sess *state.Session, epoch uint64, conv *state.Conversa
 	set := e.fixtures.Current()
 	sess.Lock()
 	defer sess.Unlock()
+	// Merged first: a reload may have lowered retention.conversations, and
+	// the merge then forgets conversations — conv perhaps. Storing into a
+	// conversation the session no longer holds would keep a message that
+	// nothing evicts.
+	sess.Sync(set)
 	if sess.Epoch() != epoch || !sess.Holds(conv) {
 		return
 	}
-	sess.Sync(set)
 	store()
 }

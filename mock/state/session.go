@@ -32,6 +32,10 @@ type Session struct {
 	msgs     *arena
 	jrnl     *arena
 	msgIndex table // hash of a message id → its handle, for the messages conversations hold
+	// shared counts, for a message id held more than once (fixtures may
+	// give two conversations the same id), the copies besides the one the
+	// index finds: when that one goes, another is indexed in its place.
+	shared   map[string]int
 	convRing int64 // bytes of the conversations' rings of handles
 
 	events     ring[eventRec]
@@ -113,7 +117,7 @@ func (s *Session) clear() {
 	s.created = nil
 	s.preload = nil
 	s.msgs, s.jrnl = newArena(), newArena()
-	s.msgIndex, s.convRing = table{}, 0
+	s.msgIndex, s.convRing, s.shared = table{}, 0, nil
 	s.events, s.eventIndex = ring[eventRec]{}, table{}
 	s.wake("")
 	s.journal = ring[handle]{}
@@ -304,7 +308,13 @@ func (s *Session) Add(c *Conversation, m *Message) *Event {
 // (pre-drawn) id. Limits may evict what is oldest — the conversation's
 // oldest messages, the oldest events, and past the memory budget other
 // sessions and this one's older content — but never c, m or its event.
+// A conversation the session no longer holds (a merge of new settings
+// forgot it) takes nothing: Store returns nil, for a message kept there
+// would be held by nothing a limit walks.
 func (s *Session) Store(c *Conversation, m *Message, eventID EventID) *Event {
+	if s.convs[c.ID] != c {
+		return nil
+	}
 	h := s.keepMessage(c, m)
 	for c.messages.len() > s.retention().MessagesPerConversation {
 		s.dropMessage(s.popMessage(c))
@@ -324,6 +334,10 @@ func (s *Session) keepMessage(c *Conversation, m *Message) handle {
 	key := maphash.String(idSeed, m.ID)
 	if old := s.lookup(m.ID); old != 0 { // an id taken again (a fixture's): the newer one is found
 		s.msgIndex.remove(key, uint64(old))
+		if s.shared == nil {
+			s.shared = map[string]int{}
+		}
+		s.shared[m.ID]++
 	}
 	s.msgIndex.insert(key, uint64(h))
 	s.account(0, 1)
@@ -613,10 +627,44 @@ func (s *Session) RuleHits(sc *scenarios.Scenario) (hits map[string]int, state s
 // dropMessage lets a conversation's message go.
 func (s *Session) dropMessage(h handle) {
 	v := viewMessage(s.msgs.bytes(h))
-	s.msgIndex.remove(maphash.Bytes(idSeed, v.field(fID)), uint64(h))
+	indexed := s.msgIndex.remove(maphash.Bytes(idSeed, v.field(fID)), uint64(h))
+	if n := s.shared[string(v.field(fID))]; n > 0 {
+		id := string(v.field(fID))
+		if s.shared[id] = n - 1; n == 1 {
+			delete(s.shared, id)
+		}
+		if indexed {
+			s.reindex(id, h)
+		}
+	}
 	s.msgs.release(h)
 	s.account(0, -1)
 	s.store.evicted.Messages.Add(1)
+}
+
+// reindex indexes, in place of gone (evicted), the copy of id that the
+// index would have found had gone never been merged: that of the fixture
+// conversation merged last that still holds one. Only ids that fixtures
+// gave more than one message (the only way an id is taken twice) take
+// this walk.
+func (s *Session) reindex(id string, gone handle) {
+	var found handle
+	for i := len(s.preload) - 1; i >= 0 && found == 0; i-- {
+		c := s.preload[i]
+		if s.convs[c.ID] != c {
+			continue
+		}
+		for j := range c.messages.len() {
+			if h := c.messages.at(j); h != gone {
+				if v := viewMessage(s.msgs.bytes(h)); string(v.field(fID)) == id {
+					found = h
+				}
+			}
+		}
+	}
+	if found != 0 {
+		s.msgIndex.insert(maphash.String(idSeed, id), uint64(found))
+	}
 }
 
 // forget removes an evicted conversation and its messages.

@@ -21,14 +21,14 @@ type pendingReply struct {
 	stored bool
 }
 
-// TestReviewInterleavedStreams: the invariants harness logs a streamed
-// reply's chunks and stores it under one lock. Hypothesis: when chunks of
+// TestStreamedRepliesInterleaved: the invariants harness logs a streamed
+// reply's chunks and stores it under one lock. The question: whether, when chunks of
 // several replies are delivered over separate lock cycles, interleaved with
 // sends, journal entries, event retention, budget shedding, ClearJournal
 // and Reset — the engine's real order — a chunk event can end up reading
 // another record (a slot reused after its holders let go), or holders and
 // bytes drift (a record rewritten while chunk events hold it).
-func TestReviewInterleavedStreams(t *testing.T) {
+func TestStreamedRepliesInterleaved(t *testing.T) {
 	sets := []*scenarios.Set{loadSet(t, tinyLimits), loadSet(t, oneBigSession)}
 	for seq := range 300 {
 		rng := rand.New(rand.NewPCG(uint64(seq), 7))
@@ -127,15 +127,13 @@ func runInterleaved(rng *rand.Rand, set *scenarios.Set, n int) string {
 	return ""
 }
 
-// TestReviewStoreAfterSyncForgotConversation: the engine's deliver
-// (engine/replies.go) checks Holds(conv), then Syncs the session with the
-// configuration in use when the reply falls due, then Stores. Hypothesis:
-// a reload that lowers retention.conversations makes that Sync forget conv
-// (dropOldest), and Store then writes into a conversation the session no
-// longer holds: its message is indexed and counted but held by nothing
-// the session walks, so no limit can ever evict it — holders and bytes
-// drift from what the session's structures account for.
-func TestReviewStoreAfterSyncForgotConversation(t *testing.T) {
+// TestStoreIntoAForgottenConversation: a reply falls due after a
+// reload lowered retention.conversations, and the merge of the new
+// settings forgot its conversation. Storing it there kept a message that
+// the index and the budget counted and nothing could evict; Store now
+// takes nothing into a conversation the session no longer holds (and the
+// engine merges before it checks).
+func TestStoreIntoAForgottenConversation(t *testing.T) {
 	before := loadSet(t, tinyLimits) // conversations: 4
 	after := loadSet(t, strings.Replace(tinyLimits, "conversations: 4", "conversations: 1", 1))
 	st := New(Options{Seed: 3})
@@ -144,29 +142,29 @@ func TestReviewStoreAfterSyncForgotConversation(t *testing.T) {
 	s.NewConversation(scenarios.APIConversations, "", time.Time{})
 	s.Unlock()
 
-	// deliver, as the engine runs it when the reply falls due.
 	s.Lock()
-	if !s.Holds(first) {
-		t.Fatal("the session does not hold the conversation before the reload")
-	}
 	s.Sync(after)
+	events := s.EventCount()
 	m := &Message{ID: s.NewMessageID(scenarios.APIConversations), ConversationID: first.ID,
 		API: scenarios.APIConversations, Text: "a delayed reply"}
-	s.Store(first, m, s.NewEventID())
-	held := s.Holds(first)
+	ev := s.Store(first, m, s.NewEventID())
+	found, logged := s.Message(m.ID), s.EventCount()
 	s.Unlock()
-	if msg := checkAccounting(st, after); msg != "" || !held {
-		t.Fatalf("after a reply stored into a conversation the sync forgot (held: %v): %s", held, msg)
+	if ev != nil || found != nil || logged != events {
+		t.Errorf("a reply stored into a conversation the merge forgot: event %v, found %v, events %d → %d", ev, found != nil, events, logged)
+	}
+	if msg := checkAccounting(st, after); msg != "" {
+		t.Fatal(msg)
 	}
 }
 
-// TestReviewArenaBoundarySizes: records sized exactly at the arena's
+// TestArenaBoundarySizes: records sized exactly at the arena's
 // thresholds — half the next small chunk (with and without the header),
 // bigRecord, a full chunk — and records that fill a chunk to its last
-// byte. Hypothesis: an off-by-one at a threshold places a record in a
+// byte. The question: whether an off-by-one at a threshold places a record in a
 // chunk it overruns, or a compaction copies a record into a chunk that
 // cannot hold it, or the pool gets back a chunk that is not full-size.
-func TestReviewArenaBoundarySizes(t *testing.T) {
+func TestArenaBoundarySizes(t *testing.T) {
 	for seq := range 80 {
 		rng := rand.New(rand.NewPCG(uint64(seq), 77))
 		a := newArena()
@@ -234,14 +232,13 @@ func TestReviewArenaBoundarySizes(t *testing.T) {
 
 func bytesEqual(a, b []byte) bool { return string(a) == string(b) }
 
-// TestReviewSharedIDFoundAfterNewerEvicted: fixtures may give two
+// TestSharedFixtureIDFoundAfterNewerEvicted: fixtures may give two
 // conversations a message of the same id (ids are unique per conversation
-// only). keepMessage indexes the newer and drops the older from the index.
-// Hypothesis: once the newer is evicted (messages_per_conversation), the
-// older — still listed by its conversation — is no longer found by id
-// (Session.Message, GET …/messages/{id}), and the index no longer covers
-// every id the conversations hold.
-func TestReviewSharedIDFoundAfterNewerEvicted(t *testing.T) {
+// only), and the index finds the newer. Once the newer is evicted
+// (messages_per_conversation), the older — still listed by its
+// conversation — must still be found by id (Session.Message, GET
+// …/messages/{id}): the index takes it in the newer's place.
+func TestSharedFixtureIDFoundAfterNewerEvicted(t *testing.T) {
 	set := loadSet(t, `
 settings:
   body_limit: 256KiB
