@@ -141,6 +141,17 @@ func authorized(r *http.Request, set *scenarios.Set, allowQuery bool) (engine.Li
 	return limitCheck(key, tok), good
 }
 
+// admitRead checks a read's bearer token (allowQuery: an EventSource's
+// ?access_token= too) and then its rate limits, as every read endpoint
+// does first.
+func (a *API) admitRead(x *wire.Exchange, r *http.Request, allowQuery bool) *wire.Problem {
+	lc, ok := authorized(r, x.Set, allowQuery)
+	if !ok {
+		return problem(http.StatusUnauthorized, msgInvalidToken)
+	}
+	return wire.Limit(x, r, a.e, lc)
+}
+
 // limitCheck is a request of this API as its rate limits see it: its key,
 // and for key: workspace the key's workspace (this API names none
 // itself), else the default one. Characters are counted once the message
@@ -263,26 +274,16 @@ func (a *API) send(x *wire.Exchange, r *http.Request, req sendRequest) *wire.Pro
 		}
 		return wire.Status(http.StatusInternalServerError)
 	}
-	if !a.e.Sleep(r.Context(), out.Latency) {
+	if wire.Respond(x, r, a.e, out, http.StatusOK) {
 		return nil
 	}
-	resp := out.Respond
-	wire.ApplyHeaders(x, resp)
-	if resp != nil && resp.Body != nil {
-		wire.WriteRaw(x, wire.RespondStatus(resp, http.StatusOK), resp.Body)
-		return nil
-	}
-	writeSent(x, wire.RespondStatus(resp, http.StatusOK), &sent{ConversationID: conv.ID, Message: messageOf(m), AutoReplyEnqueued: stored.Scheduled > 0})
+	writeSent(x, wire.RespondStatus(out.Respond, http.StatusOK), &sent{ConversationID: conv.ID, Message: messageOf(m), AutoReplyEnqueued: stored.Scheduled > 0})
 	return nil
 }
 
 // Messages serves GET /v1/conversations/{id}/messages.
 func (a *API) Messages(x *wire.Exchange, r *http.Request) *wire.Problem {
-	lc, ok := authorized(r, x.Set, false)
-	if !ok {
-		return problem(http.StatusUnauthorized, msgInvalidToken)
-	}
-	if p := wire.Limit(x, r, a.e, lc); p != nil {
+	if p := a.admitRead(x, r, false); p != nil {
 		return p
 	}
 	limit, p := queryLimit(r, 100)

@@ -61,11 +61,7 @@ func ofConversation(id string) state.EventFilter {
 // Events serves GET /v1/events[?conversation_id=…][&after=evt_…][&limit=N]:
 // the Conversations API's events, oldest first, after the cursor.
 func (a *API) Events(x *wire.Exchange, r *http.Request) *wire.Problem {
-	lc, ok := authorized(r, x.Set, false)
-	if !ok {
-		return problem(http.StatusUnauthorized, msgInvalidToken)
-	}
-	if p := wire.Limit(x, r, a.e, lc); p != nil {
+	if p := a.admitRead(x, r, false); p != nil {
 		return p
 	}
 	limit, p := queryLimit(r, 100)
@@ -121,11 +117,7 @@ func (a *API) knowsEvent(x *wire.Exchange, r *http.Request, id string) bool {
 // Stream serves GET /v1/events/stream: Server-Sent Events of the
 // Conversations API's events, the data being each event.
 func (a *API) Stream(x *wire.Exchange, r *http.Request) *wire.Problem {
-	lc, ok := authorized(r, x.Set, true)
-	if !ok {
-		return problem(http.StatusUnauthorized, msgInvalidToken)
-	}
-	if p := wire.Limit(x, r, a.e, lc); p != nil {
+	if p := a.admitRead(x, r, true); p != nil {
 		return p
 	}
 	convID := r.URL.Query().Get("conversation_id")

@@ -111,15 +111,26 @@ func Decide(x *Exchange, r *http.Request, e *engine.Engine, d Dialect, facts *sc
 	if out.Action == engine.Scripted {
 		return nil, Scripted(x, r, e, d, out, subject), true
 	}
-	if !e.Sleep(r.Context(), out.Latency) {
-		return nil, nil, true
-	}
-	ApplyHeaders(x, out.Respond)
-	if out.Respond != nil && out.Respond.Body != nil {
-		WriteRaw(x, RespondStatus(out.Respond, http.StatusOK), out.Respond.Body)
+	if Respond(x, r, e, out, http.StatusOK) {
 		return nil, nil, true
 	}
 	return out.Respond, nil, false
+}
+
+// Respond does what a decided request's rules script before its answer:
+// waits their latency, sets their headers and, when they script a raw
+// body, writes it (with their status, else normal). done: the answer is
+// written, or the client left.
+func Respond(x *Exchange, r *http.Request, e *engine.Engine, out engine.Outcome, normal int) (done bool) {
+	if !e.Sleep(r.Context(), out.Latency) {
+		return true
+	}
+	ApplyHeaders(x, out.Respond)
+	if out.Respond != nil && out.Respond.Body != nil {
+		WriteRaw(x, RespondStatus(out.Respond, normal), out.Respond.Body)
+		return true
+	}
+	return false
 }
 
 // ReadFacts are the matchable facts of a request that is not a send.

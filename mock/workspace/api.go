@@ -163,6 +163,17 @@ func authorize(r *http.Request, set *scenarios.Set, allowQuery bool) (scenarios.
 	return tok, nil
 }
 
+// admitRead checks a read's credentials (allowQuery: an EventSource's
+// ?access_token= too) and then its rate limits, as every read endpoint
+// does first.
+func (a *API) admitRead(x *wire.Exchange, r *http.Request, allowQuery bool) (scenarios.Token, *wire.Problem) {
+	tok, p := authorize(r, x.Set, allowQuery)
+	if p != nil {
+		return tok, p
+	}
+	return tok, a.limit(x, r, tok, false, -1)
+}
+
 // limit counts an authenticated request against its rate limits, as a
 // FastAPI dependency declared after the auth one would: after auth and
 // before validation (FastAPI raises a dependency's exception before the
@@ -342,13 +353,7 @@ func (a *API) create(x *wire.Exchange, r *http.Request, req createRequest, ws st
 		}
 		return wire.Status(http.StatusInternalServerError)
 	}
-	if !a.e.Sleep(r.Context(), out.Latency) {
-		return nil
-	}
-	resp := out.Respond
-	wire.ApplyHeaders(x, resp)
-	if resp != nil && resp.Body != nil {
-		wire.WriteRaw(x, wire.RespondStatus(resp, http.StatusCreated), resp.Body)
+	if wire.Respond(x, r, a.e, out, http.StatusCreated) {
 		return nil
 	}
 	list := make([]message, 0, 1+len(stored.Inline))
@@ -356,6 +361,6 @@ func (a *API) create(x *wire.Exchange, r *http.Request, req createRequest, ws st
 	for _, reply := range stored.Inline {
 		list = append(list, messageOf(reply))
 	}
-	writeMessages(x, wire.RespondStatus(resp, http.StatusCreated), list)
+	writeMessages(x, wire.RespondStatus(out.Respond, http.StatusCreated), list)
 	return nil
 }

@@ -41,11 +41,8 @@ func (d Dialect) Event(ev *state.Event) any {
 // workspace's messages, the data being each Message (or delta).
 func (a *API) Stream(x *wire.Exchange, r *http.Request) *wire.Problem {
 	set := x.Set
-	tok, p := authorize(r, set, true)
+	tok, p := a.admitRead(x, r, true)
 	if p != nil {
-		return p
-	}
-	if p := a.limit(x, r, tok, false, -1); p != nil {
 		return p
 	}
 	ws, p := workspaceOf(r, set, tok)

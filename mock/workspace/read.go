@@ -86,11 +86,8 @@ func (q *queryParams) literal(name, def string, choices ...string) string {
 // List serves GET /api/v1/messages.
 func (a *API) List(x *wire.Exchange, r *http.Request) *wire.Problem {
 	set := x.Set
-	tok, p := authorize(r, set, false)
+	tok, p := a.admitRead(x, r, false)
 	if p != nil {
-		return p
-	}
-	if p := a.limit(x, r, tok, false, -1); p != nil {
 		return p
 	}
 	q := newQueryParams(r)
@@ -161,11 +158,8 @@ func (a *API) messagesOf(x *wire.Exchange, r *http.Request, id, ws string) []*st
 // Get serves GET /api/v1/messages/{message_id}.
 func (a *API) Get(x *wire.Exchange, r *http.Request) *wire.Problem {
 	set := x.Set
-	tok, p := authorize(r, set, false)
+	tok, p := a.admitRead(x, r, false)
 	if p != nil {
-		return p
-	}
-	if p := a.limit(x, r, tok, false, -1); p != nil {
 		return p
 	}
 	ws, p := workspaceOf(r, set, tok)
@@ -207,11 +201,8 @@ type conversationList struct {
 // conversations, newest first, with skip and limit.
 func (a *API) Conversations(x *wire.Exchange, r *http.Request) *wire.Problem {
 	set := x.Set
-	tok, p := authorize(r, set, false)
+	tok, p := a.admitRead(x, r, false)
 	if p != nil {
-		return p
-	}
-	if p := a.limit(x, r, tok, false, -1); p != nil {
 		return p
 	}
 	q := newQueryParams(r)
