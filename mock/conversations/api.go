@@ -243,19 +243,9 @@ func (a *API) send(x *wire.Exchange, r *http.Request, req sendRequest) *wire.Pro
 		API: scenarios.APIConversations, Method: r.Method, Path: r.URL.Path, Send: true, Text: req.Text, SenderID: req.SenderID, Role: req.SenderType,
 		ConversationID: req.ConversationID, Header: r.Header, MetadataJSON: req.Metadata,
 	}
-	out := tx.Decide(&facts, r.Header.Get("X-Mock-Scenario"))
-	if out.Action == engine.UnknownScenario {
-		return &wire.Problem{Status: http.StatusBadRequest, Kind: wire.UnknownScenario, Subject: out.Scenario}
-	}
-	wire.Decided(x, r, out)
-	switch out.Action {
-	case engine.Scripted:
-		tx.End()
-		return wire.Scripted(x, r, a.e, Dialect{}, out, req.ConversationID)
-	case engine.PassThrough:
-		tx.End()
-		wire.PassThrough(x, r, a.e, Dialect{})
-		return nil
+	out, p, done := wire.DecideSend(x, r, a.e, Dialect{}, tx, &facts, req.ConversationID)
+	if done {
+		return p
 	}
 	// 6. Store and answer.
 	now := a.e.Clock().Now()

@@ -133,6 +133,28 @@ func Respond(x *Exchange, r *http.Request, e *engine.Engine, out engine.Outcome,
 	return false
 }
 
+// DecideSend is the scenario step of a send, in its open transaction: the
+// rules' outcome, or — done — what the send answers instead of storing:
+// an unknown X-Mock-Scenario (400), a scripted answer or a pass-through,
+// the transaction ended before either.
+func DecideSend(x *Exchange, r *http.Request, e *engine.Engine, d Dialect, tx *engine.Tx, facts *scenarios.Facts, subject string) (out engine.Outcome, p *Problem, done bool) {
+	out = tx.Decide(facts, r.Header.Get("X-Mock-Scenario"))
+	if out.Action == engine.UnknownScenario {
+		return out, &Problem{Status: http.StatusBadRequest, Kind: UnknownScenario, Subject: out.Scenario}, true
+	}
+	Decided(x, r, out)
+	switch out.Action {
+	case engine.Scripted:
+		tx.End()
+		return out, Scripted(x, r, e, d, out, subject), true
+	case engine.PassThrough:
+		tx.End()
+		PassThrough(x, r, e, d)
+		return out, nil, true
+	}
+	return out, nil, false
+}
+
 // ReadFacts are the matchable facts of a request that is not a send.
 func ReadFacts(api scenarios.API, r *http.Request, conversationID, workspaceID string) scenarios.Facts {
 	return scenarios.Facts{API: api, Method: r.Method, Path: r.URL.Path, ConversationID: conversationID,

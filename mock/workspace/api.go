@@ -312,19 +312,9 @@ func (a *API) create(x *wire.Exchange, r *http.Request, req createRequest, ws st
 		API: scenarios.APIWorkspace, Method: r.Method, Path: r.URL.Path, Send: true, Text: req.Content, SenderID: req.SenderID, Role: req.Role,
 		ConversationID: req.ConversationID, WorkspaceID: ws, Header: r.Header, MetadataJSON: req.MetaData,
 	}
-	out := tx.Decide(&facts, r.Header.Get("X-Mock-Scenario"))
-	if out.Action == engine.UnknownScenario {
-		return &wire.Problem{Status: http.StatusBadRequest, Kind: wire.UnknownScenario, Subject: out.Scenario}
-	}
-	wire.Decided(x, r, out)
-	switch out.Action {
-	case engine.Scripted:
-		tx.End()
-		return wire.Scripted(x, r, a.e, Dialect{}, out, req.ConversationID)
-	case engine.PassThrough:
-		tx.End()
-		wire.PassThrough(x, r, a.e, Dialect{})
-		return nil
+	out, p, done := wire.DecideSend(x, r, a.e, Dialect{}, tx, &facts, req.ConversationID)
+	if done {
+		return p
 	}
 	// 7. Store and answer. A lone surrogate (\ud800) passes validation but
 	// cannot be written back as UTF-8, nor can an Any value nested deeper
