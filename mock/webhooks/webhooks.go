@@ -131,6 +131,10 @@ type Dispatcher struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
+	// pruned is urls, read without the lock: every event logged asks
+	// whether the configuration changed, and it almost never has.
+	pruned atomic.Pointer[scenarios.Set]
+
 	mu        sync.Mutex
 	endpoints map[string]*endpoint
 	urls      *scenarios.Set // the configuration endpoints were last pruned against
@@ -233,12 +237,16 @@ func (d *Dispatcher) drop(dl *delivery, why string) {
 // prune stops the endpoints set no longer lists. Called on every publish
 // with the configuration it runs on; it does the work once per new set.
 func (d *Dispatcher) prune(set *scenarios.Set) {
+	if d.pruned.Load() == set {
+		return
+	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.urls == set {
 		return
 	}
 	d.urls = set
+	d.pruned.Store(set)
 	for url, ep := range d.endpoints {
 		if !configured(set, url) {
 			ep.cancel()
