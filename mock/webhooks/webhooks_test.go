@@ -199,6 +199,9 @@ func TestOrderPerEndpoint(t *testing.T) {
 	if got := fast.ids(); !slices.Equal(got, want) {
 		t.Fatalf("fast endpoint: got %v, want %v", got, want)
 	}
+	// The fast endpoint's end says nothing of when the slow one's first
+	// request arrives: wait for it, then see that it is the only one.
+	waitUntil(t, "the hanging endpoint's first request", func() bool { return len(slow.ids()) > 0 })
 	if got := slow.ids(); !slices.Equal(got, want[:1]) {
 		t.Fatalf("hanging endpoint: got %v, want only the first in flight", got)
 	}
