@@ -165,17 +165,16 @@ func waitForCommand(ctx context.Context, g *commandGroup, signals <-chan os.Sign
 			g.kill()
 		case <-ctxDone:
 			ctxDone = nil
-			// main ends ctx on SIGINT and SIGTERM, which also arrive on
-			// signals and are passed on as they are. A caller that ends
-			// ctx with no signal asks for a stop: SIGTERM (or Kill, where
-			// there are no signals).
-			select {
-			case sig := <-signals:
-				pass(sig)
-			case <-time.After(100 * time.Millisecond):
+			// main ends ctx on SIGINT and SIGTERM (signal.NotifyContext:
+			// its cause names the signal), which also arrive on signals and
+			// are passed on as they are, however late. A caller that ends
+			// ctx itself (the cause is context.Canceled itself: a signal's
+			// cause only says it Is one) asks for a stop: SIGTERM (or Kill,
+			// where there are no signals). Waiting a while for the signal
+			// instead took a slow one for a second signal and killed the
+			// command.
+			if cause := context.Cause(ctx); cause == context.Canceled || cause == context.DeadlineExceeded {
 				pass(syscall.SIGTERM)
-			case <-exited:
-				return exitStatus(cmd.ProcessState)
 			}
 		}
 	}

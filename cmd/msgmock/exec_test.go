@@ -411,3 +411,34 @@ func TestExecJournalOut(t *testing.T) {
 		})
 	}
 }
+
+// TestExecStopsWhenItsCallerCancels: run's caller ending ctx with no
+// signal (a test harness, an embedding program) asks the command to stop:
+// it gets one SIGTERM, its trap decides the status, and nothing kills it.
+func TestExecStopsWhenItsCallerCancels(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("POSIX signals")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var stdout, stderr syncBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"exec", "--", "sh", "-c", `trap 'echo got-term; exit 7' TERM; echo ready; while :; do sleep 0.05; done`},
+			func(string) string { return "" }, &stdout, &stderr)
+	}()
+	waitFor(t, "the command to start", func() bool { return strings.Contains(stdout.String(), "ready") })
+	cancel()
+	select {
+	case err := <-done:
+		var code exitCode
+		if !errors.As(err, &code) || code != 7 {
+			t.Fatalf("run returned %v, want the command's status 7\nstdout: %s\nstderr: %s", err, stdout.String(), stderr.String())
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("msgmock exec did not end after its context did")
+	}
+	if n := strings.Count(stdout.String(), "got-term"); n != 1 {
+		t.Errorf("the command got %d SIGTERMs, want 1", n)
+	}
+}
