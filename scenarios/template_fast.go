@@ -125,6 +125,9 @@ func fastCommand(args []parse.Node) (fastSegment, bool) {
 		ok = len(consts) == 0
 	case func(*gofakeit.Faker, ...int) string:
 		call = func(f *gofakeit.Faker, b *strings.Builder) { b.WriteString(fn(f, ints...)) }
+		if name == "Sentence" { // its count is ignored; compiled in sentence.go
+			call = writeSentence
+		}
 		ok = intsOK
 	case func(*gofakeit.Faker, int) string:
 		call = func(f *gofakeit.Faker, b *strings.Builder) { b.WriteString(fn(f, ints[0])) }
