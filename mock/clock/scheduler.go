@@ -43,7 +43,21 @@ type Scheduler struct {
 	panics  int64
 	closed  bool // jobs scheduled from now on are dropped
 	wake    chan struct{}
+	// sleepUntil is when the loop's timer fires (runDue sets it): a job
+	// due before then wakes the loop, any other needs no signal — under
+	// load, where every reply is due after the ones already waiting, a
+	// send costs no goroutine wake-up. Zero while the loop is about to
+	// look at the heap again anyway.
+	sleepUntil time.Time
 }
+
+// wakeSlack is how late the loop may run a job on the wall clock: it
+// sleeps until the next job is due plus this, and runs everything due by
+// then. A busy server (a reply due every few microseconds) so wakes at
+// most about a thousand times a second instead of once per reply; a reply
+// is stamped when it is delivered, up to this late. A virtual clock runs
+// every job at its own time (advanceTo).
+const wakeSlack = time.Millisecond
 
 // Job is one piece of delayed work: Fn runs at At. It must not block.
 type Job struct {
@@ -154,8 +168,11 @@ func (s *Scheduler) After(d time.Duration) time.Time { return s.clock.WaitNow().
 func (s *Scheduler) At(t time.Time, fn func()) {
 	s.mu.Lock()
 	s.push(Job{At: t, Fn: fn})
+	wake := s.wakesLocked(t)
 	s.mu.Unlock()
-	s.signal()
+	if wake {
+		s.signal()
+	}
 }
 
 // Add schedules jobs, all or none, holding size bytes until the last of
@@ -176,11 +193,28 @@ func (s *Scheduler) Add(jobs []Job, size, maxBytes int64) bool {
 	}
 	s.bytes += size
 	jobs[len(jobs)-1].size = size
+	first := jobs[0].At
 	for _, j := range jobs {
 		s.push(j)
+		if j.At.Before(first) {
+			first = j.At
+		}
 	}
+	wake := s.wakesLocked(first)
 	s.mu.Unlock()
-	s.signal()
+	if wake {
+		s.signal()
+	}
+	return true
+}
+
+// wakesLocked reports whether a job due at t must wake the loop, which
+// then looks at the heap again (so later jobs need not).
+func (s *Scheduler) wakesLocked(t time.Time) bool {
+	if !t.Before(s.sleepUntil) {
+		return false
+	}
+	s.sleepUntil = time.Time{}
 	return true
 }
 
@@ -256,6 +290,8 @@ func (s *Scheduler) run(ctx context.Context) {
 		}
 		if s.clock.Virtual() {
 			next = time.Hour // nothing falls due until the clock is moved
+		} else {
+			next += wakeSlack
 		}
 		// Go 1.23 timers: Reset never delivers a stale tick, so no draining.
 		timer.Reset(next)
@@ -282,6 +318,14 @@ func (s *Scheduler) runDue(now time.Time) (ran bool, next time.Duration) {
 	next = time.Hour
 	if len(s.jobs) > 0 {
 		next = s.jobs[0].At.Sub(now)
+	}
+	switch {
+	case len(due) > 0:
+		s.sleepUntil = time.Time{} // the loop comes back at once
+	case s.clock.Virtual():
+		s.sleepUntil = maxTime // every job added wakes it: it may be due now
+	default:
+		s.sleepUntil = now.Add(next + wakeSlack)
 	}
 	s.mu.Unlock()
 	for _, j := range due {
@@ -342,4 +386,8 @@ func (s *Scheduler) Move(t time.Time) {
 		return
 	}
 	s.clock.Set(t)
+	s.signal() // what the loop sleeps until moved with the clock
 }
+
+// maxTime is later than any job.
+var maxTime = time.Unix(1<<62, 0)

@@ -174,6 +174,52 @@ func TestSchedulerRunsWhatIsDueWithoutAMove(t *testing.T) {
 	}
 }
 
+// TestSchedulerWakesForAnEarlierJob: the loop sleeps until the first job
+// it knows of is due, and a send wakes it only for a job due before that
+// (Add's sleepUntil) — so a job due sooner than everything pending must
+// still run, as must jobs added while it sleeps for that one.
+func TestSchedulerWakesForAnEarlierJob(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		c    *clock.Clock
+	}{{"wall", clock.New(nil)}, {"frozen", clock.New(&start)}, {"virtual", clock.NewVirtual(start)}} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := clock.NewScheduler(slog.New(slog.DiscardHandler), 0, tc.c)
+			s.Start(context.Background())
+			defer s.Close()
+			s.At(s.After(time.Hour), func() {})
+			// Once a job due now has run, the loop goes to sleep until
+			// the hour's job; the jobs below come while it sleeps (the
+			// pause only makes that likelier: were they added before, the
+			// test would pass without the wake-up it is about).
+			started := make(chan struct{})
+			s.At(s.After(0), func() { close(started) })
+			if !tc.c.Virtual() {
+				<-started
+				time.Sleep(10 * time.Millisecond)
+			}
+			ran := make(chan int, 3)
+			if !s.Add([]clock.Job{{At: s.After(2 * time.Millisecond), Fn: func() { ran <- 1 }}}, 0, 1) {
+				t.Fatal("refused")
+			}
+			s.At(s.After(time.Millisecond), func() { ran <- 2 })
+			s.At(s.After(-time.Second), func() { ran <- 3 })
+			got := map[int]bool{}
+			for len(got) < 3 {
+				if tc.c.Virtual() && len(got) == 1 {
+					s.Move(tc.c.Now().Add(time.Second))
+				}
+				select {
+				case n := <-ran:
+					got[n] = true
+				case <-time.After(20 * time.Second):
+					t.Fatalf("ran %v of 1, 2, 3: a job due before the one the loop slept for never ran", got)
+				}
+			}
+		})
+	}
+}
+
 // TestSchedulerCloseDropsPendingJobs: jobs pending when the scheduler is
 // closed, or scheduled after, never run, not even when a virtual clock is
 // moved past them afterwards, and their bytes are released.
