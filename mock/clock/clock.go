@@ -3,6 +3,7 @@ package clock
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -17,12 +18,16 @@ import (
 //     moves it, and every wait — reply delays, stream pacing, response
 //     latency, webhook back-off — runs on it: moving it delivers what falls
 //     due, in time order, before the move returns.
+//
+// Reading it takes no lock (every request reads it, some several times):
+// its kind never changes, and the instant and the offset are swapped
+// whole; mu orders the moves and guards the sleeps.
 type Clock struct {
 	mu      sync.Mutex
-	frozen  bool
+	frozen  bool // set at construction only, as virtual
 	virtual bool
-	at      time.Time     // the frozen or virtual instant
-	offset  time.Duration // added to the wall clock when neither
+	at      atomic.Pointer[time.Time] // the frozen or virtual instant
+	offset  atomic.Int64              // a time.Duration added to the wall clock when neither
 	wall    func() time.Time
 	waiters []*clockWaiter // virtual: sleeps waiting for the clock to reach their deadline
 }
@@ -36,47 +41,40 @@ type clockWaiter struct {
 func New(now *time.Time) *Clock {
 	c := &Clock{wall: time.Now}
 	if now != nil {
-		c.frozen, c.at = true, now.UTC()
+		at := now.UTC()
+		c.frozen = true
+		c.at.Store(&at)
 	}
 	return c
 }
 
 // NewVirtual returns a virtual clock that starts at start.
 func NewVirtual(start time.Time) *Clock {
-	return &Clock{wall: time.Now, virtual: true, at: start.UTC()}
+	c := &Clock{wall: time.Now, virtual: true}
+	at := start.UTC()
+	c.at.Store(&at)
+	return c
 }
 
 // Now returns the current mock time in UTC.
 func (c *Clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.nowLocked()
-}
-
-func (c *Clock) nowLocked() time.Time {
 	if c.frozen || c.virtual {
-		return c.at
+		return *c.at.Load()
 	}
-	return c.wall().UTC().Add(c.offset)
+	return c.wall().UTC().Add(time.Duration(c.offset.Load()))
 }
 
 // WaitNow is the time waits are measured on: the virtual clock's, else the
 // wall clock (a frozen clock still waits in real time).
 func (c *Clock) WaitNow() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
 	if c.virtual {
-		return c.at
+		return *c.at.Load()
 	}
 	return c.wall()
 }
 
 // Virtual reports whether waits run on this clock rather than in real time.
-func (c *Clock) Virtual() bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.virtual
-}
+func (c *Clock) Virtual() bool { return c.virtual }
 
 // Set moves the clock to t and returns it. A running clock keeps running
 // from t. (A virtual clock is moved forward by Scheduler.Move, which delivers
@@ -85,20 +83,17 @@ func (c *Clock) Set(t time.Time) time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.frozen || c.virtual {
-		c.at = t.UTC()
+		at := t.UTC()
+		c.at.Store(&at)
 		c.wakeLocked()
 	} else {
-		c.offset = t.Sub(c.wall())
+		c.offset.Store(int64(t.Sub(c.wall())))
 	}
-	return c.nowLocked()
+	return c.Now()
 }
 
 // Frozen reports whether the clock stands still between moves.
-func (c *Clock) Frozen() bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.frozen || c.virtual
-}
+func (c *Clock) Frozen() bool { return c.frozen || c.virtual }
 
 // Sleep waits d on the clock, or until ctx ends; it reports whether the
 // full delay passed. On a virtual clock it returns once the clock has
@@ -107,9 +102,7 @@ func (c *Clock) Sleep(ctx context.Context, d time.Duration) bool {
 	if d <= 0 {
 		return true
 	}
-	c.mu.Lock()
 	if !c.virtual {
-		c.mu.Unlock()
 		t := time.NewTimer(d)
 		defer t.Stop()
 		select {
@@ -119,7 +112,8 @@ func (c *Clock) Sleep(ctx context.Context, d time.Duration) bool {
 			return false
 		}
 	}
-	w := &clockWaiter{deadline: c.at.Add(d), done: make(chan struct{})}
+	c.mu.Lock()
+	w := &clockWaiter{deadline: c.at.Load().Add(d), done: make(chan struct{})}
 	c.waiters = append(c.waiters, w)
 	c.mu.Unlock()
 	select {
@@ -148,8 +142,9 @@ func (c *Clock) Waiting() int {
 // wakeLocked releases the sleeps whose deadline the clock has reached.
 func (c *Clock) wakeLocked() {
 	kept := c.waiters[:0]
+	at := *c.at.Load()
 	for _, w := range c.waiters {
-		if !w.deadline.After(c.at) {
+		if !w.deadline.After(at) {
 			close(w.done)
 		} else {
 			kept = append(kept, w)
