@@ -348,3 +348,52 @@ settings:
 		}
 	}
 }
+
+// TestRateLimitOfTheActiveScenario: on the built-in fixtures, whose
+// rate-limited scenario defines limits, a send meets them exactly when
+// the scenario it runs has them — made active for its session, for the
+// server, or named in X-Mock-Scenario — and no longer once a reset or a
+// switch back makes another scenario active. (Whether a limit may apply
+// is asked before the request's transaction, without the session's lock:
+// Store.ActiveScenario.)
+func TestRateLimitOfTheActiveScenario(t *testing.T) {
+	ts := startServer(t, nil, withVirtualClock())
+	limited := func(session string, extra ...string) bool {
+		t.Helper()
+		res := sendAs(t, ts, "k-"+session, append(extra, "X-Mock-Session: "+session)...)
+		if res.Status != 200 {
+			t.Fatalf("send in %s: %d", session, res.Status)
+		}
+		return res.Header.Get("X-RateLimit-Limit") != ""
+	}
+	if limited("a") || limited("b") {
+		t.Fatal("limits on the default scenario")
+	}
+	if !limited("a", "X-Mock-Scenario: rate-limited") {
+		t.Fatal("X-Mock-Scenario: rate-limited sent no limit headers")
+	}
+	if res := ts.call(t, "PUT", "/__mock/scenario", `{"name":"rate-limited"}`, "X-Mock-Session: a"); res.Status != 200 {
+		t.Fatal(res.Status)
+	}
+	if !limited("a") || limited("b") {
+		t.Fatal("active for session a: a limited, b not, expected")
+	}
+	if res := ts.call(t, "POST", "/__mock/reset", "", "X-Mock-Session: a"); res.Status != 200 {
+		t.Fatal(res.Status)
+	}
+	if limited("a") {
+		t.Fatal("limits after the session's reset")
+	}
+	if res := ts.call(t, "PUT", "/__mock/scenario", `{"name":"rate-limited"}`); res.Status != 200 {
+		t.Fatal(res.Status)
+	}
+	if !limited("b") || !limited("new-session") {
+		t.Fatal("active for the server: every session limited, expected")
+	}
+	if res := ts.call(t, "PUT", "/__mock/scenario", `{"name":"default"}`, "X-Mock-Session: b"); res.Status != 200 {
+		t.Fatal(res.Status)
+	}
+	if limited("b") || !limited("c") {
+		t.Fatal("b back on default: b free, c still limited, expected")
+	}
+}

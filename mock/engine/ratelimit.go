@@ -114,6 +114,38 @@ func (e *Engine) LimitsApply(set *scenarios.Set) bool {
 	return set.RateLimited || e.addedLimits.Load()
 }
 
+// mayLimit reports whether a limit may apply to the request, without the
+// session's lock: a limit of the settings, of a scenario added at run
+// time, or of the file scenario it runs. The built-in fixtures define
+// limits (rate-limited.yaml), so the default path asks this on every send
+// — and was taking the session's lock for it.
+func (e *Engine) mayLimit(set *scenarios.Set, session, named string, c LimitCheck) bool {
+	if e.addedLimits.Load() {
+		return true
+	}
+	for _, l := range set.Settings.RateLimits {
+		if l.AppliesTo(c.API) && (c.Send || l.Unit == scenarios.UnitRequests) {
+			return true
+		}
+	}
+	name := named
+	if name == "" {
+		if name = e.store.ActiveScenario(session); name == "" {
+			name = e.ServerScenario()
+		}
+	}
+	sc := set.Scenario(name)
+	if sc == nil {
+		return false
+	}
+	for _, l := range sc.RateLimits {
+		if l.AppliesTo(c.API) && (c.Send || l.Unit == scenarios.UnitRequests) {
+			return true
+		}
+	}
+	return false
+}
+
 // Limit counts a request against the rate limits of the settings and of
 // the scenario it runs (named is its X-Mock-Scenario; an unknown name is
 // the scenario step's to refuse, and counts no scenario's limits). A
@@ -121,7 +153,7 @@ func (e *Engine) LimitsApply(set *scenarios.Set) bool {
 // refuses it — against none. It reports false, having done nothing, when
 // no limit applies to the request.
 func (e *Engine) Limit(set *scenarios.Set, session, named string, c LimitCheck) (LimitDecision, bool) {
-	if !e.LimitsApply(set) {
+	if !e.LimitsApply(set) || !e.mayLimit(set, session, named, c) {
 		return LimitDecision{}, false
 	}
 	type scoped struct {

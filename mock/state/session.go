@@ -48,9 +48,13 @@ type Session struct {
 	journalSeq uint64
 
 	scenario string // active scenario; "" = the server's
-	rules    map[string]*RuleRuntime
-	added    map[string]AddedScenario // scenarios added over the admin API for this session
-	epoch    uint64                   // bumped by Reset: replies planned before it are dropped
+	// active mirrors scenario for readers without the lock (nil: ""):
+	// whether a request may meet a rate limit is asked before its
+	// transaction (Store.ActiveScenario).
+	active atomic.Pointer[string]
+	rules  map[string]*RuleRuntime
+	added  map[string]AddedScenario // scenarios added over the admin API for this session
+	epoch  uint64                   // bumped by Reset: replies planned before it are dropped
 
 	lastUsed  atomic.Uint64 // the Store's use counter when last used: recency without a clock
 	followers int           // open event streams following the session
@@ -133,7 +137,7 @@ func (s *Session) clear() {
 // random stream rewound and the active scenario the server's.
 func (s *Session) Reset(set *scenarios.Set) {
 	s.clear()
-	s.scenario = ""
+	s.SetActiveScenario("")
 	s.sync(set)
 }
 
@@ -589,7 +593,14 @@ func (s *Session) AddedScenarios() []string {
 func (s *Session) ActiveScenario() string { return s.scenario }
 
 // SetActiveScenario sets the session's active scenario.
-func (s *Session) SetActiveScenario(name string) { s.scenario = name }
+func (s *Session) SetActiveScenario(name string) {
+	s.scenario = name
+	if name == "" {
+		s.active.Store(nil)
+	} else {
+		s.active.Store(&name)
+	}
+}
 
 // RuleRuntime is a scenario's runtime state in one session: how often each
 // rule has fired and where its state machine stands. It lives beside the

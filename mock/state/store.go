@@ -79,6 +79,27 @@ func New(opts Options) *Store {
 	return st
 }
 
+// ActiveScenario is the active scenario of session id as last set, read
+// without its lock and without creating it ("" for none, or for a session
+// that does not exist).
+func (st *Store) ActiveScenario(id string) string {
+	var s *Session
+	if id == "" {
+		s = st.def.Load()
+	} else {
+		st.mu.RLock()
+		s = st.all[id]
+		st.mu.RUnlock()
+	}
+	if s == nil {
+		return ""
+	}
+	if name := s.active.Load(); name != nil {
+		return *name
+	}
+	return ""
+}
+
 // Session returns the session id, creating it on first use, and marks it
 // the most recently used. Creating one past the sessions limit of set
 // drops the least recently used other named session.
