@@ -101,7 +101,8 @@ func New(ctx context.Context, opts Options) *Engine {
 	e.hooks = webhooks.New(e.jobs, render)
 	e.store = state.New(state.Options{
 		Seed:    e.seed,
-		OnEvent: func(ev *state.Event, set *scenarios.Set) { e.hooks.Publish(set, ev) },
+		OnEvent:     func(ev *state.Event, set *scenarios.Set) { e.hooks.Publish(set, ev) },
+		WantsEvents: func(set *scenarios.Set) bool { return e.hooks.Wants(set) },
 		Logger:  e.log,
 	})
 	e.fixtures.SetGuard(e.keepActiveScenarios)

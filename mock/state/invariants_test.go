@@ -118,7 +118,8 @@ func runSequence(t *testing.T, rng *rand.Rand, set *scenarios.Set, n int) string
 			if api == scenarios.APIWorkspace {
 				m.WorkspaceID, m.Metadata, m.Tags, m.SentAt = DefaultWorkspace, json.RawMessage(`{}`), json.RawMessage(`[]`), now.In(time.FixedZone("", 3600))
 			}
-			ev := s.Add(c, m)
+			id := s.NewEventID() // as Add draws it
+			ev := newEvent(eventCreated, m, "", id, m.CreatedAt, 0, s.Store(c, m, id))
 			if n := s.EventCount(); n == 0 || s.EventSeqAt(n-1) != ev.Seq || !s.logHolds(n-1, ev) {
 				return "the write's event is not the newest"
 			}
@@ -133,7 +134,8 @@ func runSequence(t *testing.T, rng *rand.Rand, set *scenarios.Set, n int) string
 				SenderID: "agt", Role: "agent", Text: strings.Repeat("word ", rng.IntN(2000)), CreatedAt: now}
 			var deltas []*Event
 			for i := rng.IntN(4); i > 0; i-- {
-				deltas = append(deltas, s.AddDelta(m, strings.Repeat("word ", 1+rng.IntN(3)), s.NewEventID(), now, DeliveryFault(rng.IntN(8))))
+				delta, id, fault := strings.Repeat("word ", 1+rng.IntN(3)), s.NewEventID(), DeliveryFault(rng.IntN(8))
+				deltas = append(deltas, newEvent(eventDelta, m, delta, id, now, fault, s.AddDelta(m, delta, id, now, fault)))
 			}
 			m.CreatedAt = now.Add(time.Second) // set when it is stored, after its chunks
 			s.Store(c, m, s.NewEventID())

@@ -303,8 +303,9 @@ func (s *Session) Norm() float64 { return s.rand.rand.NormFloat64() }
 // outside the lock, such as rendering a reply).
 func (s *Session) Uint64() uint64 { return s.rand.pcg.Uint64() }
 
-// Add stores m in c and logs its message.created event under a fresh id.
-func (s *Session) Add(c *Conversation, m *Message) *Event {
+// Add stores m in c and logs its message.created event under a fresh id;
+// it returns the event's sequence number.
+func (s *Session) Add(c *Conversation, m *Message) uint64 {
 	return s.Store(c, m, s.NewEventID())
 }
 
@@ -314,19 +315,20 @@ func (s *Session) Add(c *Conversation, m *Message) *Event {
 // sessions and this one's older content — but never c, m or its event.
 // A conversation the session no longer holds (a merge of new settings
 // forgot it) takes nothing: Store returns nil, for a message kept there
-// would be held by nothing a limit walks.
-func (s *Session) Store(c *Conversation, m *Message, eventID EventID) *Event {
+// would be held by nothing a limit walks. It returns the event's sequence
+// number (0: refused).
+func (s *Session) Store(c *Conversation, m *Message, eventID EventID) uint64 {
 	if s.convs[c.ID] != c {
-		return nil
+		return 0
 	}
 	h := s.keepMessage(c, m)
 	for c.messages.len() > s.retention().MessagesPerConversation {
 		s.dropMessage(s.popMessage(c))
 	}
 	s.msgs.hold(h) // for its event
-	ev := s.logEvent(eventCreated, m, h, "", eventID, m.CreatedAt, 0)
-	s.fitBudget(keep{conv: c, msg: h, event: ev.Seq})
-	return ev
+	seq := s.logEvent(eventCreated, m, h, "", eventID, m.CreatedAt, 0)
+	s.fitBudget(keep{conv: c, msg: h, event: seq})
+	return seq
 }
 
 // keepMessage writes m's record (anew when a streamed reply's chunks
@@ -380,14 +382,15 @@ func (s *Session) popMessage(c *Conversation) handle {
 
 // AddDelta logs a message.delta event: the next chunk of m, a streamed
 // reply, with the faults scripted on its delivery.
-func (s *Session) AddDelta(m *Message, delta string, eventID EventID, at time.Time, fault DeliveryFault) *Event {
-	ev := s.logEvent(eventDelta, m, s.record(m, false), delta, eventID, at, fault)
-	s.fitBudget(keep{msg: m.rec, event: ev.Seq})
-	return ev
+func (s *Session) AddDelta(m *Message, delta string, eventID EventID, at time.Time, fault DeliveryFault) uint64 {
+	seq := s.logEvent(eventDelta, m, s.record(m, false), delta, eventID, at, fault)
+	s.fitBudget(keep{msg: m.rec, event: seq})
+	return seq
 }
 
-// logEvent logs an event of m, whose record h it holds already.
-func (s *Session) logEvent(typ uint8, m *Message, h handle, delta string, id EventID, at time.Time, fault DeliveryFault) *Event {
+// logEvent logs an event of m, whose record h it holds already, and
+// returns its sequence number.
+func (s *Session) logEvent(typ uint8, m *Message, h handle, delta string, id EventID, at time.Time, fault DeliveryFault) uint64 {
 	s.nextSeq++
 	rec := eventRec{seq: s.nextSeq, id: id, msg: h, typ: typ, fault: fault}
 	putTime(rec.at[:], at)
@@ -402,11 +405,15 @@ func (s *Session) logEvent(typ uint8, m *Message, h handle, delta string, id Eve
 		s.dropEvent(s.events.pop())
 	}
 	s.wake(m.ConversationID)
-	ev := &Event{ID: id.String(), Seq: rec.seq, Type: eventTypes[typ], CreatedAt: at, Message: m, Delta: delta, Fault: fault}
-	if s.store.onEvent != nil {
-		s.store.onEvent(ev, s.fixtures)
+	if s.store.onEvent != nil && (s.store.wants == nil || s.store.wants(s.fixtures)) {
+		s.store.onEvent(newEvent(typ, m, delta, id, at, fault, rec.seq), s.fixtures)
 	}
-	return ev
+	return rec.seq
+}
+
+// newEvent is the Event logEvent logged.
+func newEvent(typ uint8, m *Message, delta string, id EventID, at time.Time, fault DeliveryFault, seq uint64) *Event {
+	return &Event{ID: id.String(), Seq: seq, Type: eventTypes[typ], CreatedAt: at, Message: m, Delta: delta, Fault: fault}
 }
 
 // EventCount is how many events the log holds. The log is read by index,

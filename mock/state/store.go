@@ -27,6 +27,10 @@ func Reserve(budget int64) int64 { return budget / 4 }
 type Options struct {
 	Seed    uint64                       // every session's random stream derives from it
 	OnEvent func(*Event, *scenarios.Set) // called for every event logged, with its session locked and the configuration it last merged; must not block
+	// WantsEvents, when set, is asked first, with the same configuration:
+	// false spares building the event (two allocations a message) when
+	// nothing listens — no webhook configured.
+	WantsEvents func(*scenarios.Set) bool
 	Logger  *slog.Logger                 // evictions of sessions and budget shedding; default: none
 }
 
@@ -37,6 +41,7 @@ type Options struct {
 type Store struct {
 	seed    uint64
 	onEvent func(*Event, *scenarios.Set)
+	wants   func(*scenarios.Set) bool
 	log     *slog.Logger
 
 	mu   sync.RWMutex
@@ -71,7 +76,7 @@ type EvictionCounts struct {
 
 // New returns an empty Store.
 func New(opts Options) *Store {
-	st := &Store{seed: opts.Seed, onEvent: opts.OnEvent, log: opts.Logger, all: map[string]*Session{}}
+	st := &Store{seed: opts.Seed, onEvent: opts.OnEvent, wants: opts.WantsEvents, log: opts.Logger, all: map[string]*Session{}}
 	def := newSession(st, "")
 	st.def.Store(def)
 	st.all[""] = def

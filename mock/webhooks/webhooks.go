@@ -259,6 +259,17 @@ func configured(set *scenarios.Set, url string) bool {
 	return slices.ContainsFunc(set.Settings.Webhooks, func(h scenarios.Webhook) bool { return h.URL == url })
 }
 
+// Wants reports whether set configures a webhook, which Publish would
+// then be given every event for; it stops the endpoints set no longer
+// lists, as Publish does.
+func (d *Dispatcher) Wants(set *scenarios.Set) bool {
+	if set == nil {
+		return false
+	}
+	d.prune(set)
+	return len(set.Settings.Webhooks) > 0
+}
+
 // Publish queues ev for every webhook of set that wants its type. Past
 // state.PendingLimit of the budget in deliveries not yet finished, or past
 // QueueSize waiting, a delivery is dropped and listed as such.
