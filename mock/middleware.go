@@ -29,7 +29,8 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 		if !s.hostAllowed(r.Host, set) {
 			x := wire.Of(w)
 			refuseHost(x, r)
-			s.logRequest(r, x, time.Since(start))
+			end := time.Now()
+			s.logRequest(r, x, end, end.Sub(start))
 			return
 		}
 		admin := isAdminPath(r.URL.Path)
@@ -39,7 +40,8 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 		if admin && crossSiteAdminWrite(r, set) {
 			x := wire.Of(w)
 			refuseCrossSite(x)
-			s.logRequest(r, x, time.Since(start))
+			end := time.Now()
+			s.logRequest(r, x, end, end.Sub(start))
 			return
 		}
 		x := wire.Acquire(w, set, &s.bodies)
@@ -58,11 +60,14 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 					shape.WriteProblem(x, &wire.Problem{Status: http.StatusInternalServerError, Kind: wire.Internal})
 				}
 			}
-			elapsed := time.Since(start)
+			// One reading of the clock for the journal, the log line and
+			// the duration both show.
+			end := time.Now()
+			elapsed := end.Sub(start)
 			if x.Journaled {
-				s.record(r, x, elapsed)
+				s.record(r, x, s.engine.Clock().At(end), elapsed)
 			}
-			s.logRequest(r, x, elapsed)
+			s.logRequest(r, x, end, elapsed)
 			if p == http.ErrAbortHandler {
 				panic(p) // a fault: let net/http drop the connection
 			}
@@ -118,16 +123,16 @@ func (s *Server) cors(w http.ResponseWriter, r *http.Request, set *scenarios.Set
 	}
 	x := wire.Of(w)
 	x.WriteHeader(http.StatusNoContent)
-	s.logRequest(r, x, 0)
+	s.logRequest(r, x, time.Now(), 0)
 	return true
 }
 
 // record appends the request to its session's journal, which caps what it
 // keeps of headers and body (state.JournalBodyLimit, JournalHeaderLimit).
-func (s *Server) record(r *http.Request, x *wire.Exchange, elapsed time.Duration) {
+func (s *Server) record(r *http.Request, x *wire.Exchange, at time.Time, elapsed time.Duration) {
 	resp, more := x.Response()
 	s.engine.Record(x.Set, wire.SessionID(r), &state.JournalEntry{
-		At: s.engine.Clock().Now(), Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery,
+		At: at, Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery,
 		Header: r.Header, Body: x.Body, Status: x.FinalStatus(r),
 		Scenario: x.Scenario, Rule: x.Rule, Duration: elapsed, Unmatched: x.Unmatched, NearMisses: x.NearMisses,
 		RespHeader: x.ResponseWriter.Header(), RespBody: resp, RespBodyTruncated: more,
@@ -135,12 +140,12 @@ func (s *Server) record(r *http.Request, x *wire.Exchange, elapsed time.Duration
 	})
 }
 
-func (s *Server) logRequest(r *http.Request, x *wire.Exchange, elapsed time.Duration) {
+func (s *Server) logRequest(r *http.Request, x *wire.Exchange, now time.Time, elapsed time.Duration) {
 	if !s.log.Enabled(r.Context(), slog.LevelInfo) {
 		return
 	}
 	if s.requestLog != nil {
-		s.requestLog.write(time.Now(), r.Method, r.URL.Path, x.FinalStatus(r), elapsed, x.Scenario, x.Rule)
+		s.requestLog.write(now, r.Method, r.URL.Path, x.FinalStatus(r), elapsed, x.Scenario, x.Rule)
 		return
 	}
 	s.log.LogAttrs(r.Context(), slog.LevelInfo, "request",

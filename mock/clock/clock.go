@@ -64,6 +64,15 @@ func (c *Clock) Now() time.Time {
 	return c.wall().UTC().Add(time.Duration(c.offset.Load()))
 }
 
+// At is the clock's time at the wall clock's instant wall (a reading of
+// time.Now): Now without reading the wall clock again.
+func (c *Clock) At(wall time.Time) time.Time {
+	if c.frozen || c.virtual {
+		return *c.at.Load()
+	}
+	return wall.UTC().Add(time.Duration(c.offset.Load()))
+}
+
 // WaitNow is the time waits are measured on: the virtual clock's, else the
 // wall clock (a frozen clock still waits in real time).
 func (c *Clock) WaitNow() time.Time {

@@ -212,3 +212,27 @@ func TestVirtualSleepEndsWithItsContext(t *testing.T) {
 		t.Fatalf("Waiting=%d after the clock reached the deadline, want 0", c.Waiting())
 	}
 }
+
+// TestClockAt: At maps a reading of the wall clock to the clock's time —
+// the wall clock shifted by Set's offset, or the frozen or virtual
+// instant whatever the reading.
+func TestClockAt(t *testing.T) {
+	wall := clock.New(nil)
+	wall.Set(time.Now().Add(-48 * time.Hour))
+	reading := time.Now()
+	if got, want := wall.At(reading), reading.UTC().Add(-48*time.Hour); got.Sub(want).Abs() > time.Second || got.Location() != time.UTC {
+		t.Errorf("wall clock, 48 h back: At(%v) = %v, want about %v in UTC", reading, got, want)
+	}
+	if now := wall.Now(); now.Before(wall.At(reading)) {
+		t.Errorf("Now %v before At of an earlier reading %v", now, wall.At(reading))
+	}
+	for _, c := range []*clock.Clock{clock.New(&start), clock.NewVirtual(start)} {
+		if got := c.At(time.Now()); !got.Equal(start) {
+			t.Errorf("At %v, want the standing instant %v", got, start)
+		}
+		c.Set(start.Add(time.Minute))
+		if got := c.At(time.Now()); !got.Equal(start.Add(time.Minute)) {
+			t.Errorf("after a move: At %v, want %v", got, start.Add(time.Minute))
+		}
+	}
+}
