@@ -100,10 +100,10 @@ func New(ctx context.Context, opts Options) *Engine {
 	e.jobs = clock.NewScheduler(e.log, opts.MaxScheduled, e.clock)
 	e.hooks = webhooks.New(e.jobs, render)
 	e.store = state.New(state.Options{
-		Seed:    e.seed,
+		Seed:        e.seed,
 		OnEvent:     func(ev *state.Event, set *scenarios.Set) { e.hooks.Publish(set, ev) },
 		WantsEvents: func(set *scenarios.Set) bool { return e.hooks.Wants(set) },
-		Logger:  e.log,
+		Logger:      e.log,
 	})
 	e.fixtures.SetGuard(e.keepActiveScenarios)
 	e.ctx, e.cancel = context.WithCancel(ctx)

@@ -31,7 +31,7 @@ type Options struct {
 	// false spares building the event (two allocations a message) when
 	// nothing listens — no webhook configured.
 	WantsEvents func(*scenarios.Set) bool
-	Logger  *slog.Logger                 // evictions of sessions and budget shedding; default: none
+	Logger      *slog.Logger // evictions of sessions and budget shedding; default: none
 }
 
 // Store maps X-Mock-Session ids to sessions. The default session ("")
