@@ -165,23 +165,66 @@ type Time struct {
 // String renders t as Pydantic serialises a datetime: microseconds only when
 // non-zero, "Z" for UTC, "+HH:MM" for other offsets, nothing when naive.
 func (p Time) String() string {
+	var room [40]byte
+	return string(p.Append(room[:0]))
+}
+
+// Append appends what String returns, without time.Format's layout
+// parsing (every Workspace answer renders two timestamps).
+func (p Time) Append(b []byte) []byte {
 	t := p.t
-	s := t.Format("2006-01-02T15:04:05")
+	year, month, day := t.Date()
+	if year < 0 || year > 9999 {
+		b = t.AppendFormat(b, "2006-01-02T15:04:05")
+	} else {
+		hour, min, sec := t.Clock()
+		b = appendDigits(b, year, 4)
+		b = append(b, '-')
+		b = appendDigits(b, int(month), 2)
+		b = append(b, '-')
+		b = appendDigits(b, day, 2)
+		b = append(b, 'T')
+		b = appendDigits(b, hour, 2)
+		b = append(b, ':')
+		b = appendDigits(b, min, 2)
+		b = append(b, ':')
+		b = appendDigits(b, sec, 2)
+	}
 	if us := t.Nanosecond() / 1000; us != 0 {
-		s += "." + padLeft(strconv.Itoa(us), 6)
+		b = append(b, '.')
+		b = appendDigits(b, us, 6)
 	}
 	if p.naive {
-		return s
+		return b
 	}
 	_, off := t.Zone()
 	if off == 0 {
-		return s + "Z"
+		return append(b, 'Z')
 	}
-	sign := "+"
+	sign := byte('+')
 	if off < 0 {
-		sign, off = "-", -off
+		sign, off = '-', -off
 	}
-	return s + sign + padLeft(strconv.Itoa(off/3600), 2) + ":" + padLeft(strconv.Itoa(off%3600/60), 2)
+	b = append(b, sign)
+	b = appendDigits(b, off/3600, 2)
+	b = append(b, ':')
+	return appendDigits(b, off%3600/60, 2)
+}
+
+// appendDigits appends n (≥ 0) in decimal, zero-padded to width digits
+// (more when n needs them), as padLeft(strconv.Itoa(n), width) reads.
+func appendDigits(b []byte, n, width int) []byte {
+	var d [20]byte
+	i := len(d)
+	for n >= 10 || width > 1 {
+		i--
+		d[i] = byte('0' + n%10)
+		n /= 10
+		width--
+	}
+	i--
+	d[i] = byte('0' + n)
+	return append(b, d[i:]...)
 }
 
 // Instant is the moment t names, in the offset it was given in; a naive
