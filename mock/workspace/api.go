@@ -57,24 +57,41 @@ func validateCreate(body *pydantic.Value) (createRequest, []pydantic.Error) {
 		pv.Add("model_attributes_type", pydantic.Loc("body"), pydantic.MsgModelAttrs, body, nil)
 		return req, pv.Errs
 	}
-	if c := pv.Field(body, "content", pydantic.Loc("body", "content"), true); c != nil {
+	if c := pv.Field(body, "content", locBodyContent, true); c != nil {
 		if c.Kind != pydantic.Object {
-			pv.Add("model_attributes_type", pydantic.Loc("body", "content"), pydantic.MsgModelAttrs, c, nil)
+			pv.Add("model_attributes_type", locBodyContent, pydantic.MsgModelAttrs, c, nil)
 		} else {
 			validateContent(pv, c, &req)
 		}
 	}
-	if v := pv.Field(body, "conversation_id", pydantic.Loc("body", "conversation_id"), false); v != nil {
-		req.ConversationID, req.HasConversation = pv.Str(v, pydantic.Loc("body", "conversation_id"), true)
+	if v := pv.Field(body, "conversation_id", locConversationID, false); v != nil {
+		req.ConversationID, req.HasConversation = pv.Str(v, locConversationID, true)
 	}
-	if v := pv.Field(body, "enable_memories", pydantic.Loc("body", "enable_memories"), false); v != nil {
-		pv.Boolean(v, pydantic.Loc("body", "enable_memories"), true)
+	if v := pv.Field(body, "enable_memories", locEnableMemories, false); v != nil {
+		pv.Boolean(v, locEnableMemories, true)
 	}
 	return req, pv.Errs
 }
 
+// contentLocs are the locations of the content fields in errors, made
+// once: a request names them for every field it validates, and a
+// location is only read (pydantic copies it to add a list index).
+var (
+	locBodyContent    = pydantic.Loc("body", "content")
+	locConversationID = pydantic.Loc("body", "conversation_id")
+	locEnableMemories = pydantic.Loc("body", "enable_memories")
+)
+
+var contentLocs = func() map[string][]any {
+	m := map[string][]any{}
+	for _, name := range []string{"content", "sender_id", "created_at", "role", "message_type", "tool_calls", "parent_message_id", "tags", "meta_data", "attachments"} {
+		m[name] = pydantic.Loc("body", "content", name)
+	}
+	return m
+}()
+
 func validateContent(pv *pydantic.Validator, c *pydantic.Value, req *createRequest) {
-	at := func(name string) []any { return pydantic.Loc("body", "content", name) }
+	at := func(name string) []any { return contentLocs[name] }
 	if v := pv.Field(c, "content", at("content"), true); v != nil {
 		content, _ := pv.Str(v, at("content"), false)
 		req.Content = req.str(content)
