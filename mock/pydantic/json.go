@@ -455,6 +455,37 @@ func (p *pyParser) number(i int) (Value, int, bool) {
 }
 
 // str scans a string whose opening quote is at begin-1, as scanstring does.
+// key reads an object's key as str does; the API documents' own field
+// names, unescaped, come from a table instead of a new string each.
+func (p *pyParser) key(begin int) (string, int) {
+	s := p.s
+	j := begin
+	for j < len(s) && s[j] != '"' && s[j] != '\\' && s[j] > 0x1f {
+		j++
+	}
+	if j < len(s) && s[j] == '"' {
+		switch string(s[begin:j]) {
+		case "content":
+			return "content", j + 1
+		case "sender_id":
+			return "sender_id", j + 1
+		case "conversation_id":
+			return "conversation_id", j + 1
+		case "role":
+			return "role", j + 1
+		case "tags":
+			return "tags", j + 1
+		case "meta_data":
+			return "meta_data", j + 1
+		case "created_at":
+			return "created_at", j + 1
+		case "message_type":
+			return "message_type", j + 1
+		}
+	}
+	return p.str(begin)
+}
+
 func (p *pyParser) str(begin int) (string, int) {
 	s := p.s
 	var sb strings.Builder
@@ -538,7 +569,7 @@ func (p *pyParser) object(i, depth int) (Value, int) {
 	}
 	i++
 	for {
-		key, end := p.str(i)
+		key, end := p.key(i)
 		if p.err != nil {
 			return v, end
 		}
@@ -554,6 +585,9 @@ func (p *pyParser) object(i, depth int) (Value, int) {
 		if prev, dup := v.Get(key); dup {
 			*prev = val
 		} else {
+			if v.keys == nil { // room for a small object's members at once
+				v.keys, v.items = make([]string, 0, 4), make([]Value, 0, 4)
+			}
 			v.keys = append(v.keys, key)
 			v.items = append(v.items, val)
 		}
