@@ -147,10 +147,10 @@ func crossSiteAdminWrite(r *http.Request, set *scenarios.Set) bool {
 	case http.MethodGet, http.MethodHead, http.MethodOptions:
 		return false
 	}
-	if origin := r.Header.Get("Origin"); origin != "" {
+	if origin := wire.Header(r.Header, "Origin"); origin != "" {
 		return !adminOriginAllowed(origin, r, set)
 	}
-	switch r.Header.Get("Sec-Fetch-Site") {
+	switch wire.Header(r.Header, "Sec-Fetch-Site") {
 	case "cross-site", "same-site":
 		return true
 	}

@@ -80,7 +80,7 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 // did. The APIs answer the origins settings.cors allows; the admin surface
 // only its own and settings.security.admin_origins (guard.go).
 func (s *Server) cors(w http.ResponseWriter, r *http.Request, set *scenarios.Set, admin bool) bool {
-	origin := r.Header.Get("Origin")
+	origin := wire.Header(r.Header, "Origin")
 	allowed, credentials := false, false
 	if origin != "" {
 		if admin {
@@ -106,7 +106,7 @@ func (s *Server) cors(w http.ResponseWriter, r *http.Request, set *scenarios.Set
 		h.Set("Access-Control-Expose-Headers", expose)
 		h.Add("Vary", "Origin")
 	}
-	if r.Method != http.MethodOptions || r.Header.Get("Access-Control-Request-Method") == "" {
+	if r.Method != http.MethodOptions || wire.Header(r.Header, "Access-Control-Request-Method") == "" {
 		return false
 	}
 	if allowed {

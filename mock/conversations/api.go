@@ -186,7 +186,7 @@ func (a *API) Send(x *wire.Exchange, r *http.Request) *wire.Problem {
 	if p := wire.Limit(x, r, a.e, lc); p != nil {
 		return p
 	}
-	if !isJSONMediaType(r.Header.Get("Content-Type")) {
+	if !isJSONMediaType(wire.Header(r.Header, "Content-Type")) {
 		return problem(http.StatusBadRequest, msgContentType)
 	}
 	body, res := x.ReadBody(r, set.Settings.BodyLimit)

@@ -188,7 +188,7 @@ func CheckSession(r *http.Request) *Problem {
 // SessionID is the request's X-Mock-Session; an EventSource, which cannot
 // send headers, names it with ?session= on the stream routes.
 func SessionID(r *http.Request) string {
-	if id := r.Header.Get("X-Mock-Session"); id != "" {
+	if id := Header(r.Header, "X-Mock-Session"); id != "" {
 		return id
 	}
 	if strings.HasSuffix(r.URL.Path, "/events/stream") {

@@ -23,7 +23,7 @@ const MaxNearMissHeader = 2048
 func Decided(x *Exchange, r *http.Request, out engine.Outcome) {
 	x.Scenario, x.Rule = out.Scenario, out.RuleName()
 	x.Unmatched, x.NearMisses = out.Rule == nil, out.NearMisses
-	if len(out.NearMisses) > 0 && r.Header.Get("X-Mock-Explain") == "1" {
+	if len(out.NearMisses) > 0 && Header(r.Header, "X-Mock-Explain") == "1" {
 		x.Header().Set("X-Mock-Near-Miss", NearMissHeader(out.NearMisses))
 	}
 }

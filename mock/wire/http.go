@@ -207,7 +207,7 @@ func (x *Exchange) takeBody(n, limit int64) bool {
 // convention), or 0. Codes outside 400–599 are ignored: they would not
 // replace the normal answer with anything.
 func PreferredCode(h http.Header) int {
-	for _, v := range h.Values("Prefer") {
+	for _, v := range h["Prefer"] {
 		for _, part := range strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ';' }) {
 			k, val, found := strings.Cut(strings.TrimSpace(part), "=")
 			if !found || !strings.EqualFold(strings.TrimSpace(k), "code") {
@@ -222,10 +222,20 @@ func PreferredCode(h http.Header) int {
 	return 0
 }
 
+// Header is h.Get(key) for a key in canonical form, as the server stores
+// every request header's name: a map lookup without Get's
+// canonicalization, which a request paid for every header it asked about.
+func Header(h http.Header, key string) string {
+	if v := h[key]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
+
 // Bearer returns the token of an Authorization: Bearer header. The scheme
 // is case-insensitive, as RFC 9110 has it.
 func Bearer(h http.Header) (string, bool) {
-	v := h.Get("Authorization")
+	v := Header(h, "Authorization")
 	if len(v) < 7 || !strings.EqualFold(v[:7], "bearer ") {
 		return "", false
 	}

@@ -37,7 +37,7 @@ func Limit(x *Exchange, r *http.Request, e *engine.Engine, c engine.LimitCheck) 
 	if !e.LimitsApply(x.Set) {
 		return nil
 	}
-	dec, limited := e.Limit(x.Set, SessionID(r), r.Header.Get("X-Mock-Scenario"), c)
+	dec, limited := e.Limit(x.Set, SessionID(r), Header(r.Header, "X-Mock-Scenario"), c)
 	if !limited {
 		return nil
 	}

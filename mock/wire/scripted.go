@@ -102,7 +102,7 @@ func Decide(x *Exchange, r *http.Request, e *engine.Engine, d Dialect, facts *sc
 		return nil, &Problem{Status: code, Subject: subject}, true
 	}
 	tx := e.Begin(x.Set, SessionID(r))
-	out := tx.Decide(facts, r.Header.Get("X-Mock-Scenario"))
+	out := tx.Decide(facts, Header(r.Header, "X-Mock-Scenario"))
 	tx.End()
 	if out.Action == engine.UnknownScenario {
 		return nil, &Problem{Status: http.StatusBadRequest, Kind: UnknownScenario, Subject: out.Scenario}, true
@@ -138,7 +138,7 @@ func Respond(x *Exchange, r *http.Request, e *engine.Engine, out engine.Outcome,
 // an unknown X-Mock-Scenario (400), a scripted answer or a pass-through,
 // the transaction ended before either.
 func DecideSend(x *Exchange, r *http.Request, e *engine.Engine, d Dialect, tx *engine.Tx, facts *scenarios.Facts, subject string) (out engine.Outcome, p *Problem, done bool) {
-	out = tx.Decide(facts, r.Header.Get("X-Mock-Scenario"))
+	out = tx.Decide(facts, Header(r.Header, "X-Mock-Scenario"))
 	if out.Action == engine.UnknownScenario {
 		return out, &Problem{Status: http.StatusBadRequest, Kind: UnknownScenario, Subject: out.Scenario}, true
 	}

@@ -160,11 +160,11 @@ func New(e *engine.Engine) *API { return &API{e: e} }
 // token, counts as no Authorization at all.
 func authorize(r *http.Request, set *scenarios.Set, allowQuery bool) (scenarios.Token, *wire.Problem) {
 	key := ""
-	if scheme, cred, _ := strings.Cut(r.Header.Get("Authorization"), " "); strings.EqualFold(scheme, "bearer") {
+	if scheme, cred, _ := strings.Cut(wire.Header(r.Header, "Authorization"), " "); strings.EqualFold(scheme, "bearer") {
 		key = strings.TrimSpace(cred) // get_authorization_scheme_param strips the token
 	}
 	if key == "" {
-		key = r.Header.Get("X-Api-Key")
+		key = wire.Header(r.Header, "X-Api-Key")
 	}
 	if key == "" && allowQuery {
 		key = r.URL.Query().Get("access_token")
@@ -222,7 +222,7 @@ func workspaceOf(r *http.Request, set *scenarios.Set, tok scenarios.Token) (stri
 // requestedWorkspace is the workspace a request asks for: X-Workspace-Id,
 // else the key's, else the default one (allowed or not).
 func requestedWorkspace(r *http.Request, tok scenarios.Token) string {
-	ws := strings.TrimSpace(r.Header.Get("X-Workspace-Id"))
+	ws := strings.TrimSpace(wire.Header(r.Header, "X-Workspace-Id"))
 	if ws == "" {
 		ws = tok.WorkspaceID
 	}
@@ -249,7 +249,7 @@ func (a *API) Create(x *wire.Exchange, r *http.Request) *wire.Problem {
 	var parsed *pydantic.Value
 	rawBody := false
 	if len(body) > 0 {
-		if ct := r.Header.Get("Content-Type"); ct != "" && isFastAPIJSON(ct) {
+		if ct := wire.Header(r.Header, "Content-Type"); ct != "" && isFastAPIJSON(ct) {
 			v, jerr, decodable := pydantic.Parse(body)
 			if !decodable || (jerr != nil && jerr.Msg == "maximum recursion depth exceeded") {
 				return problem(http.StatusBadRequest, detailBodyParse)
