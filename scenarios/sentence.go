@@ -34,6 +34,18 @@ type sentencePart struct {
 	text   string
 	info   *gofakeit.Info
 	params *gofakeit.MapParams // read only, shared by every render
+	words  []string            // for a word function: its list, drawn from as it draws
+}
+
+// wordLists are the word functions whose whole work is one draw from a
+// list of gofakeit's data — getRandValue(f, []string{"word", list}), a
+// random index — most of a sentence's parts. sentence_test.go holds the
+// compiled sentences to gofakeit's, so a list named wrongly here fails it.
+var wordLists = map[string]string{
+	"nouncommon": "noun_common", "nounconcrete": "noun_concrete", "nounabstract": "noun_abstract",
+	"adjectivedescriptive": "adjective_descriptive", "adverbmanner": "adverb_manner", "adverbdegree": "adverb_degree",
+	"verbaction": "verb_action", "verbtransitive": "verb_transitive", "verbintransitive": "verb_intransitive",
+	"verblinking": "verb_linking", "verbhelping": "verb_helping", "pronounpersonal": "pronoun_personal",
 }
 
 // sentenceTemplates is gofakeit's template list compiled, in its order;
@@ -79,6 +91,9 @@ func compileSentence(t string) sentenceTemplate {
 			continue
 		}
 		part := sentencePart{info: info}
+		if list, ok := wordLists[name]; ok && params == "" && len(data.Data["word"][list]) > 0 {
+			part.words = data.Data["word"][list]
+		}
 		if len(info.Params) > 0 && params != "" {
 			m := gofakeit.NewMapParams()
 			if len(info.Params) == 1 && info.Params[0].Type == "string" {
@@ -142,6 +157,10 @@ func (t *sentenceTemplate) expand(f *gofakeit.Faker, out []byte) ([]byte, bool) 
 		p := &t.parts[i]
 		if p.info == nil {
 			out = append(out, p.text...)
+			continue
+		}
+		if p.words != nil {
+			out = append(out, p.words[f.IntN(len(p.words))]...)
 			continue
 		}
 		v, err := p.info.Generate(f, p.params, p.info)
