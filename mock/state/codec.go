@@ -245,6 +245,24 @@ func viewMessage(rec []byte) (v msgView) {
 	return v
 }
 
+// messageID is the id field of a message record, still in the record:
+// viewMessage's offsets for one field (an eviction only needs the id).
+func messageID(rec []byte) []byte {
+	i := 1 + timeSize
+	if rec[0]&msgHasSentAt != 0 {
+		i += timeSize
+	}
+	idLen, n := binary.Uvarint(rec[i:])
+	i += n
+	for k := 1; k < textFields+rawFields; k++ { // the other lengths: skipped
+		for rec[i] >= 0x80 {
+			i++
+		}
+		i++
+	}
+	return rec[i : i+int(idLen)]
+}
+
 // field is text field k, still in the record.
 func (v *msgView) field(k int) []byte { return v.rec[v.text[k]:v.text[k+1]] }
 

@@ -76,7 +76,7 @@ func TestMessageRecordsRoundTrip(t *testing.T) {
 		if !recordHolds(rec, m) {
 			t.Fatalf("message %d: its record does not hold it", i)
 		}
-		if string(v.field(fConversationID)) != m.ConversationID || string(v.field(fWorkspaceID)) != m.WorkspaceID {
+		if string(v.field(fConversationID)) != m.ConversationID || string(v.field(fWorkspaceID)) != m.WorkspaceID || string(messageID(rec)) != m.ID {
 			t.Fatalf("message %d: the view's fields", i)
 		}
 	}

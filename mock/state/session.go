@@ -644,10 +644,10 @@ func (s *Session) RuleHits(sc *scenarios.Scenario) (hits map[string]int, state s
 
 // dropMessage lets a conversation's message go.
 func (s *Session) dropMessage(h handle) {
-	v := viewMessage(s.msgs.bytes(h))
-	indexed := s.msgIndex.remove(maphash.Bytes(idSeed, v.field(fID)), uint64(h))
-	if n := s.shared[string(v.field(fID))]; n > 0 {
-		id := string(v.field(fID))
+	rid := messageID(s.msgs.bytes(h))
+	indexed := s.msgIndex.remove(maphash.Bytes(idSeed, rid), uint64(h))
+	if n := s.shared[string(rid)]; n > 0 {
+		id := string(rid)
 		if s.shared[id] = n - 1; n == 1 {
 			delete(s.shared, id)
 		}
