@@ -328,9 +328,20 @@ func (s *Scheduler) runDue(now time.Time) (ran bool, next time.Duration) {
 		s.sleepUntil = now.Add(next + wakeSlack)
 	}
 	s.mu.Unlock()
+	// The counts are settled once for the batch, not once per job: the
+	// handlers adding jobs take the same lock.
+	var size, panics int64
 	for _, j := range due {
-		s.runJob(j)
+		if !s.try(j) {
+			panics++
+		}
+		size += j.size
 	}
+	s.mu.Lock()
+	s.running -= len(due)
+	s.bytes -= size
+	s.panics += panics
+	s.mu.Unlock()
 	clear(due) // let the jobs' closures go
 	s.due = due
 	return len(due) > 0, next
@@ -357,6 +368,17 @@ func (s *Scheduler) advanceTo(target time.Time) {
 		s.runJob(j)
 	}
 	s.clock.Set(target)
+}
+
+// try runs j and reports whether it returned; a panic is logged.
+func (s *Scheduler) try(j Job) (ok bool) {
+	defer func() {
+		if p := recover(); p != nil {
+			s.log.Error("panic in a scheduled job", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+		}
+	}()
+	j.Fn()
+	return true
 }
 
 func (s *Scheduler) runJob(j Job) {

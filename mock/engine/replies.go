@@ -217,11 +217,15 @@ func (e *Engine) schedule(sess *state.Session, epoch uint64, conv *state.Convers
 	at := e.jobs.After(p.delay)
 	var room [8]clock.Job // Add keeps none of them: a reply of up to 7 chunks costs no slice
 	jobs := room[:0]
+	// The jobs hold what they store, not p: the request's plan is garbage
+	// once it is answered, and a pending reply is one object fewer for the
+	// collector to mark (tens of thousands are pending under load).
+	msg, eventID := p.msg, p.eventID
 	for _, d := range p.deltas {
 		d := d
 		jobs = append(jobs, clock.Job{At: at.Add(d.at), Fn: func() {
 			e.deliver(sess, epoch, conv, func() {
-				sess.AddDelta(p.msg, d.text, d.eventID, e.clock.Now(), d.fault)
+				sess.AddDelta(msg, d.text, d.eventID, e.clock.Now(), d.fault)
 			})
 		}})
 	}
@@ -229,11 +233,11 @@ func (e *Engine) schedule(sess *state.Session, epoch uint64, conv *state.Convers
 	jobs = append(jobs, clock.Job{At: at, Fn: func() {
 		e.deliver(sess, epoch, conv, func() {
 			now := e.clock.Now()
-			p.msg.CreatedAt = now
-			if p.msg.API == scenarios.APIWorkspace {
-				p.msg.SentAt = now
+			msg.CreatedAt = now
+			if msg.API == scenarios.APIWorkspace {
+				msg.SentAt = now
 			}
-			sess.Store(conv, p.msg, p.eventID)
+			sess.Store(conv, msg, eventID)
 		})
 	}})
 	size := p.msg.Size()
