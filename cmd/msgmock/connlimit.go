@@ -23,25 +23,32 @@ import (
 // as it reuses it, as with any idle timeout; clients retry that.
 // http.Server reports each connection's state through ConnState, which
 // the server must be given.
+//
+// A request changes its connection's state twice (active, then idle), so
+// ConnState takes no lock and reads no clock: the connections are a
+// sync.Map (written only when one is admitted or closed) and each one's
+// state is atomics, idleness ordered by a counter rather than a time.
 type connLimiter struct {
 	net.Listener
 	max int
 	log *slog.Logger
 
-	mu    sync.Mutex
-	conns map[net.Conn]*connInfo // admitted and not yet closed
+	mu    sync.Mutex // orders admissions
+	conns sync.Map   // net.Conn → *connInfo: admitted and not yet closed
+	open  atomic.Int64
+	tick  atomic.Uint64 // orders the moments connections went idle
 
 	refused, evicted atomic.Int64
 	lastWarn         atomic.Int64 // unix seconds of the last warning logged
 }
 
 type connInfo struct {
-	idle  bool      // between two requests of a keep-alive connection
-	since time.Time // when it went idle
+	idleSince atomic.Uint64 // the tick when it went idle; 0 while active or new
+	gone      atomic.Bool   // removed: counted out of open once
 }
 
 func newConnLimiter(ln net.Listener, max int, log *slog.Logger) *connLimiter {
-	return &connLimiter{Listener: ln, max: max, log: log, conns: make(map[net.Conn]*connInfo, max)}
+	return &connLimiter{Listener: ln, max: max, log: log}
 }
 
 // Accept returns the next connection admitted; refused ones are closed
@@ -62,14 +69,17 @@ func (l *connLimiter) Accept() (net.Conn, error) {
 func (l *connLimiter) admit(c net.Conn) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if len(l.conns) >= l.max {
+	if l.open.Load() >= int64(l.max) {
 		var oldest net.Conn
-		var at time.Time
-		for oc, info := range l.conns {
-			if info.idle && (oldest == nil || info.since.Before(at)) {
-				oldest, at = oc, info.since
+		var oldestInfo *connInfo
+		var at uint64
+		l.conns.Range(func(k, v any) bool {
+			info := v.(*connInfo)
+			if since := info.idleSince.Load(); since != 0 && (oldest == nil || since < at) {
+				oldest, oldestInfo, at = k.(net.Conn), info, since
 			}
-		}
+			return true
+		})
 		if oldest == nil {
 			l.refused.Add(1)
 			l.warn("connection refused: none of the --max-connections is idle")
@@ -78,28 +88,36 @@ func (l *connLimiter) admit(c net.Conn) bool {
 		// Its goroutine sees the close on its next read and ends; its
 		// StateClosed then finds nothing to remove.
 		_ = oldest.Close()
-		delete(l.conns, oldest)
+		l.remove(oldest, oldestInfo)
 		l.evicted.Add(1)
 	}
-	l.conns[c] = &connInfo{}
+	l.conns.Store(c, &connInfo{})
+	l.open.Add(1)
 	return true
+}
+
+// remove forgets c, once.
+func (l *connLimiter) remove(c net.Conn, info *connInfo) {
+	if info.gone.CompareAndSwap(false, true) {
+		l.conns.Delete(c)
+		l.open.Add(-1)
+	}
 }
 
 // ConnState is the http.Server's ConnState hook.
 func (l *connLimiter) ConnState(c net.Conn, state http.ConnState) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	info := l.conns[c]
-	if info == nil {
+	v, ok := l.conns.Load(c)
+	if !ok {
 		return
 	}
+	info := v.(*connInfo)
 	switch state {
 	case http.StateIdle:
-		info.idle, info.since = true, time.Now()
+		info.idleSince.Store(l.tick.Add(1))
 	case http.StateActive:
-		info.idle = false
+		info.idleSince.Store(0)
 	case http.StateHijacked, http.StateClosed:
-		delete(l.conns, c)
+		l.remove(c, info)
 	}
 }
 
