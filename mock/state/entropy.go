@@ -45,6 +45,8 @@ func (e *entropy) id(prefix string, n int, alphabet string) string {
 
 // fill fills b with characters drawn from alphabet.
 func (e *entropy) fill(b []byte, alphabet string) {
+	n := len(alphabet)
+	limit := n * (64 / n)
 	for i := 0; i < len(b); {
 		x := e.pcg.Uint64()
 		// 64 random bits give ten 6-bit picks; rejecting values past the
@@ -52,8 +54,17 @@ func (e *entropy) fill(b []byte, alphabet string) {
 		for k := 0; k < 10 && i < len(b); k++ {
 			v := int(x & 63)
 			x >>= 6
-			if v < len(alphabet)*(64/len(alphabet)) {
-				b[i] = alphabet[v%len(alphabet)]
+			if v < limit {
+				// v%n without a division for the ids' alphabets (62
+				// characters: v < n already; 16: a mask) — the same pick.
+				switch {
+				case n > 32:
+				case n == 16:
+					v &= 15
+				default:
+					v %= n
+				}
+				b[i] = alphabet[v]
 				i++
 			}
 		}
