@@ -221,6 +221,10 @@ func (e *Engine) schedule(sess *state.Session, epoch uint64, conv *state.Convers
 	// once it is answered, and a pending reply is one object fewer for the
 	// collector to mark (tens of thousands are pending under load).
 	msg, eventID := p.msg, p.eventID
+	var packed state.Packed
+	if len(p.deltas) == 0 { // a plain reply waits packed (state.Packed)
+		packed, msg = state.Pack(p.msg), nil
+	}
 	for _, d := range p.deltas {
 		d := d
 		jobs = append(jobs, clock.Job{At: at.Add(d.at), Fn: func() {
@@ -232,12 +236,16 @@ func (e *Engine) schedule(sess *state.Session, epoch uint64, conv *state.Convers
 	at = at.Add(p.created)
 	jobs = append(jobs, clock.Job{At: at, Fn: func() {
 		e.deliver(sess, epoch, conv, func() {
-			now := e.clock.Now()
-			msg.CreatedAt = now
-			if msg.API == scenarios.APIWorkspace {
-				msg.SentAt = now
+			m := msg
+			if m == nil {
+				m = packed.Message()
 			}
-			sess.Store(conv, msg, eventID)
+			now := e.clock.Now()
+			m.CreatedAt = now
+			if m.API == scenarios.APIWorkspace {
+				m.SentAt = now
+			}
+			sess.Store(conv, m, eventID)
 		})
 	}})
 	size := p.msg.Size()
