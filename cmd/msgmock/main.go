@@ -393,9 +393,7 @@ func startServing(ctx context.Context, f *serveFlags, getenv func(string) string
 		debug.SetMemoryLimit(mock.MemoryLimit(store.Current().Settings.Retention.MessageBytes))
 	}
 	if getenv("GOGC") == "" {
-		// What is live is small and bounded; let the heap grow by three
-		// quarters of it between collections, not all of it: about 6 MiB
-		// less peak RSS under sustained load, no measurable CPU (README:
+		// What is live is small and bounded (mock.GCPercent; README:
 		// Performance).
 		debug.SetGCPercent(mock.GCPercent)
 	}
