@@ -223,7 +223,10 @@ func (e *Engine) schedule(sess *state.Session, epoch uint64, conv *state.Convers
 	msg, eventID := p.msg, p.eventID
 	var packed state.Packed
 	if len(p.deltas) == 0 { // a plain reply waits packed (state.Packed)
-		packed, msg = state.Pack(p.msg), nil
+		if msg.API == scenarios.APIWorkspace {
+			msg.SentAt = at.Add(p.created) // a place for it in the record: StorePacked sets it
+		}
+		packed, msg = state.Pack(msg), nil
 	}
 	for _, d := range p.deltas {
 		d := d
@@ -236,16 +239,16 @@ func (e *Engine) schedule(sess *state.Session, epoch uint64, conv *state.Convers
 	at = at.Add(p.created)
 	jobs = append(jobs, clock.Job{At: at, Fn: func() {
 		e.deliver(sess, epoch, conv, func() {
-			m := msg
-			if m == nil {
-				m = packed.Message()
-			}
 			now := e.clock.Now()
-			m.CreatedAt = now
-			if m.API == scenarios.APIWorkspace {
-				m.SentAt = now
+			if msg == nil {
+				sess.StorePacked(conv, packed, eventID, now)
+				return
 			}
-			sess.Store(conv, m, eventID)
+			msg.CreatedAt = now
+			if msg.API == scenarios.APIWorkspace {
+				msg.SentAt = now
+			}
+			sess.Store(conv, msg, eventID)
 		})
 	}})
 	size := p.msg.Size()

@@ -222,12 +222,6 @@ func Pack(m *Message) Packed {
 	return b
 }
 
-// Message decodes p: a Message sharing nothing with p.
-func (p Packed) Message() *Message {
-	v := viewMessage(p)
-	return v.decode()
-}
-
 // msgView locates a message record's fields without copying them.
 type msgView struct {
 	rec        []byte

@@ -234,8 +234,15 @@ var idSeed = maphash.MakeSeed()
 // lookup returns the handle of the message id, or 0.
 func (s *Session) lookup(id string) handle {
 	h, _ := s.msgIndex.find(maphash.String(idSeed, id), func(val uint64) bool {
-		v := viewMessage(s.msgs.bytes(handle(val)))
-		return string(v.field(fID)) == id
+		return string(messageID(s.msgs.bytes(handle(val)))) == id
+	})
+	return handle(h)
+}
+
+// lookupKey is lookup of an id given as bytes and its hash.
+func (s *Session) lookupKey(key uint64, id []byte) handle {
+	h, _ := s.msgIndex.find(key, func(val uint64) bool {
+		return string(messageID(s.msgs.bytes(handle(val)))) == string(id)
 	})
 	return handle(h)
 }
@@ -326,7 +333,32 @@ func (s *Session) Store(c *Conversation, m *Message, eventID EventID) uint64 {
 		s.dropMessage(s.popMessage(c))
 	}
 	s.msgs.hold(h) // for its event
-	seq := s.logEvent(eventCreated, m, h, "", eventID, m.CreatedAt, 0)
+	seq := s.logEvent(eventCreated, m, m.ConversationID, h, "", eventID, m.CreatedAt, 0)
+	s.fitBudget(keep{conv: c, msg: h, event: seq})
+	return seq
+}
+
+// StorePacked is Store for a message that waited packed (Packed): its
+// record is copied into the arena as it is, its created_at — and sent_at,
+// when the record holds one — set to at, instead of being decoded and
+// encoded again. The message is decoded only if a webhook wants its event.
+func (s *Session) StorePacked(c *Conversation, p Packed, eventID EventID, at time.Time) uint64 {
+	if s.convs[c.ID] != c {
+		return 0
+	}
+	h, b := s.msgs.alloc(len(p))
+	copy(b, p)
+	putTime(b[1:], at)
+	if b[0]&msgHasSentAt != 0 {
+		putTime(b[1+timeSize:], at)
+	}
+	s.pushMessage(c, h)
+	s.index(h)
+	for c.messages.len() > s.retention().MessagesPerConversation {
+		s.dropMessage(s.popMessage(c))
+	}
+	s.msgs.hold(h) // for its event
+	seq := s.logEvent(eventCreated, nil, c.ID, h, "", eventID, at, 0)
 	s.fitBudget(keep{conv: c, msg: h, event: seq})
 	return seq
 }
@@ -337,17 +369,24 @@ func (s *Session) Store(c *Conversation, m *Message, eventID EventID) uint64 {
 func (s *Session) keepMessage(c *Conversation, m *Message) handle {
 	h := s.record(m, true)
 	s.pushMessage(c, h)
-	key := maphash.String(idSeed, m.ID)
-	if old := s.lookup(m.ID); old != 0 { // an id taken again (a fixture's): the newer one is found
+	s.index(h)
+	return h
+}
+
+// index indexes the message record h by its id and counts it held. An id
+// taken again (a fixture's) is found as the newer message.
+func (s *Session) index(h handle) {
+	id := messageID(s.msgs.bytes(h))
+	key := maphash.Bytes(idSeed, id)
+	if old := s.lookupKey(key, id); old != 0 {
 		s.msgIndex.remove(key, uint64(old))
 		if s.shared == nil {
 			s.shared = map[string]int{}
 		}
-		s.shared[m.ID]++
+		s.shared[string(id)]++
 	}
 	s.msgIndex.insert(key, uint64(h))
 	s.account(0, 1)
-	return h
 }
 
 // record returns the handle of m's record with one more holder: the one
@@ -383,14 +422,15 @@ func (s *Session) popMessage(c *Conversation) handle {
 // AddDelta logs a message.delta event: the next chunk of m, a streamed
 // reply, with the faults scripted on its delivery.
 func (s *Session) AddDelta(m *Message, delta string, eventID EventID, at time.Time, fault DeliveryFault) uint64 {
-	seq := s.logEvent(eventDelta, m, s.record(m, false), delta, eventID, at, fault)
+	seq := s.logEvent(eventDelta, m, m.ConversationID, s.record(m, false), delta, eventID, at, fault)
 	s.fitBudget(keep{msg: m.rec, event: seq})
 	return seq
 }
 
 // logEvent logs an event of m, whose record h it holds already, and
-// returns its sequence number.
-func (s *Session) logEvent(typ uint8, m *Message, h handle, delta string, id EventID, at time.Time, fault DeliveryFault) uint64 {
+// returns its sequence number. m may be nil (StorePacked): it is decoded
+// from h if a webhook wants the event.
+func (s *Session) logEvent(typ uint8, m *Message, conversationID string, h handle, delta string, id EventID, at time.Time, fault DeliveryFault) uint64 {
 	s.nextSeq++
 	rec := eventRec{seq: s.nextSeq, id: id, msg: h, typ: typ, fault: fault}
 	putTime(rec.at[:], at)
@@ -404,8 +444,12 @@ func (s *Session) logEvent(typ uint8, m *Message, h handle, delta string, id Eve
 	for s.events.len() > s.retention().Events {
 		s.dropEvent(s.events.pop())
 	}
-	s.wake(m.ConversationID)
+	s.wake(conversationID)
 	if s.store.onEvent != nil && (s.store.wants == nil || s.store.wants(s.fixtures)) {
+		if m == nil {
+			v := viewMessage(s.msgs.bytes(h))
+			m = v.decode()
+		}
 		s.store.onEvent(newEvent(typ, m, delta, id, at, fault, rec.seq), s.fixtures)
 	}
 	return rec.seq
