@@ -69,49 +69,61 @@ type Job struct {
 
 // jobHeap is a min-heap of jobs by due time, then by seq. It is typed
 // (container/heap would box each job in an interface: an allocation per
-// push and per pop).
+// push and per pop) and 4-ary, as the runtime's timer heap: half the
+// depth of a binary heap over the tens of thousands of replies that wait
+// under load, and a job is moved into its place once rather than swapped
+// level by level.
 type jobHeap []Job
 
-func (h jobHeap) less(i, j int) bool {
-	if h[i].At.Equal(h[j].At) {
-		return h[i].seq < h[j].seq
+func (h jobHeap) before(a, b *Job) bool {
+	if a.At.Equal(b.At) {
+		return a.seq < b.seq
 	}
-	return h[i].At.Before(h[j].At)
+	return a.At.Before(b.At)
 }
 
 func (h *jobHeap) push(j Job) {
 	*h = append(*h, j)
 	s := *h
-	for i := len(s) - 1; i > 0; {
-		parent := (i - 1) / 2
-		if !s.less(i, parent) {
+	i := len(s) - 1
+	for i > 0 {
+		parent := (i - 1) / 4
+		if !s.before(&j, &s[parent]) {
 			break
 		}
-		s[i], s[parent] = s[parent], s[i]
+		s[i] = s[parent]
 		i = parent
 	}
+	s[i] = j
 }
 
 func (h *jobHeap) pop() Job {
 	s := *h
 	top := s[0]
 	last := len(s) - 1
-	s[0] = s[last]
+	j := s[last]
 	s[last] = Job{}
 	s = s[:last]
-	for i := 0; ; {
-		small, l, r := i, 2*i+1, 2*i+2
-		if l < len(s) && s.less(l, small) {
-			small = l
+	if last > 0 {
+		i := 0
+		for {
+			first := 4*i + 1
+			if first >= len(s) {
+				break
+			}
+			small := first
+			for c := first + 1; c < first+4 && c < len(s); c++ {
+				if s.before(&s[c], &s[small]) {
+					small = c
+				}
+			}
+			if !s.before(&s[small], &j) {
+				break
+			}
+			s[i] = s[small]
+			i = small
 		}
-		if r < len(s) && s.less(r, small) {
-			small = r
-		}
-		if small == i {
-			break
-		}
-		s[i], s[small] = s[small], s[i]
-		i = small
+		s[i] = j
 	}
 	*h = s
 	return top

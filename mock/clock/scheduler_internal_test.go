@@ -2,8 +2,11 @@ package clock
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"log/slog"
+	"math/rand/v2"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -58,4 +61,41 @@ func (l *lockedBuffer) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.String()
+}
+
+// TestJobHeapOrder: over seeded random interleavings of pushes and pops,
+// with many jobs due at the same instant, the heap gives the earliest job
+// first and, among jobs due together, the one scheduled first — what a
+// sorted list would give.
+func TestJobHeapOrder(t *testing.T) {
+	base := time.Date(2026, 3, 15, 14, 22, 11, 0, time.UTC)
+	for round := range 200 {
+		rng := rand.New(rand.NewPCG(uint64(round), 3))
+		var h jobHeap
+		var model []Job
+		seq := uint64(0)
+		for op := range 2000 {
+			if rng.IntN(3) > 0 || len(model) == 0 {
+				seq++
+				j := Job{At: base.Add(time.Duration(rng.IntN(50)) * time.Millisecond), seq: seq}
+				h.push(j)
+				model = append(model, j)
+				continue
+			}
+			slices.SortStableFunc(model, func(a, b Job) int {
+				if c := a.At.Compare(b.At); c != 0 {
+					return c
+				}
+				return cmp.Compare(a.seq, b.seq)
+			})
+			got, want := h.pop(), model[0]
+			model = model[1:]
+			if got.seq != want.seq || !got.At.Equal(want.At) {
+				t.Fatalf("round %d op %d: popped job %d at %v, want job %d at %v", round, op, got.seq, got.At, want.seq, want.At)
+			}
+			if len(h) != len(model) {
+				t.Fatalf("round %d op %d: heap holds %d, want %d", round, op, len(h), len(model))
+			}
+		}
+	}
 }
