@@ -38,7 +38,7 @@ func TestTimeStringAsLayout(t *testing.T) {
 	fixed := []time.Time{
 		time.Date(2026, 3, 15, 14, 22, 11, 0, time.UTC),
 		time.Date(1, 1, 1, 0, 0, 0, 1000, time.UTC),
-		time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.FixedZone("", -(23*3600 + 59*60))),
+		time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.FixedZone("", -(23*3600+59*60))),
 		time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC),
 		time.Date(-5, 6, 7, 8, 9, 10, 500, time.FixedZone("", 5*3600+30*60)),
 		time.Date(2026, 1, 2, 3, 4, 5, 999, time.FixedZone("", 0)),
