@@ -105,6 +105,16 @@
 // handle), so that the chunks' events show the message as stored, as they
 // did when they shared its pointer.
 //
+// Replies waiting for their delay are not the session's yet, but under load
+// tens of thousands wait (the engine's scheduler holds them), and as
+// Messages with their strings and the closures that store them they were
+// the bulk of what the collector marked. A plain reply (not streamed) waits
+// packed: Pack encodes it as the record it will be (Packed, bytes), and
+// StorePacked copies that record into the arena when it falls due, setting
+// its times — decoded only if a webhook wants its event. Under wrk the live
+// heap went from 17 to 11 MB and a collection's marking from about 12 to
+// 5 ms; a streamed reply keeps its Message, whose chunks share its record.
+//
 // # The collector's reserve
 //
 // The bytes counted are the bytes held, so at budget-full the heap is the
