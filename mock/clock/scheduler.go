@@ -49,6 +49,12 @@ type Scheduler struct {
 	// send costs no goroutine wake-up. Zero while the loop is about to
 	// look at the heap again anyway.
 	sleepUntil time.Time
+	// epoch is the clock's time when the scheduler was made. A job's heap
+	// key is its time's distance from it (Job.key): one integer to compare
+	// where time.Time's Equal and Before were two, on the monotonic clock
+	// as they compare wall-clock times. Distances saturate past ±292 years,
+	// where jobs then run in the order they were scheduled.
+	epoch time.Time
 }
 
 // wakeSlack is how late the loop may run a job on the wall clock: it
@@ -65,6 +71,7 @@ type Job struct {
 	Fn   func()
 	seq  uint64 // ties run in the order they were scheduled
 	size int64  // bytes released when the job has run
+	key  int64  // At as nanoseconds from the scheduler's epoch: what the heap compares
 }
 
 // jobHeap is a min-heap of jobs by due time, then by seq. It is typed
@@ -76,10 +83,10 @@ type Job struct {
 type jobHeap []Job
 
 func (h jobHeap) before(a, b *Job) bool {
-	if a.At.Equal(b.At) {
-		return a.seq < b.seq
+	if a.key != b.key {
+		return a.key < b.key
 	}
-	return a.At.Before(b.At)
+	return a.seq < b.seq
 }
 
 func (h *jobHeap) push(j Job) {
@@ -135,7 +142,7 @@ func NewScheduler(log *slog.Logger, maxJobs int, clock *Clock) *Scheduler {
 	if maxJobs <= 0 {
 		maxJobs = MaxJobs
 	}
-	return &Scheduler{log: log, maxJobs: maxJobs, clock: clock, wake: make(chan struct{}, 1)}
+	return &Scheduler{log: log, maxJobs: maxJobs, clock: clock, wake: make(chan struct{}, 1), epoch: clock.WaitNow()}
 }
 
 // Start runs jobs as they fall due, on a goroutine of its own, until ctx
@@ -264,6 +271,7 @@ func (s *Scheduler) push(j Job) {
 	}
 	s.seq++
 	j.seq = s.seq
+	j.key = int64(j.At.Sub(s.epoch))
 	s.jobs.push(j)
 }
 

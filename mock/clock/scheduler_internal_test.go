@@ -74,20 +74,22 @@ func TestJobHeapOrder(t *testing.T) {
 		var h jobHeap
 		var model []Job
 		seq := uint64(0)
+		order := func(a, b Job) int {
+			if c := a.At.Compare(b.At); c != 0 {
+				return c
+			}
+			return cmp.Compare(a.seq, b.seq)
+		}
 		for op := range 2000 {
 			if rng.IntN(3) > 0 || len(model) == 0 {
 				seq++
 				j := Job{At: base.Add(time.Duration(rng.IntN(50)) * time.Millisecond), seq: seq}
+				j.key = int64(j.At.Sub(base))
 				h.push(j)
-				model = append(model, j)
+				at, _ := slices.BinarySearchFunc(model, j, order)
+				model = slices.Insert(model, at, j)
 				continue
 			}
-			slices.SortStableFunc(model, func(a, b Job) int {
-				if c := a.At.Compare(b.At); c != 0 {
-					return c
-				}
-				return cmp.Compare(a.seq, b.seq)
-			})
 			got, want := h.pop(), model[0]
 			model = model[1:]
 			if got.seq != want.seq || !got.At.Equal(want.At) {
