@@ -15,10 +15,10 @@ import (
 // (StorePacked, what a plain reply waits as) leaves the session exactly as
 // Store of the same message would — the conversation's messages, the
 // event log, the events webhooks are given, the byte and message counts —
-// over seeded sequences of both APIs' messages, with sent_at or not,
+// over 12 seeded sequences of both APIs' messages, with sent_at or not,
 // under limits that evict messages, events and sessions' content.
 func TestStorePackedAsStore(t *testing.T) {
-	for seq := range 40 {
+	for seq := range 12 {
 		rng := rand.New(rand.NewPCG(uint64(seq), 11))
 		set := loadSet(t, []string{tinyLimits, oneBigSession}[seq%2])
 		var published [2][]string
@@ -30,7 +30,7 @@ func TestStorePackedAsStore(t *testing.T) {
 			}, WantsEvents: func(*scenarios.Set) bool { return true }})
 		}
 		now := time.Date(2026, 3, 15, 14, 22, 11, 0, time.UTC)
-		for op := range 120 {
+		for op := range 90 {
 			now = now.Add(time.Duration(rng.IntN(3000)) * time.Millisecond)
 			api := []scenarios.API{scenarios.APIConversations, scenarios.APIWorkspace}[rng.IntN(2)]
 			newConv := rng.IntN(4) == 0
@@ -76,6 +76,9 @@ func TestStorePackedAsStore(t *testing.T) {
 				fmt.Fprintf(&b, "bytes %d messages %d", s.bytes(), s.heldMessages())
 				logs[i] = b.String()
 				s.Unlock()
+				if op%15 != 14 {
+					continue // the full recount is slow under -race: every fifteenth write
+				}
 				if msg := checkAccounting(st, set); msg != "" {
 					t.Fatalf("sequence %d op %d, store %d: %s", seq, op, i, msg)
 				}
