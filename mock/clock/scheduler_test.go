@@ -155,23 +155,15 @@ func TestSchedulerMoveRunsDueJobsInTimeOrder(t *testing.T) {
 // TestSchedulerRunsWhatIsDueWithoutAMove: a started scheduler runs a job
 // due now (or in the past) on its own, on a virtual clock too.
 func TestSchedulerRunsWhatIsDueWithoutAMove(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		c    *clock.Clock
-	}{{"wall", clock.New(nil)}, {"frozen", clock.New(&start)}, {"virtual", clock.NewVirtual(start)}} {
-		t.Run(tc.name, func(t *testing.T) {
-			s := clock.NewScheduler(slog.New(slog.DiscardHandler), 0, tc.c)
-			s.Start(context.Background())
-			defer s.Close()
-			ran := make(chan struct{})
-			s.At(s.After(-time.Second), func() { close(ran) })
-			select {
-			case <-ran:
-			case <-time.After(20 * time.Second):
-				t.Fatal("a job due in the past never ran")
-			}
-		})
-	}
+	onEachClock(t, func(t *testing.T, c *clock.Clock, s *clock.Scheduler) {
+		ran := make(chan struct{})
+		s.At(s.After(-time.Second), func() { close(ran) })
+		select {
+		case <-ran:
+		case <-time.After(20 * time.Second):
+			t.Fatal("a job due in the past never ran")
+		}
+	})
 }
 
 // TestSchedulerWakesForAnEarlierJob: the loop sleeps until the first job
@@ -179,45 +171,37 @@ func TestSchedulerRunsWhatIsDueWithoutAMove(t *testing.T) {
 // (Add's sleepUntil) — so a job due sooner than everything pending must
 // still run, as must jobs added while it sleeps for that one.
 func TestSchedulerWakesForAnEarlierJob(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		c    *clock.Clock
-	}{{"wall", clock.New(nil)}, {"frozen", clock.New(&start)}, {"virtual", clock.NewVirtual(start)}} {
-		t.Run(tc.name, func(t *testing.T) {
-			s := clock.NewScheduler(slog.New(slog.DiscardHandler), 0, tc.c)
-			s.Start(context.Background())
-			defer s.Close()
-			s.At(s.After(time.Hour), func() {})
-			// Once a job due now has run, the loop goes to sleep until
-			// the hour's job; the jobs below come while it sleeps (the
-			// pause only makes that likelier: were they added before, the
-			// test would pass without the wake-up it is about).
-			started := make(chan struct{})
-			s.At(s.After(0), func() { close(started) })
-			if !tc.c.Virtual() {
-				<-started
-				time.Sleep(10 * time.Millisecond)
+	onEachClock(t, func(t *testing.T, c *clock.Clock, s *clock.Scheduler) {
+		s.At(s.After(time.Hour), func() {})
+		// Once a job due now has run, the loop goes to sleep until
+		// the hour's job; the jobs below come while it sleeps (the
+		// pause only makes that likelier: were they added before, the
+		// test would pass without the wake-up it is about).
+		started := make(chan struct{})
+		s.At(s.After(0), func() { close(started) })
+		if !c.Virtual() {
+			<-started
+			time.Sleep(10 * time.Millisecond)
+		}
+		ran := make(chan int, 3)
+		if !s.Add([]clock.Job{{At: s.After(2 * time.Millisecond), Fn: func() { ran <- 1 }}}, 0, 1) {
+			t.Fatal("refused")
+		}
+		s.At(s.After(time.Millisecond), func() { ran <- 2 })
+		s.At(s.After(-time.Second), func() { ran <- 3 })
+		got := map[int]bool{}
+		for len(got) < 3 {
+			if c.Virtual() && len(got) == 1 {
+				s.Move(c.Now().Add(time.Second))
 			}
-			ran := make(chan int, 3)
-			if !s.Add([]clock.Job{{At: s.After(2 * time.Millisecond), Fn: func() { ran <- 1 }}}, 0, 1) {
-				t.Fatal("refused")
+			select {
+			case n := <-ran:
+				got[n] = true
+			case <-time.After(20 * time.Second):
+				t.Fatalf("ran %v of 1, 2, 3: a job due before the one the loop slept for never ran", got)
 			}
-			s.At(s.After(time.Millisecond), func() { ran <- 2 })
-			s.At(s.After(-time.Second), func() { ran <- 3 })
-			got := map[int]bool{}
-			for len(got) < 3 {
-				if tc.c.Virtual() && len(got) == 1 {
-					s.Move(tc.c.Now().Add(time.Second))
-				}
-				select {
-				case n := <-ran:
-					got[n] = true
-				case <-time.After(20 * time.Second):
-					t.Fatalf("ran %v of 1, 2, 3: a job due before the one the loop slept for never ran", got)
-				}
-			}
-		})
-	}
+		}
+	})
 }
 
 // TestSchedulerCloseDropsPendingJobs: jobs pending when the scheduler is
@@ -325,5 +309,21 @@ func TestSchedulerConcurrentAddsAndMoves(t *testing.T) {
 	}
 	if len(runs) != len(accepted)*batchSize {
 		t.Fatalf("%d jobs ran, want %d: a refused batch ran in part", len(runs), len(accepted)*batchSize)
+	}
+}
+
+// onEachClock runs f with a started scheduler on a wall, a frozen and a
+// virtual clock, each a subtest.
+func onEachClock(t *testing.T, f func(t *testing.T, c *clock.Clock, s *clock.Scheduler)) {
+	for _, tc := range []struct {
+		name string
+		c    *clock.Clock
+	}{{"wall", clock.New(nil)}, {"frozen", clock.New(&start)}, {"virtual", clock.NewVirtual(start)}} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := clock.NewScheduler(slog.New(slog.DiscardHandler), 0, tc.c)
+			s.Start(context.Background())
+			defer s.Close()
+			f(t, tc.c, s)
+		})
 	}
 }

@@ -454,7 +454,6 @@ func (p *pyParser) number(i int) (Value, int, bool) {
 	return Value{Kind: Int, str: text, num: f}, j, true
 }
 
-// str scans a string whose opening quote is at begin-1, as scanstring does.
 // key reads an object's key as str does; the API documents' own field
 // names, unescaped, come from a table instead of a new string each.
 func (p *pyParser) key(begin int) (string, int) {
@@ -464,28 +463,22 @@ func (p *pyParser) key(begin int) (string, int) {
 		j++
 	}
 	if j < len(s) && s[j] == '"' {
-		switch string(s[begin:j]) {
-		case "content":
-			return "content", j + 1
-		case "sender_id":
-			return "sender_id", j + 1
-		case "conversation_id":
-			return "conversation_id", j + 1
-		case "role":
-			return "role", j + 1
-		case "tags":
-			return "tags", j + 1
-		case "meta_data":
-			return "meta_data", j + 1
-		case "created_at":
-			return "created_at", j + 1
-		case "message_type":
-			return "message_type", j + 1
+		if name, ok := knownKeys[string(s[begin:j])]; ok { // no copy: a map index by string(bytes)
+			return name, j + 1
 		}
 	}
 	return p.str(begin)
 }
 
+var knownKeys = func() map[string]string {
+	m := map[string]string{}
+	for _, k := range []string{"content", "sender_id", "conversation_id", "role", "tags", "meta_data", "created_at", "message_type"} {
+		m[k] = k
+	}
+	return m
+}()
+
+// str scans a string whose opening quote is at begin-1, as scanstring does.
 func (p *pyParser) str(begin int) (string, int) {
 	s := p.s
 	var sb strings.Builder
