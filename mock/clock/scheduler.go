@@ -82,7 +82,7 @@ type Job struct {
 // level by level.
 type jobHeap []Job
 
-func (h jobHeap) before(a, b *Job) bool {
+func jobBefore(a, b *Job) bool {
 	if a.key != b.key {
 		return a.key < b.key
 	}
@@ -95,7 +95,7 @@ func (h *jobHeap) push(j Job) {
 	i := len(s) - 1
 	for i > 0 {
 		parent := (i - 1) / 4
-		if !s.before(&j, &s[parent]) {
+		if !jobBefore(&j, &s[parent]) {
 			break
 		}
 		s[i] = s[parent]
@@ -120,11 +120,11 @@ func (h *jobHeap) pop() Job {
 			}
 			small := first
 			for c := first + 1; c < first+4 && c < len(s); c++ {
-				if s.before(&s[c], &s[small]) {
+				if jobBefore(&s[c], &s[small]) {
 					small = c
 				}
 			}
-			if !s.before(&s[small], &j) {
+			if !jobBefore(&s[small], &j) {
 				break
 			}
 			s[i] = s[small]
@@ -401,21 +401,16 @@ func (s *Scheduler) try(j Job) (ok bool) {
 	return true
 }
 
+// runJob runs j and settles its counts.
 func (s *Scheduler) runJob(j Job) {
-	defer func() {
-		p := recover()
-		s.mu.Lock()
-		s.running--
-		s.bytes -= j.size
-		if p != nil {
-			s.panics++
-		}
-		s.mu.Unlock()
-		if p != nil {
-			s.log.Error("panic in a scheduled job", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
-		}
-	}()
-	j.Fn()
+	ok := s.try(j)
+	s.mu.Lock()
+	s.running--
+	s.bytes -= j.size
+	if !ok {
+		s.panics++
+	}
+	s.mu.Unlock()
 }
 
 // Move sets the clock to t. A virtual clock moving forward first delivers
@@ -428,7 +423,6 @@ func (s *Scheduler) Move(t time.Time) {
 		return
 	}
 	s.clock.Set(t)
-	s.signal() // what the loop sleeps until moved with the clock
 }
 
 // maxTime is later than any job.

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"math"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -123,10 +124,8 @@ func (e *Engine) mayLimit(set *scenarios.Set, session, named string, c LimitChec
 	if e.addedLimits.Load() {
 		return true
 	}
-	for _, l := range set.Settings.RateLimits {
-		if l.AppliesTo(c.API) && (c.Send || l.Unit == scenarios.UnitRequests) {
-			return true
-		}
+	if slices.ContainsFunc(set.Settings.RateLimits, c.counts) {
+		return true
 	}
 	name := named
 	if name == "" {
@@ -135,15 +134,13 @@ func (e *Engine) mayLimit(set *scenarios.Set, session, named string, c LimitChec
 		}
 	}
 	sc := set.Scenario(name)
-	if sc == nil {
-		return false
-	}
-	for _, l := range sc.RateLimits {
-		if l.AppliesTo(c.API) && (c.Send || l.Unit == scenarios.UnitRequests) {
-			return true
-		}
-	}
-	return false
+	return sc != nil && slices.ContainsFunc(sc.RateLimits, c.counts)
+}
+
+// counts reports whether limit l counts the request: one of its API, and
+// a send, or any request when l counts requests (characters are sent).
+func (c LimitCheck) counts(l *scenarios.RateLimit) bool {
+	return l.AppliesTo(c.API) && (c.Send || l.Unit == scenarios.UnitRequests)
 }
 
 // Limit counts a request against the rate limits of the settings and of
@@ -162,7 +159,7 @@ func (e *Engine) Limit(set *scenarios.Set, session, named string, c LimitCheck) 
 	}
 	var applied []scoped
 	for _, l := range set.Settings.RateLimits {
-		if l.AppliesTo(c.API) && (c.Send || l.Unit == scenarios.UnitRequests) {
+		if c.counts(l) {
 			applied = append(applied, scoped{"settings", l})
 		}
 	}
@@ -175,7 +172,7 @@ func (e *Engine) Limit(set *scenarios.Set, session, named string, c LimitCheck) 
 	}
 	if sc := e.lookup(tx.sess, set, name); sc != nil {
 		for _, l := range sc.RateLimits {
-			if l.AppliesTo(c.API) && (c.Send || l.Unit == scenarios.UnitRequests) {
+			if c.counts(l) {
 				applied = append(applied, scoped{name, l})
 			}
 		}

@@ -328,14 +328,7 @@ func (s *Session) Store(c *Conversation, m *Message, eventID EventID) uint64 {
 	if s.convs[c.ID] != c {
 		return 0
 	}
-	h := s.keepMessage(c, m)
-	for c.messages.len() > s.retention().MessagesPerConversation {
-		s.dropMessage(s.popMessage(c))
-	}
-	s.msgs.hold(h) // for its event
-	seq := s.logEvent(eventCreated, m, m.ConversationID, h, "", eventID, m.CreatedAt, 0)
-	s.fitBudget(keep{conv: c, msg: h, event: seq})
-	return seq
+	return s.stored(c, s.keepMessage(c, m), m, m.ConversationID, eventID, m.CreatedAt)
 }
 
 // StorePacked is Store for a message that waited packed (Packed): its
@@ -352,13 +345,20 @@ func (s *Session) StorePacked(c *Conversation, p Packed, eventID EventID, at tim
 	if b[0]&msgHasSentAt != 0 {
 		putTime(b[1+timeSize:], at)
 	}
-	s.pushMessage(c, h)
-	s.index(h)
+	s.keepRecord(c, h)
+	return s.stored(c, h, nil, c.ID, eventID, at)
+}
+
+// stored finishes Store once c holds the message's record h: the
+// conversation's oldest messages past its limit go, the message.created
+// event is logged (m nil: decoded from h if a webhook wants it) and the
+// budget is fitted.
+func (s *Session) stored(c *Conversation, h handle, m *Message, conversationID string, eventID EventID, at time.Time) uint64 {
 	for c.messages.len() > s.retention().MessagesPerConversation {
 		s.dropMessage(s.popMessage(c))
 	}
 	s.msgs.hold(h) // for its event
-	seq := s.logEvent(eventCreated, nil, c.ID, h, "", eventID, at, 0)
+	seq := s.logEvent(eventCreated, m, conversationID, h, "", eventID, at, 0)
 	s.fitBudget(keep{conv: c, msg: h, event: seq})
 	return seq
 }
@@ -368,14 +368,15 @@ func (s *Session) StorePacked(c *Conversation, p Packed, eventID EventID, at tim
 // the record's handle.
 func (s *Session) keepMessage(c *Conversation, m *Message) handle {
 	h := s.record(m, true)
-	s.pushMessage(c, h)
-	s.index(h)
+	s.keepRecord(c, h)
 	return h
 }
 
-// index indexes the message record h by its id and counts it held. An id
-// taken again (a fixture's) is found as the newer message.
-func (s *Session) index(h handle) {
+// keepRecord appends the message record h to c, indexed by its id and
+// counted held. An id taken again (a fixture's) is found as the newer
+// message.
+func (s *Session) keepRecord(c *Conversation, h handle) {
+	s.pushMessage(c, h)
 	id := messageID(s.msgs.bytes(h))
 	key := maphash.Bytes(idSeed, id)
 	if old := s.lookupKey(key, id); old != 0 {
@@ -718,7 +719,7 @@ func (s *Session) reindex(id string, gone handle) {
 		}
 		for j := range c.messages.len() {
 			if h := c.messages.at(j); h != gone {
-				if v := viewMessage(s.msgs.bytes(h)); string(v.field(fID)) == id {
+				if string(messageID(s.msgs.bytes(h))) == id {
 					found = h
 				}
 			}

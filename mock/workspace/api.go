@@ -73,15 +73,16 @@ func validateCreate(body *pydantic.Value) (createRequest, []pydantic.Error) {
 	return req, pv.Errs
 }
 
-// contentLocs are the locations of the content fields in errors, made
-// once: a request names them for every field it validates, and a
-// location is only read (pydantic copies it to add a list index).
+// The locations of the body's fields in errors, made once: a request
+// names them for every field it validates, and a location is only read
+// (pydantic copies it to add a list index).
 var (
 	locBodyContent    = pydantic.Loc("body", "content")
 	locConversationID = pydantic.Loc("body", "conversation_id")
 	locEnableMemories = pydantic.Loc("body", "enable_memories")
 )
 
+// contentLocs are those of the content's fields, by name.
 var contentLocs = func() map[string][]any {
 	m := map[string][]any{}
 	for _, name := range []string{"content", "sender_id", "created_at", "role", "message_type", "tool_calls", "parent_message_id", "tags", "meta_data", "attachments"} {
